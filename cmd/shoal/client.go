@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/shoalkv/shoal/driver"
+	"github.com/shoalkv/shoal/storaged/localcluster"
+	"github.com/shoalkv/shoal/wire/pki"
+)
+
+// target is where client commands send requests.
+type target struct {
+	seeds, clusterID, ca, cert, key, devDir string
+	n, r, w                                 int
+	timeout                                 time.Duration
+}
+
+func (t *target) flags(fs *pflag.FlagSet) {
+	fs.StringVar(&t.seeds, "seeds", os.Getenv("SHOAL_SEEDS"), "node addresses, comma-separated [$SHOAL_SEEDS] (default: the dev cluster)")
+	fs.StringVar(&t.clusterID, "cluster-id", os.Getenv("SHOAL_CLUSTER_ID"), "cluster id [$SHOAL_CLUSTER_ID] (default: the dev cluster's, else \"shoal\")")
+	fs.StringVar(&t.ca, "ca", os.Getenv("SHOAL_CA"), "cluster CA certificate [$SHOAL_CA]")
+	fs.StringVar(&t.cert, "cert", os.Getenv("SHOAL_CERT"), "client certificate [$SHOAL_CERT]")
+	fs.StringVar(&t.key, "key", os.Getenv("SHOAL_KEY"), "client key [$SHOAL_KEY]")
+	fs.StringVar(&t.devDir, "dev-dir", defaultDevDir(), "dev cluster directory used when --seeds is not given [$SHOAL_DEV_DIR]")
+	fs.IntVar(&t.n, "n", 0, "replication factor N (default 3)")
+	fs.IntVar(&t.r, "r", 0, "read quorum R (default 2)")
+	fs.IntVar(&t.w, "w", 0, "write quorum W (default 2)")
+	fs.DurationVar(&t.timeout, "timeout", 5*time.Second, "per-operation timeout")
+}
+
+// open connects the driver, quietly: client commands print results only.
+func (t *target) open(ctx context.Context) (*driver.Client, error) {
+	cfg := driver.Config{N: t.n, R: t.r, W: t.w, Timeout: t.timeout, ClusterID: t.clusterID,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
+	if t.seeds != "" {
+		cfg.Seeds = strings.Split(t.seeds, ",")
+	} else {
+		f, err := localcluster.Load(t.devDir)
+		if err != nil {
+			return nil, fmt.Errorf("no --seeds given and no dev cluster found (start one with 'shoal dev'): %w", err)
+		}
+		cfg.Seeds = f.Seeds()
+		if cfg.ClusterID == "" {
+			cfg.ClusterID = f.ClusterID
+		}
+	}
+	switch {
+	case t.ca != "" || t.cert != "" || t.key != "":
+		if t.ca == "" || t.cert == "" || t.key == "" {
+			return nil, errors.New("give all of --ca, --cert and --key")
+		}
+		mat, err := pki.Load(t.ca, t.cert, t.key)
+		if err != nil {
+			return nil, err
+		}
+		cfg.TLS = mat
+	default:
+		mat, err := localcluster.ClientMaterial(t.devDir)
+		if err != nil {
+			return nil, fmt.Errorf("no --ca/--cert/--key given and no dev cluster certificates: %w", err)
+		}
+		cfg.TLS = mat
+	}
+	return driver.Open(ctx, cfg)
+}
+
+// clientCmd parses flags, checks the positional argument count, opens the
+// driver and runs fn.
+func clientCmd(name, argsUsage string, nargs int, args []string, fn func(ctx context.Context, c *driver.Client, pos []string) error) error {
+	fs := pflag.NewFlagSet("shoal "+name, pflag.ContinueOnError)
+	var t target
+	t.flags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "Usage: shoal %s %s[flags]\n\n%s", name, argsUsage, fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != nargs {
+		fs.Usage()
+		return exitCode(2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), t.timeout+5*time.Second)
+	defer cancel()
+	c, err := t.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(ctx, c, fs.Args())
+}
+
+func runPut(args []string) error {
+	return clientCmd("put", "KEY VALUE ", 2, args, func(ctx context.Context, c *driver.Client, pos []string) error {
+		key := []byte(pos[0])
+		cur, err := c.Get(ctx, key)
+		if err != nil && !errors.Is(err, driver.ErrNotFound) {
+			return err
+		}
+		_, err = c.Put(ctx, key, []byte(pos[1]), cur.Context)
+		return err
+	})
+}
+
+func runGet(args []string) error {
+	return clientCmd("get", "KEY ", 1, args, func(ctx context.Context, c *driver.Client, pos []string) error {
+		v, err := c.Get(ctx, []byte(pos[0]))
+		if errors.Is(err, driver.ErrNotFound) {
+			fmt.Fprintf(os.Stderr, "shoal get: %q not found\n", pos[0])
+			return exitCode(1)
+		}
+		if err != nil {
+			return err
+		}
+		if len(v.Values) > 1 {
+			fmt.Fprintf(os.Stderr, "shoal get: %d siblings (concurrent writes); 'shoal put' resolves them\n", len(v.Values))
+		}
+		for _, val := range v.Values {
+			os.Stdout.Write(val)
+			io.WriteString(os.Stdout, "\n")
+		}
+		return nil
+	})
+}
+
+func runDel(args []string) error {
+	return clientCmd("del", "KEY ", 1, args, func(ctx context.Context, c *driver.Client, pos []string) error {
+		key := []byte(pos[0])
+		cur, err := c.Get(ctx, key)
+		if errors.Is(err, driver.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return c.Delete(ctx, key, cur.Context)
+	})
+}
+
+func runStatus(args []string) error {
+	return clientCmd("status", "", 0, args, func(ctx context.Context, c *driver.Client, _ []string) error {
+		fmt.Printf("%-6s %-18s %-8s %-8s %-17s %-6s %9s %7s %9s\n", "NODE", "ADDR", "BELIEVED", "ANSWER", "EPOCH", "RING", "OBJECTS", "HINTS", "UPTIME")
+		down := 0
+		for _, s := range c.Status(ctx) {
+			if s.Err != nil {
+				down++
+				fmt.Printf("%-6s %-18s %-8s %-8s %v\n", s.Node.ID, s.Node.Addr, s.Believed, "none", s.Err)
+				continue
+			}
+			i := s.Info
+			fmt.Printf("%-6s %-18s %-8s %-8s %016x  v%-5d %9d %7d %9s\n", s.Node.ID, s.Node.Addr, s.Believed, "ok",
+				i.Epoch, i.RingVersion, i.Objects, i.Hints, (time.Duration(i.UptimeMS) * time.Millisecond).Round(time.Second))
+		}
+		if down > 0 {
+			return exitCode(1)
+		}
+		return nil
+	})
+}
+
+func runRing(args []string) error {
+	return clientCmd("ring", "", 0, args, func(ctx context.Context, c *driver.Client, _ []string) error {
+		r := c.Ring()
+		owned := make(map[string]int)
+		for p := range r.Partitions() {
+			owned[string(r.Owner(p))]++
+		}
+		fmt.Printf("ring version %d, %d partitions, %d nodes\n", r.Version(), r.Partitions(), len(r.Nodes()))
+		for _, n := range r.Nodes() {
+			fmt.Printf("  %-8s %-20s %5d partitions (%.1f%%)\n", n.ID, n.Addr, owned[string(n.ID)],
+				100*float64(owned[string(n.ID)])/float64(r.Partitions()))
+		}
+		return nil
+	})
+}

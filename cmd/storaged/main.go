@@ -1,0 +1,102 @@
+// Command storaged runs one Shoal storage node.
+//
+//	storaged --id n1 --listen 127.0.0.1:7070 --data-dir /var/lib/shoal/n1 \
+//	  --initial-cluster n1=127.0.0.1:7070,n2=127.0.0.2:7070,n3=127.0.0.3:7070 \
+//	  --certs-dir /etc/shoal/certs
+//
+// It serves until SIGINT or SIGTERM, then shuts down gracefully.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/storaged"
+	"github.com/shoalkv/shoal/wire/pki"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "storaged:", err)
+		os.Exit(2)
+	}
+}
+
+func run(args []string) error {
+	fs := pflag.NewFlagSet("storaged", pflag.ContinueOnError)
+	fs.SortFlags = false
+	var (
+		id        = fs.String("id", "", "this node's id; must match its certificate and an --initial-cluster entry (required)")
+		listen    = fs.String("listen", "", "UDP address to serve QUIC on (default: this node's address in --initial-cluster)")
+		dataDir   = fs.String("data-dir", "", "directory for the bbolt data file and its lock (required)")
+		initial   = fs.String("initial-cluster", "", "every member as id=host:port, comma-separated; the same on every node (required)")
+		clusterID = fs.String("cluster-id", storaged.DefaultClusterID, "cluster id; nodes and clients of other clusters are refused")
+		parts     = fs.Int("partitions", ring.DefaultPartitions, "fixed partition count Q of the ring (a power of two; the same on every node)")
+		certsDir  = fs.String("certs-dir", "", "directory made by 'shoal certs': uses ca.crt, node-<id>.crt and node-<id>.key")
+		caFile    = fs.String("ca", "", "cluster CA certificate (PEM); overrides --certs-dir")
+		certFile  = fs.String("cert", "", "node certificate (PEM); overrides --certs-dir")
+		keyFile   = fs.String("key", "", "node private key (PEM); overrides --certs-dir")
+		noSync    = fs.Bool("no-sync", false, "acknowledge writes before fsync: faster, but a power loss can lose acknowledged writes")
+		maxKey    = fs.Int("max-key", 0, "largest key in bytes (default 1024, at most 32768)")
+		maxValue  = fs.Int("max-value", 0, "largest value in bytes (default 1048576)")
+		logLevel  = fs.String("log-level", "info", "debug, info, warn or error")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "storaged runs one Shoal storage node.\n\nUsage: storaged [flags]\n\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	members, err := parseCluster(*initial)
+	if err != nil {
+		return fmt.Errorf("--initial-cluster: %w", err)
+	}
+	ca, cert, key := *caFile, *certFile, *keyFile
+	if *certsDir != "" {
+		c, k := pki.LeafFiles(*certsDir, pki.RoleNode, *id)
+		ca = or(ca, *certsDir+"/"+pki.CACertFile)
+		cert, key = or(cert, c), or(key, k)
+	}
+	if ca == "" || cert == "" || key == "" {
+		return errors.New("tls: give --certs-dir, or --ca, --cert and --key")
+	}
+	mat, err := pki.Load(ca, cert, key)
+	if err != nil {
+		return err
+	}
+	cfg := storaged.Config{
+		ID: *id, Listen: *listen, DataDir: *dataDir, ClusterID: *clusterID,
+		InitialCluster: members, Partitions: *parts, TLS: mat, NoSync: *noSync, Logger: log,
+	}
+	cfg.Limits.MaxKey, cfg.Limits.MaxValue = *maxKey, *maxValue
+	srv, err := storaged.New(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return srv.Run(ctx)
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,107 @@
+package driver
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/pki"
+)
+
+// Config configures a Client. Zero optional fields mean the defaults given.
+type Config struct {
+	// Seeds are storage node addresses ("host:port"); the ring is fetched
+	// from the first that answers. Required.
+	Seeds []string
+	// ClusterID must match the nodes' (default "shoal").
+	ClusterID string
+	// TLS holds the cluster CA and a client (or node) certificate. Required.
+	TLS pki.Material
+	// LocalAddr is the UDP address the driver binds (default ":0": any
+	// interface, any port). Bind a fixed address to be one address on the
+	// network, as the fault tests do.
+	LocalAddr string
+	// N is the replication factor (default 3), R and W the read and write
+	// quorums (default 2 and 2, so R+W > N: paper §4.5's "typical (3,2,2)").
+	N, R, W int
+	// Timeout bounds one Get, Put or Delete including its retries (default
+	// 5s); per-call options override it.
+	Timeout time.Duration
+	// CoordinatorTimeout bounds one attempt at a coordinator before the next
+	// replica is tried (default 1s).
+	CoordinatorTimeout time.Duration
+	// RingRefresh is how often the ring is re-fetched (default 10s).
+	RingRefresh time.Duration
+	// Limits are checked before anything is sent (wire defaults).
+	Limits wire.Limits
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultN = 3
+	DefaultR = 2
+	DefaultW = 2
+)
+
+func (c *Config) setDefaults() {
+	if c.ClusterID == "" {
+		c.ClusterID = "shoal"
+	}
+	if c.LocalAddr == "" {
+		c.LocalAddr = ":0"
+	}
+	if c.N == 0 {
+		c.N = DefaultN
+	}
+	if c.R == 0 {
+		c.R = DefaultR
+	}
+	if c.W == 0 {
+		c.W = DefaultW
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 5 * time.Second
+	}
+	if c.CoordinatorTimeout == 0 {
+		c.CoordinatorTimeout = time.Second
+	}
+	if c.RingRefresh == 0 {
+		c.RingRefresh = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.Limits = c.Limits.WithDefaults()
+}
+
+// Validate reports every problem at once (after defaults are applied).
+func (c Config) Validate() error {
+	c.setDefaults()
+	var errs []error
+	if len(c.Seeds) == 0 {
+		errs = append(errs, errors.New("driver: at least one seed address is required"))
+	}
+	if c.TLS.CA == nil || len(c.TLS.Cert.Certificate) == 0 {
+		errs = append(errs, errors.New("driver: tls ca and certificate are required"))
+	}
+	if c.N < 1 {
+		errs = append(errs, fmt.Errorf("driver: n=%d, want >= 1", c.N))
+	}
+	if c.R < 1 || c.R > c.N {
+		errs = append(errs, fmt.Errorf("driver: r=%d, want 1..n (%d)", c.R, c.N))
+	}
+	if c.W < 1 || c.W > c.N {
+		errs = append(errs, fmt.Errorf("driver: w=%d, want 1..n (%d)", c.W, c.N))
+	}
+	if c.Timeout < 0 || c.CoordinatorTimeout < 0 || c.RingRefresh < 0 {
+		errs = append(errs, errors.New("driver: negative duration"))
+	}
+	if err := c.Limits.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,172 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/shoalkv/shoal/wire/pki"
+)
+
+// CallError is a request that failed in transport: the peer could not be
+// reached, the connection broke, or the caller's context ended. Answers the
+// peer sent, including error answers, are *RemoteError instead.
+type CallError struct {
+	Addr string
+	Op   string // "dial", "open", "write", "read", "decode"
+	Err  error
+}
+
+func (e *CallError) Error() string { return fmt.Sprintf("wire: %s %s: %v", e.Op, e.Addr, e.Err) }
+func (e *CallError) Unwrap() error { return e.Err }
+
+// peer is a cached connection, being dialed until ready is closed.
+type peer struct {
+	ready chan struct{}
+	conn  *quic.Conn
+	node  string // id the peer's hello gave
+	err   error
+}
+
+func (p *peer) usable() bool {
+	select {
+	case <-p.ready:
+		return p.err == nil && p.conn.Context().Err() == nil
+	default:
+		return true // still dialing: wait for it
+	}
+}
+
+// Call sends req to the node at addr and decodes its answer into resp. When
+// wantNode is not empty the peer must prove that identity. Connections are
+// dialed once and reused by every caller; a broken one is redialed on the
+// next call. Safe for concurrent use.
+func (e *Endpoint) Call(ctx context.Context, addr, wantNode string, req, resp any) error {
+	c, err := e.conn(ctx, addr, wantNode)
+	if err != nil {
+		return &CallError{Addr: addr, Op: "dial", Err: err}
+	}
+	return roundTrip(ctx, addr, c, req, resp)
+}
+
+func (e *Endpoint) conn(ctx context.Context, addr, wantNode string) (*quic.Conn, error) {
+	e.mu.Lock()
+	p := e.peers[addr]
+	if p == nil || !p.usable() {
+		if e.ctx.Err() != nil {
+			e.mu.Unlock()
+			return nil, errors.New("endpoint closed")
+		}
+		p = &peer{ready: make(chan struct{})}
+		e.peers[addr] = p
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			defer close(p.ready)
+			p.conn, p.node, p.err = e.dial(addr)
+		}()
+	}
+	e.mu.Unlock()
+	select {
+	case <-p.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	if wantNode != "" && p.node != wantNode {
+		return nil, fmt.Errorf("%s is node %q, want %q", addr, p.node, wantNode)
+	}
+	return p.conn, nil
+}
+
+// dial connects and says hello. It runs under the endpoint's context, not a
+// caller's, because the connection is shared.
+func (e *Endpoint) dial(addr string) (*quic.Conn, string, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, 2*e.cfg.HandshakeTimeout)
+	defer cancel()
+	c, err := e.tr.Dial(ctx, ua, pki.ClientConfig(e.cfg.TLS, ALPN, ""), e.quic)
+	if err != nil {
+		return nil, "", err
+	}
+	if !e.track(c, false) {
+		c.CloseWithError(0, "endpoint closing")
+		return nil, "", errors.New("endpoint closed")
+	}
+	context.AfterFunc(c.Context(), func() { e.untrack(c) })
+	var ok HelloOK
+	if err := roundTrip(ctx, addr, c, &Hello{Version: ProtocolVersion, ClusterID: e.cfg.ClusterID}, &ok); err != nil {
+		c.CloseWithError(closeMismatch, "hello failed")
+		return nil, "", err
+	}
+	_, id, _ := pki.PeerIdentity(c.ConnectionState().TLS)
+	if ok.Node != id {
+		c.CloseWithError(closeMismatch, "identity mismatch")
+		return nil, "", fmt.Errorf("hello names node %q but the certificate names %q", ok.Node, id)
+	}
+	return c, id, nil
+}
+
+func roundTrip(ctx context.Context, addr string, c *quic.Conn, req, resp any) error {
+	want := TypeOf(resp)
+	t := TypeOf(req)
+	if t == TypeInvalid || want == TypeInvalid {
+		return fmt.Errorf("wire: call with non-message %T -> %T", req, resp)
+	}
+	body, err := Encode(req)
+	if err != nil {
+		return err
+	}
+	s, err := c.OpenStreamSync(ctx)
+	if err != nil {
+		return &CallError{Addr: addr, Op: "open", Err: ctxErr(ctx, err)}
+	}
+	stop := context.AfterFunc(ctx, func() {
+		s.CancelRead(0)
+		s.CancelWrite(0)
+	})
+	defer stop()
+	if dl, ok := ctx.Deadline(); ok {
+		s.SetDeadline(dl)
+	}
+	if _, err := s.Write(AppendFrame(make([]byte, 0, len(body)+5), t, body)); err != nil {
+		return &CallError{Addr: addr, Op: "write", Err: ctxErr(ctx, err)}
+	}
+	s.Close()
+	rt, rb, err := ReadFrame(s, MaxFrame)
+	if err != nil {
+		s.CancelRead(0)
+		return &CallError{Addr: addr, Op: "read", Err: ctxErr(ctx, err)}
+	}
+	if rt == TypeError {
+		var m Error
+		if err := Decode(rb, &m); err != nil {
+			return &CallError{Addr: addr, Op: "decode", Err: err}
+		}
+		return &RemoteError{Code: m.Code, Message: m.Message}
+	}
+	if rt != want {
+		return &CallError{Addr: addr, Op: "decode", Err: fmt.Errorf("%w: answer to %s is %s, want %s", ErrBadRequest, t, rt, want)}
+	}
+	if err := Decode(rb, resp); err != nil {
+		return &CallError{Addr: addr, Op: "decode", Err: err}
+	}
+	return nil
+}
+
+// ctxErr prefers the context's error when it ended, so callers can match
+// context.DeadlineExceeded.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return err
+}

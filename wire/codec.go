@@ -1,0 +1,36 @@
+package wire
+
+import (
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/shoalkv/shoal/wire/mpcheck"
+)
+
+// bodyLimits bound the structure of every body: nesting depth (our messages
+// nest at most a handful of levels) and the element count of any one array or
+// map (the largest legitimate ones are ring tables and version vectors).
+var bodyLimits = mpcheck.Limits{MaxDepth: 12, MaxLen: 1 << 16}
+
+// Encode marshals a message body.
+func Encode(msg any) ([]byte, error) {
+	b, err := msgpack.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("wire: encode %T: %w", msg, err)
+	}
+	return b, nil
+}
+
+// Decode checks body structurally (bounded, non-recursive) and only then
+// decodes it into msg, a pointer to one of this package's message structs.
+// Errors wrap ErrBadRequest (or ErrTooLarge for a count over a cap).
+func Decode(body []byte, msg any) error {
+	if err := mpcheck.Check(body, bodyLimits); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	if err := msgpack.Unmarshal(body, msg); err != nil {
+		return fmt.Errorf("%w: decode %T: %w", ErrBadRequest, msg, err)
+	}
+	return nil
+}

@@ -1,0 +1,255 @@
+package wire
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/shoalkv/shoal/wire/pki"
+)
+
+// EndpointConfig configures an Endpoint. Zero durations mean the documented
+// defaults.
+type EndpointConfig struct {
+	// Addr is the local UDP address to bind, e.g. "127.0.0.2:7070". Both
+	// listening and dialing use it, so a process is one address on the
+	// network. Required; use port 0 for any free port.
+	Addr string
+	// TLS is this process's certificate and the cluster CA.
+	TLS pki.Material
+	// ClusterID must match the peer's. Required.
+	ClusterID string
+	// Handler serves incoming requests; nil makes a dial-only endpoint.
+	Handler Handler
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// HandshakeTimeout bounds connection setup (default 3s).
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes a connection that heard nothing for this long
+	// (default 10s); KeepAlive pings idle connections (default 3s) so live
+	// peers never hit it.
+	IdleTimeout, KeepAlive time.Duration
+	// MaxStreams is how many requests a peer may have in flight on one
+	// connection (default 4096).
+	MaxStreams int64
+	// RequestTimeout bounds how long a server waits for a request's bytes and
+	// a handler's answer (default 30s).
+	RequestTimeout time.Duration
+}
+
+func (c *EndpointConfig) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = 3 * time.Second
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 10 * time.Second
+	}
+	if c.KeepAlive == 0 {
+		c.KeepAlive = 3 * time.Second
+	}
+	if c.MaxStreams == 0 {
+		c.MaxStreams = 4096
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 30 * time.Second
+	}
+}
+
+// Validate reports every problem with the configuration.
+func (c EndpointConfig) Validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("wire: endpoint address is required"))
+	}
+	if c.ClusterID == "" {
+		errs = append(errs, errors.New("wire: cluster id is required"))
+	}
+	if c.TLS.CA == nil {
+		errs = append(errs, errors.New("wire: cluster ca is required"))
+	}
+	if len(c.TLS.Cert.Certificate) == 0 {
+		errs = append(errs, errors.New("wire: certificate is required"))
+	}
+	if c.MaxStreams < 0 || c.HandshakeTimeout < 0 || c.IdleTimeout < 0 || c.KeepAlive < 0 || c.RequestTimeout < 0 {
+		errs = append(errs, errors.New("wire: negative limit or duration"))
+	}
+	return errors.Join(errs...)
+}
+
+// Endpoint is one process's QUIC presence: a single UDP socket and
+// quic.Transport used for both accepting and dialing, and a cache of
+// long-lived connections to peers. Safe for concurrent use.
+type Endpoint struct {
+	cfg   EndpointConfig
+	udp   *net.UDPConn
+	tr    *quic.Transport
+	quic  *quic.Config
+	ln    *quic.Listener
+	self  string // our identity id, from our certificate
+	role  pki.Role
+	start time.Time
+
+	ctx    context.Context // ended by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // accept loop, connections, streams
+	// inflight counts requests being served, so Close can let them answer.
+	inflight sync.WaitGroup
+
+	mu    sync.Mutex
+	peers map[string]*peer // by address
+	conns map[*quic.Conn]struct{}
+}
+
+// NewEndpoint binds cfg.Addr. When cfg.Handler is set it also listens; call
+// Serve to accept connections.
+func NewEndpoint(cfg EndpointConfig) (*Endpoint, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	role, self, err := cfg.TLS.Role()
+	if err != nil {
+		return nil, fmt.Errorf("wire: own certificate: %w", err)
+	}
+	if cfg.Handler != nil && role != pki.RoleNode {
+		return nil, fmt.Errorf("wire: serving needs a node certificate, have %s", role)
+	}
+	ua, err := net.ResolveUDPAddr("udp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("wire: resolve %s: %w", cfg.Addr, err)
+	}
+	udp, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, fmt.Errorf("wire: bind %s: %w", cfg.Addr, err)
+	}
+	e := &Endpoint{
+		cfg:   cfg,
+		udp:   udp,
+		self:  self,
+		role:  role,
+		start: time.Now(),
+		peers: make(map[string]*peer),
+		conns: make(map[*quic.Conn]struct{}),
+		quic: &quic.Config{
+			HandshakeIdleTimeout:           cfg.HandshakeTimeout,
+			MaxIdleTimeout:                 cfg.IdleTimeout,
+			KeepAlivePeriod:                cfg.KeepAlive,
+			MaxIncomingStreams:             cfg.MaxStreams,
+			MaxIncomingUniStreams:          -1,
+			InitialStreamReceiveWindow:     1 << 20,
+			MaxStreamReceiveWindow:         MaxFrame,
+			InitialConnectionReceiveWindow: 4 << 20,
+			MaxConnectionReceiveWindow:     64 << 20,
+		},
+		tr: &quic.Transport{Conn: udp, StatelessResetKey: resetKey(cfg.TLS.Cert)},
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	if cfg.Handler != nil {
+		e.ln, err = e.tr.Listen(pki.ServerConfig(cfg.TLS, ALPN), e.quic)
+		if err != nil {
+			udp.Close()
+			return nil, fmt.Errorf("wire: listen %s: %w", cfg.Addr, err)
+		}
+	}
+	return e, nil
+}
+
+// resetKey derives the QUIC stateless-reset key from the process's private
+// key (secret, and stable across restarts), so a restarted node recognises its
+// predecessor's connections and resets them at once instead of leaving peers
+// to wait for an idle timeout. Without a usable key, resets are off.
+func resetKey(cert tls.Certificate) *quic.StatelessResetKey {
+	der, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		return nil
+	}
+	h := sha256.New()
+	h.Write([]byte("shoal stateless reset v1"))
+	h.Write(der)
+	var key quic.StatelessResetKey
+	copy(key[:], h.Sum(nil))
+	return &key
+}
+
+// Addr is the bound local address.
+func (e *Endpoint) Addr() net.Addr { return e.udp.LocalAddr() }
+
+// ID is the identity in this endpoint's certificate.
+func (e *Endpoint) ID() string { return e.self }
+
+// drainTimeout bounds how long Close waits for requests in flight.
+const drainTimeout = 5 * time.Second
+
+// Close stops accepting connections and requests, lets requests in flight
+// answer (up to 5s), closes every connection and the socket, and waits for
+// every goroutine the endpoint started.
+func (e *Endpoint) Close() error {
+	e.mu.Lock()
+	e.cancel()
+	e.mu.Unlock()
+	if e.ln != nil {
+		e.ln.Close()
+	}
+	drained := make(chan struct{})
+	go func() { e.inflight.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(drainTimeout):
+	}
+	e.mu.Lock()
+	for c := range e.conns {
+		c.CloseWithError(0, "endpoint closing")
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+	err := e.tr.Close()
+	if uerr := e.udp.Close(); err == nil && !errors.Is(uerr, net.ErrClosed) {
+		err = uerr
+	}
+	return err
+}
+
+// startRequest counts a request in, unless the endpoint is closing.
+func (e *Endpoint) startRequest() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx.Err() != nil {
+		return false
+	}
+	e.wg.Add(1)
+	e.inflight.Add(1)
+	return true
+}
+
+// track registers a connection so Close can close it; with goroutine set it
+// also counts in the goroutine that will serve it. False means closing.
+func (e *Endpoint) track(c *quic.Conn, goroutine bool) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx.Err() != nil {
+		return false
+	}
+	e.conns[c] = struct{}{}
+	if goroutine {
+		e.wg.Add(1)
+	}
+	return true
+}
+
+func (e *Endpoint) untrack(c *quic.Conn) {
+	e.mu.Lock()
+	delete(e.conns, c)
+	e.mu.Unlock()
+}

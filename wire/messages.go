@@ -1,0 +1,120 @@
+package wire
+
+import (
+	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/wire/dvv"
+)
+
+// ProtocolVersion is checked when a connection opens (with ALPN shoal/1). A
+// node answers a Hello of another version with CodeMismatch.
+const ProtocolVersion = 1
+
+// ALPN is the TLS application protocol both sides require.
+const ALPN = "shoal/1"
+
+// Hello is the first request on every connection.
+type Hello struct {
+	_msgpack  struct{} `msgpack:",as_array"`
+	Version   uint32
+	ClusterID string
+}
+
+// HelloOK answers a matching Hello.
+type HelloOK struct {
+	_msgpack  struct{} `msgpack:",as_array"`
+	Version   uint32
+	ClusterID string
+	Node      string // the answering node's id
+}
+
+// Error is the body of a TypeError answer.
+type Error struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Code     Code
+	Message  string
+}
+
+func (e *Error) Error() string { return (&RemoteError{Code: e.Code, Message: e.Message}).Error() }
+
+// Coordinate asks a node to record a new write of Key: the node assigns the
+// event's dot under its own actor, merges it over what it holds using the
+// client's causal Context, persists the result and answers with it (Object).
+type Coordinate struct {
+	_msgpack  struct{} `msgpack:",as_array"`
+	Key       []byte
+	Value     []byte
+	Tombstone bool
+	Context   dvv.VV
+}
+
+// Object answers Coordinate with the object the node now durably holds.
+type Object struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Object   dvv.Set
+}
+
+// Replicate asks a node to merge Object into what it holds for Key and persist
+// it. Merging is a DVV sync: it never overwrites a concurrent value. HintFor,
+// when set, names the primary this copy is really meant for (sloppy quorum).
+type Replicate struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Key      []byte
+	Object   dvv.Set
+	HintFor  string
+}
+
+// Ack is an empty success answer.
+type Ack struct {
+	_msgpack struct{} `msgpack:",as_array"`
+}
+
+// Get asks for a node's copy of Key.
+type Get struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Key      []byte
+}
+
+// GetOK answers Get; Found is false when the node holds nothing for the key.
+type GetOK struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Found    bool
+	Object   dvv.Set
+}
+
+// RingReq asks for the node's current ring.
+type RingReq struct {
+	_msgpack struct{} `msgpack:",as_array"`
+}
+
+// RingOK carries a ring.
+type RingOK struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Ring     *ring.Ring
+}
+
+// StatusReq asks a node to describe itself.
+type StatusReq struct {
+	_msgpack struct{} `msgpack:",as_array"`
+}
+
+// StatusOK describes a node.
+type StatusOK struct {
+	_msgpack    struct{} `msgpack:",as_array"`
+	Node        string
+	Addr        string
+	Epoch       uint64
+	RingVersion uint64
+	Objects     uint64
+	Hints       uint64
+	UptimeMS    uint64
+	Commits     uint64 // durable transactions since start
+	Writes      uint64 // writes those transactions carried
+}
+
+// Handoff moves one object from node to node (hint delivery, partition
+// handoff). Only node certificates may send it.
+type Handoff struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Key      []byte
+	Object   dvv.Set
+}

@@ -1,0 +1,55 @@
+package wire
+
+import "fmt"
+
+// Type identifies a message. The numbering is an append-only enum: values are
+// never reused or renumbered, and 0 is invalid so that a zeroed frame is never
+// mistaken for a request.
+type Type uint8
+
+const (
+	TypeInvalid    Type = 0
+	TypeHello      Type = 1  // Hello → HelloOK: first request of every connection
+	TypeHelloOK    Type = 2  // response to Hello
+	TypeError      Type = 3  // response carrying an Error
+	TypeCoordinate Type = 4  // Coordinate → Object: assign a dot, merge, persist
+	TypeObject     Type = 5  // response carrying the resulting object
+	TypeReplicate  Type = 6  // Replicate → Ack: merge an object and persist
+	TypeAck        Type = 7  // empty success response
+	TypeGet        Type = 8  // Get → GetOK
+	TypeGetOK      Type = 9  // response to Get
+	TypeRing       Type = 10 // Ring → RingOK
+	TypeRingOK     Type = 11 // response to Ring
+	TypeStatus     Type = 12 // Status → StatusOK
+	TypeStatusOK   Type = 13 // response to Status
+	TypeHandoff    Type = 14 // Handoff → Ack: node-to-node transfer of objects
+	typeUpperBound Type = 15 // first unassigned value
+)
+
+var typeNames = [...]string{
+	TypeInvalid:    "invalid",
+	TypeHello:      "hello",
+	TypeHelloOK:    "hello-ok",
+	TypeError:      "error",
+	TypeCoordinate: "coordinate",
+	TypeObject:     "object",
+	TypeReplicate:  "replicate",
+	TypeAck:        "ack",
+	TypeGet:        "get",
+	TypeGetOK:      "get-ok",
+	TypeRing:       "ring",
+	TypeRingOK:     "ring-ok",
+	TypeStatus:     "status",
+	TypeStatusOK:   "status-ok",
+	TypeHandoff:    "handoff",
+}
+
+// Known reports whether t is an assigned, valid message type.
+func (t Type) Known() bool { return t > TypeInvalid && t < typeUpperBound }
+
+func (t Type) String() string {
+	if int(t) < len(typeNames) && typeNames[t] != "" {
+		return typeNames[t]
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
