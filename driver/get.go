@@ -25,7 +25,7 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...Option) (Versions,
 	if err != nil {
 		return Versions{}, err
 	}
-	v := Versions{Values: obj.Values(), Context: encodeContext(obj.VV)}
+	v := Versions{Values: distinct(obj.Values()), Context: encodeContext(obj.VV)}
 	if !obj.Live() {
 		return v, ErrNotFound
 	}

@@ -225,3 +225,31 @@ func TestSpread(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkChange(b *testing.B) {
+	for _, tc := range []struct{ q, n int }{{DefaultPartitions, 64}, {DefaultPartitions, 400}, {MaxPartitions, 2}, {MaxPartitions, MaxNodes - 1}} {
+		nodes := seqNodes(tc.n + 1)
+		r := mustNew(b, tc.q, nodes[:tc.n])
+		b.Run(fmt.Sprintf("New/q=%d/n=%d", tc.q, tc.n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := New(tc.q, nodes[:tc.n]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("Join/q=%d/n=%d", tc.q, tc.n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := r.Join(nodes[tc.n]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("Leave/q=%d/n=%d", tc.q, tc.n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := r.Leave(nodes[0].ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

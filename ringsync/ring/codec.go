@@ -60,7 +60,7 @@ func Decode(b []byte) (*Ring, error) {
 		return nil, err
 	}
 	if rd.Len() != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, rd.Len())
+		return nil, fmt.Errorf("%w: trailing bytes: %d", ErrMalformed, rd.Len())
 	}
 	return r, nil
 }
@@ -116,7 +116,7 @@ func (r *Ring) DecodeMsgpack(d *msgpack.Decoder) error {
 
 // decodeRing reads and validates one ring.
 func decodeRing(d *msgpack.Decoder) (*Ring, error) {
-	if _, err := readArrayLen(d, "ring", 4, 4); err != nil {
+	if _, err := readArrayLen(d, "top-level array", 4, 4); err != nil {
 		return nil, err
 	}
 	version, err := readUint(d, "version", math.MaxUint64)
@@ -223,7 +223,11 @@ func readArrayLen(d *msgpack.Decoder, what string, lo, hi int) (int, error) {
 		return 0, fmt.Errorf("%w: %s: array length %d not in its shortest form", ErrMalformed, what, n)
 	}
 	if n < lo || n > hi {
-		return 0, fmt.Errorf("%w: %s: %d elements, want %d to %d", ErrMalformed, what, n, lo, hi)
+		want := fmt.Sprint(lo)
+		if lo != hi {
+			want = fmt.Sprintf("%d to %d", lo, hi)
+		}
+		return 0, fmt.Errorf("%w: %s: %d elements, want %s", ErrMalformed, what, n, want)
 	}
 	return n, nil
 }

@@ -120,7 +120,7 @@ func changed(a, b *Ring) []int {
 func refWalk(r *Ring, p int) []NodeID {
 	var ids []NodeID
 	seen := make(map[NodeID]bool)
-	for i := range r.Partitions() {
+	for i := 0; i < r.Partitions() && len(ids) < len(r.Nodes()); i++ {
 		id := r.Owner((p + i) % r.Partitions())
 		if !seen[id] {
 			seen[id] = true

@@ -5,13 +5,14 @@ import "fmt"
 // Join returns the next version of r with n added as a member; r is unchanged.
 //
 // The newcomer takes floor(Q/m) partitions, m being the new member count,
-// from the nodes that own more than their share, and no other partition moves
-// (Dynamo §6.2, strategy 3: a joining node "steals" partitions from the
-// others). If r is balanced the result is too: every node owns floor(Q/m) or
-// ceil(Q/m). The newcomer's partitions are picked near evenly spaced points
-// around the ring, kept out of each other's spread window, so its load and
-// its replicas' load are spread over the whole ring. The choice depends only
-// on r and n.
+// from the nodes that own more than their new share, and no other partition
+// moves (Dynamo §6.2, strategy 3: a joining node takes partitions from the
+// others, so only about Q/m partitions change hands). If r is balanced the
+// result is too: every node owns floor(Q/m) or ceil(Q/m). The newcomer's
+// partitions are picked near evenly spaced points around the ring, out of
+// each other's spread window and, where possible, where they break up two
+// nearby partitions of one owner, so its load and its replicas' load are
+// spread over the whole ring. The choice depends only on r and n.
 //
 // Errors: [ErrInvalidNode]; [ErrDuplicateNode] if n.ID is already a member;
 // [ErrTooManyNodes] beyond min(Q, MaxNodes) members; [ErrVersion].

@@ -21,14 +21,22 @@ func (r *Ring) Preference(key []byte, n int) (primaries, fallbacks []Node) {
 // PreferenceOf is [Ring.Preference] for partition p. It panics unless
 // 0 <= p < Partitions().
 func (r *Ring) PreferenceOf(p, n int) (primaries, fallbacks []Node) {
-	r.checkPartition(p)
-	walk := r.walk(p)
-	list := make([]Node, len(walk))
-	for i, idx := range walk {
-		list[i] = r.nodes[idx]
-	}
+	list := r.AppendWalk(make([]Node, 0, len(r.nodes)), p)
 	k := min(max(n, 0), len(list))
 	return list[:k:k], list[k:]
+}
+
+// AppendWalk appends every member to dst in the order a clockwise walk from
+// partition p meets them, and returns the extended slice: the preference list
+// of p, whose first N entries are its primaries. It lets a hot path reuse one
+// buffer: with room in dst it does not allocate. It panics unless
+// 0 <= p < Partitions().
+func (r *Ring) AppendWalk(dst []Node, p int) []Node {
+	r.checkPartition(p)
+	for _, idx := range r.walk(p) {
+		dst = append(dst, r.nodes[idx])
+	}
+	return dst
 }
 
 // walk returns every member's index in the order a walk from p meets them.

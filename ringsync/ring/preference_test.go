@@ -40,7 +40,7 @@ func checkPreference(tb testing.TB, r *Ring, p, n int, primaries, fallbacks []No
 }
 
 func TestPreferenceIsTheWalk(t *testing.T) {
-	for seed := range uint64(120) {
+	for seed := range uint64(80) {
 		q, nodes, spare, rng := propertyCase(seed)
 		r := mustNew(t, q, nodes)
 		if len(nodes) < q {
@@ -50,15 +50,18 @@ func TestPreferenceIsTheWalk(t *testing.T) {
 			}
 			r = j
 		}
-		for p := range q {
+		for p := rng.IntN(3); p < q; p += max(1, q/300) { // some 300 partitions per ring
 			n := []int{3, 1, 0, -1, 5, len(r.Nodes()), len(r.Nodes()) + 2}[rng.IntN(7)]
 			pri, fb := r.PreferenceOf(p, n)
 			checkPreference(t, r, p, n, pri, fb)
 		}
+		var buf []Node
 		for i := range 200 {
 			key := fmt.Appendf(nil, "key-%d-%d", seed, i)
 			pri, fb := r.Preference(key, 3)
 			checkPreference(t, r, r.PartitionOf(key), 3, pri, fb)
+			buf = r.AppendWalk(buf[:0], r.PartitionOf(key))
+			checkPreference(t, r, r.PartitionOf(key), 0, nil, buf)
 		}
 	}
 }
@@ -143,6 +146,15 @@ func BenchmarkPreference(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				r.Preference(keys[i%len(keys)], 3)
+				i++
+			}
+		})
+		b.Run(fmt.Sprintf("nodes=%d/append", n), func(b *testing.B) {
+			b.ReportAllocs()
+			buf := make([]Node, 0, n)
+			i := 0
+			for b.Loop() {
+				buf = r.AppendWalk(buf[:0], r.PartitionOf(keys[i%len(keys)]))
 				i++
 			}
 		})

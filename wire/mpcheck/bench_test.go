@@ -12,7 +12,7 @@ func BenchmarkCheck(b *testing.B) {
 		in      []byte
 		wantErr bool
 	}{
-		{"message-1KiB", marshal(b, samplePut(600), false), false},
+		{"message-1KiB", typicalMessage(b), false},
 		{"bin-1MiB", marshal(b, make([]byte, 1<<20), false), false},
 		{"array32-4G", []byte{0xdd, 0xff, 0xff, 0xff, 0xff}, true},
 		{"nesting-1MiB", deepArrays(1 << 20), true},

@@ -41,6 +41,16 @@ func samplePut(valueLen int) putRequest {
 	}
 }
 
+// typicalMessage returns a 1 KiB put request: nine fields of strings, ints,
+// lists, a small map, a timestamp and a value of 800 bytes.
+func typicalMessage(tb testing.TB) []byte {
+	b := marshal(tb, samplePut(800), false)
+	if len(b) != 1024 {
+		tb.Fatalf("typical message is %d bytes, want 1024", len(b))
+	}
+	return b
+}
+
 // nest returns n nested single-element []any around v.
 func nest(n int, v any) any {
 	for range n {

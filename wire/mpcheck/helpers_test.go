@@ -75,8 +75,9 @@ func librarySkip(b []byte) error {
 // decodableAsAny reports whether msgpack.Unmarshal into an any can decode
 // the well-formed value b. Well-formed is not enough: the library decodes
 // maps into map[string]any, so keys must be str, bin or nil, and it knows
-// only registered extensions: timestamps (type -1, 4, 8 or 12 bytes) and
-// testExt here (type -128, its interned strings, needs a dictionary).
+// only registered extensions: timestamps (type -1, 4, 8 or 12 bytes) and,
+// in these tests, testExt. Type -128, its interned strings, also needs a
+// dictionary that Unmarshal never has.
 func decodableAsAny(b []byte) (bool, error) {
 	return decodable(msgpack.NewDecoder(bytes.NewReader(b)))
 }
@@ -178,8 +179,8 @@ func allocated(fn func(), limit uint64, exact bool) uint64 {
 // an any may allocate. It is linear in len(b), never in a declared length.
 // The factor is 256, not 64: the library spends about 340 bytes on every
 // one-entry map[string]any, so an accepted array of 15-deep {"": {"": ...}}
-// chains (2 bytes a map) costs about 165 bytes per input byte; see the
-// "nested one-entry maps" seed in FuzzCheck.
+// chains (2 bytes a map) costs about 165 bytes per input byte, and 64 fails
+// TestDecodeAllocationIsLinear.
 func allocBound(n int) uint64 { return 256*uint64(n) + 64<<10 }
 
 // verify runs the checks that hold for every input b: Check does not panic

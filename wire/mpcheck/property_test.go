@@ -1,8 +1,11 @@
 package mpcheck_test
 
 import (
+	"bytes"
+	"maps"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -194,13 +197,16 @@ func TestCheckAllocations(t *testing.T) {
 		bytes     float64 // most bytes allocated per call
 		wantError bool
 	}{
-		{"1 KiB message", marshal(t, samplePut(600), false), mpcheck.Limits{}, 0, 0, false},
+		{"1 KiB message", typicalMessage(t), mpcheck.Limits{}, 0, 0, false},
 		{"1 MiB bin", marshal(t, make([]byte, 1<<20), false), mpcheck.Limits{}, 0, 0, false},
 		{"32 deep with MaxDepth 1000", deepArrays(32), mpcheck.Limits{MaxDepth: 1000}, 0, 0, false},
-		{"array32 of 4G", []byte{0xdd, 0xff, 0xff, 0xff, 0xff}, mpcheck.Limits{}, 8, 512, true},
-		{"bin32 of 4GiB", []byte{0xc6, 0xff, 0xff, 0xff, 0xff}, mpcheck.Limits{}, 8, 512, true},
-		{"map32 of 4G", []byte{0xdf, 0xff, 0xff, 0xff, 0xff}, mpcheck.Limits{}, 8, 512, true},
-		{"1 MiB of nesting", deep, mpcheck.Limits{}, 8, 512, true},
+		// A rejection costs a handful of small allocations: the *Error,
+		// its reason and fmt's boxed arguments (more under -race). What
+		// matters is that they do not grow with the declared length.
+		{"array32 of 4G", []byte{0xdd, 0xff, 0xff, 0xff, 0xff}, mpcheck.Limits{}, 16, 1024, true},
+		{"bin32 of 4GiB", []byte{0xc6, 0xff, 0xff, 0xff, 0xff}, mpcheck.Limits{}, 16, 1024, true},
+		{"map32 of 4G", []byte{0xdf, 0xff, 0xff, 0xff, 0xff}, mpcheck.Limits{}, 16, 1024, true},
+		{"1 MiB of nesting", deep, mpcheck.Limits{}, 16, 1024, true},
 		// Past 32 levels the stack moves to the heap and doubles as it
 		// grows: about 2 frames of 16 bytes per level reached.
 		{"1 MiB of nesting, MaxDepth 2^20", deep, mpcheck.Limits{MaxDepth: 1 << 20}, 64, 3 * 16 * (1 << 20), false},
@@ -221,5 +227,27 @@ func TestCheckAllocations(t *testing.T) {
 			}
 			t.Logf("%v allocations, %v bytes per call", allocs, bytes)
 		})
+	}
+}
+
+// TestDecodeAllocationIsLinear runs verify, measuring exactly, on accepted
+// inputs shaped for the most decoder allocation per byte, at sizes where
+// allocBound's slack no longer hides the factor.
+func TestDecodeAllocationIsLinear(t *testing.T) {
+	chain := append(bytes.Repeat([]byte{0x81, 0xa0}, 15), 0xc0) // 15 one-entry maps
+	shapes := map[string][]byte{
+		"nested one-entry maps": chain,
+		"empty maps":            {0x80},
+		"one-entry maps":        {0x81, 0xa0, 0xc0},
+		"nested arrays":         deepArrays(15),
+		"timestamps":            {0xd6, 0xff, 0, 0, 0, 1},
+	}
+	for _, name := range slices.Sorted(maps.Keys(shapes)) {
+		for _, n := range []int{16, 256, 4096} {
+			b := append([]byte{0xdc, byte(n >> 8), byte(n)}, bytes.Repeat(shapes[name], n)...)
+			if !verify(t, b, true) {
+				t.Fatalf("%s × %d: Check rejected it", name, n)
+			}
+		}
 	}
 }

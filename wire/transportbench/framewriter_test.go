@@ -1,0 +1,88 @@
+package transportbench
+
+import (
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/shoalkv/shoal/wire"
+)
+
+var errWriterClosed = errors.New("frame writer closed")
+
+// frameWriter serialises frames onto one long-lived stream. Senders append a
+// whole frame to a shared buffer under a mutex and return at once; one writer
+// goroutine swaps the buffer out and writes everything queued with a single
+// Write, so frames never interleave and a burst of small frames costs one
+// Write. close flushes what is queued, closes the stream's send side and
+// waits for the goroutine.
+type frameWriter struct {
+	w    io.WriteCloser
+	wake chan struct{} // capacity 1: "there is something to do"
+	done chan struct{} // closed when the goroutine has ended
+
+	mu     sync.Mutex
+	buf    []byte
+	closed bool
+	err    error
+}
+
+func newFrameWriter(w io.WriteCloser) *frameWriter {
+	fw := &frameWriter{w: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go fw.run()
+	return fw
+}
+
+// send queues one frame. body is copied before send returns.
+func (fw *frameWriter) send(t wire.Type, body []byte) error {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	if fw.err != nil {
+		return fw.err
+	}
+	if fw.closed {
+		return errWriterClosed
+	}
+	fw.buf = wire.AppendFrame(fw.buf, t, body)
+	fw.signal()
+	return nil
+}
+
+func (fw *frameWriter) signal() {
+	select {
+	case fw.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (fw *frameWriter) run() {
+	defer close(fw.done)
+	var out []byte
+	for range fw.wake {
+		fw.mu.Lock()
+		out, fw.buf = fw.buf, out[:0]
+		closing, failed := fw.closed, fw.err != nil
+		fw.mu.Unlock()
+		if len(out) > 0 && !failed {
+			// quic-go's Write returns once it no longer references out.
+			if _, err := fw.w.Write(out); err != nil {
+				fw.mu.Lock()
+				fw.err = err
+				fw.mu.Unlock()
+			}
+		}
+		if closing {
+			fw.w.Close()
+			return
+		}
+	}
+}
+
+// close flushes, closes the send side and joins the writer goroutine.
+func (fw *frameWriter) close() {
+	fw.mu.Lock()
+	fw.closed = true
+	fw.signal()
+	fw.mu.Unlock()
+	<-fw.done
+}
