@@ -28,6 +28,10 @@ type Handler interface {
 	Handle(ctx context.Context, p Peer, t Type, body []byte) (any, error)
 }
 
+// rejectLinger is how long a refused connection stays open so that the peer
+// can read why it was refused.
+const rejectLinger = time.Second
+
 // nodeOnly lists requests that only node certificates may make.
 func nodeOnly(t Type) bool { return t == TypeHandoff }
 
@@ -78,6 +82,13 @@ func (e *Endpoint) serveConn(c *quic.Conn) {
 		return
 	}
 	if code, msg := e.serveHello(s); code != 0 {
+		// Closing at once would discard the error answer still in flight; let
+		// the peer read it and hang up, but not for long.
+		select {
+		case <-c.Context().Done():
+		case <-e.ctx.Done():
+		case <-time.After(rejectLinger):
+		}
 		c.CloseWithError(code, msg)
 		return
 	}
