@@ -32,6 +32,16 @@ type Config struct {
 	// CoordinatorTimeout bounds one attempt at a coordinator before the next
 	// replica is tried (default 1s).
 	CoordinatorTimeout time.Duration
+	// ReadAll makes a Get ask all N replicas at once and wait for R, as the
+	// paper describes (§4.5). By default a Get asks R replicas (those
+	// believed up first) and asks one more whenever one fails or when they
+	// have not all answered within SpeculativeDelay: a third less work per
+	// read at N=3, R=2, with the tail still covered. Stale replicas the read
+	// did not ask are left to anti-entropy.
+	ReadAll bool
+	// SpeculativeDelay is how long a Get waits for its first R replicas
+	// before asking another (default 20ms).
+	SpeculativeDelay time.Duration
 	// RingRefresh is how often the ring is re-fetched (default 10s).
 	RingRefresh time.Duration
 	// Limits are checked before anything is sent (wire defaults).
@@ -69,6 +79,9 @@ func (c *Config) setDefaults() {
 	if c.CoordinatorTimeout == 0 {
 		c.CoordinatorTimeout = time.Second
 	}
+	if c.SpeculativeDelay == 0 {
+		c.SpeculativeDelay = 20 * time.Millisecond
+	}
 	if c.RingRefresh == 0 {
 		c.RingRefresh = 10 * time.Second
 	}
@@ -97,7 +110,7 @@ func (c Config) Validate() error {
 	if c.W < 1 || c.W > c.N {
 		errs = append(errs, fmt.Errorf("driver: w=%d, want 1..n (%d)", c.W, c.N))
 	}
-	if c.Timeout < 0 || c.CoordinatorTimeout < 0 || c.RingRefresh < 0 {
+	if c.Timeout < 0 || c.CoordinatorTimeout < 0 || c.RingRefresh < 0 || c.SpeculativeDelay < 0 {
 		errs = append(errs, errors.New("driver: negative duration"))
 	}
 	if err := c.Limits.Validate(); err != nil {

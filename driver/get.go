@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/wire"
@@ -10,7 +11,8 @@ import (
 )
 
 // Versions is what a Get returns: every concurrent value (siblings, in a
-// deterministic order) and the one context that covers them all.
+// deterministic order, equal values once) and the one context that covers
+// them all.
 type Versions struct {
 	Values  [][]byte
 	Context Context
@@ -32,7 +34,13 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...Option) (Versions,
 	return v, nil
 }
 
-// read asks every replica in parallel and merges the first R answers.
+type answer struct {
+	node ring.NodeID
+	resp wire.GetOK
+	err  error
+}
+
+// read asks replicas (see Config.ReadAll) and merges the first R answers.
 func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, error) {
 	if c.closed.Load() {
 		return dvv.Set{}, ErrClosed
@@ -42,42 +50,58 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	replicas := c.replicas(key)
+	replicas := c.health.order(c.replicas(key), time.Now())
 	r := min(o.r, len(replicas))
 	if r < 1 {
 		return dvv.Set{}, fmt.Errorf("driver: r=%d: %w", o.r, ErrUnavailable)
 	}
-	type answer struct {
-		node ring.NodeID
-		resp wire.GetOK
-		err  error
-	}
 	answers := make(chan answer, len(replicas))
 	req := &wire.Get{Key: key}
-	for _, n := range replicas {
+	asked := 0
+	ask := func() {
+		n := replicas[asked]
+		asked++
 		go func() {
-			var a answer
-			a.node = n.ID
+			a := answer{node: n.ID}
 			a.err = c.call(ctx, n, req, &a.resp)
 			answers <- a
 		}()
 	}
+	first := r
+	if c.cfg.ReadAll {
+		first = len(replicas)
+	}
+	for asked < first {
+		ask()
+	}
+	spec := time.NewTimer(c.cfg.SpeculativeDelay)
+	defer spec.Stop()
 	var merged dvv.Set
-	got := 0
+	got, failed := 0, 0
 	var causes []ReplicaError
-	for range replicas {
-		if got >= r {
-			break
+	for got < r {
+		if got+(asked-got-failed) < r { // too few outstanding to reach R
+			if asked == len(replicas) {
+				break
+			}
+			ask()
+			continue
 		}
 		select {
 		case a := <-answers:
 			if a.err != nil {
+				failed++
 				causes = append(causes, ReplicaError{Node: a.node, Err: a.err})
 				continue
 			}
 			got++
 			if a.resp.Found {
 				merged = dvv.Merge(merged, a.resp.Object)
+			}
+		case <-spec.C:
+			if asked < len(replicas) {
+				ask()
+				spec.Reset(c.cfg.SpeculativeDelay)
 			}
 		case <-ctx.Done():
 			causes = append(causes, ReplicaError{Node: "*", Err: ctx.Err()})

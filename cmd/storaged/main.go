@@ -51,6 +51,7 @@ func run(args []string) error {
 		maxKey    = fs.Int("max-key", 0, "largest key in bytes (default 1024, at most 32768)")
 		maxValue  = fs.Int("max-value", 0, "largest value in bytes (default 1048576)")
 		logLevel  = fs.String("log-level", "info", "debug, info, warn or error")
+		debugAddr = fs.String("debug-addr", "", "serve Go's pprof profiles over HTTP on this address (e.g. 127.0.0.1:6060); off by default")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "storaged runs one Shoal storage node.\n\nUsage: storaged [flags]\n\n%s", fs.FlagUsages())
@@ -91,6 +92,14 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *debugAddr != "" {
+		dbg, err := serveDebug(*debugAddr, log)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer dbg.Close()
+	}
 	return srv.Run(ctx)
 }
 
