@@ -45,11 +45,33 @@ func (p *peer) usable() bool {
 // dialed once and reused by every caller; a broken one is redialed on the
 // next call. Safe for concurrent use.
 func (e *Endpoint) Call(ctx context.Context, addr, wantNode string, req, resp any) error {
-	c, err := e.conn(ctx, addr, wantNode)
-	if err != nil {
-		return &CallError{Addr: addr, Op: "dial", Err: err}
+	for attempt := 0; ; attempt++ {
+		c, err := e.conn(ctx, addr, wantNode)
+		if err != nil {
+			return &CallError{Addr: addr, Op: "dial", Err: err}
+		}
+		err = roundTrip(ctx, addr, c, req, resp)
+		if err == nil || attempt > 0 || !stale(c, err) {
+			return err
+		}
 	}
-	return roundTrip(ctx, addr, c, req, resp)
+}
+
+// stale reports a request that failed only because its cached connection
+// was already dead, so the peer cannot have acted on it: the stream could not
+// be opened, or the peer answered with a stateless reset (it restarted and no
+// longer knows the connection). Such a request is sent once more on a fresh
+// connection; any other failure is returned, since the peer may have acted.
+func stale(c *quic.Conn, err error) bool {
+	if c.Context().Err() == nil {
+		return false
+	}
+	var reset *quic.StatelessResetError
+	if errors.As(err, &reset) || errors.As(context.Cause(c.Context()), &reset) {
+		return true
+	}
+	var ce *CallError
+	return errors.As(err, &ce) && ce.Op == "open"
 }
 
 func (e *Endpoint) conn(ctx context.Context, addr, wantNode string) (*quic.Conn, error) {

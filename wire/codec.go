@@ -1,10 +1,13 @@
 package wire
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/wire/dvv"
 	"github.com/shoalkv/shoal/wire/mpcheck"
 )
 
@@ -27,10 +30,19 @@ func Encode(msg any) ([]byte, error) {
 // Errors wrap ErrBadRequest (or ErrTooLarge for a count over a cap).
 func Decode(body []byte, msg any) error {
 	if err := mpcheck.Check(body, bodyLimits); err != nil {
-		return fmt.Errorf("%w: %w", ErrBadRequest, err)
+		return fmt.Errorf("%w: %w", classify(err), err)
 	}
 	if err := msgpack.Unmarshal(body, msg); err != nil {
-		return fmt.Errorf("%w: decode %T: %w", ErrBadRequest, msg, err)
+		return fmt.Errorf("%w: decode %T: %w", classify(err), msg, err)
 	}
 	return nil
+}
+
+// classify maps a count over a cap to ErrTooLarge and everything else to
+// ErrBadRequest.
+func classify(err error) error {
+	if errors.Is(err, mpcheck.ErrTooLong) || errors.Is(err, dvv.ErrLimit) || errors.Is(err, ring.ErrTooManyNodes) {
+		return ErrTooLarge
+	}
+	return ErrBadRequest
 }

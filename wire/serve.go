@@ -142,6 +142,10 @@ func (e *Endpoint) serveHello(s *quic.Stream) (quic.ApplicationErrorCode, string
 
 func (e *Endpoint) serveStream(p Peer, s *quic.Stream) {
 	defer s.Close()
+	// A refused request may leave bytes unread; cancelling the read side
+	// returns their flow-control credit and the stream slot to the peer. It
+	// does nothing after a complete read.
+	defer s.CancelRead(0)
 	s.SetDeadline(time.Now().Add(e.cfg.RequestTimeout))
 	t, body, err := readRequest(s)
 	if err != nil {

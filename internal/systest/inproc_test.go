@@ -33,7 +33,7 @@ import (
 
 // inprocTimeout bounds every network step of these tests. It is a deadline
 // that turns a hang into a failure, never a performance assertion.
-const inprocTimeout = 5 * time.Second
+const inprocTimeout = 20 * time.Second
 
 // inprocClusterID is the cluster id of every in-process node.
 const inprocClusterID = "systest-inproc"

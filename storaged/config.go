@@ -1,0 +1,100 @@
+package storaged
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/pki"
+)
+
+// DefaultClusterID is the cluster id used when none is configured.
+const DefaultClusterID = "shoal"
+
+// Config configures a Server. The zero value of each optional field means the
+// documented default.
+type Config struct {
+	// ID names this node; it must match the id in the node certificate and
+	// an entry of InitialCluster. Required.
+	ID string
+	// Listen is the UDP address to serve on, e.g. "127.0.0.2:7070";
+	// defaults to this node's address in InitialCluster.
+	Listen string
+	// DataDir holds the bbolt file and its lock. Required.
+	DataDir string
+	// ClusterID must be the same on every node and client (default "shoal").
+	ClusterID string
+	// InitialCluster lists every member with its address; every node of a new
+	// cluster must be given the same list. Required.
+	InitialCluster []ring.Node
+	// Partitions is the ring's fixed partition count Q (default
+	// ring.DefaultPartitions). Every node must agree.
+	Partitions int
+	// TLS is the node certificate and cluster CA. Required.
+	TLS pki.Material
+	// Limits bound keys, values, contexts and objects (wire defaults).
+	Limits wire.Limits
+	// NoSync acknowledges writes before they reach the disk. Faster, and a
+	// power loss or kernel crash can lose acknowledged writes (paper §6.1's
+	// durability trade-off). Default false: every acknowledgement follows an
+	// fsync.
+	NoSync bool
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.ID == "" {
+		errs = append(errs, errors.New("storaged: node id is required"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("storaged: data directory is required"))
+	}
+	if len(c.InitialCluster) == 0 {
+		errs = append(errs, errors.New("storaged: initial cluster is required"))
+	} else if _, ok := c.self(); !ok && c.ID != "" {
+		errs = append(errs, fmt.Errorf("storaged: node %q is not in the initial cluster", c.ID))
+	}
+	if c.TLS.CA == nil || len(c.TLS.Cert.Certificate) == 0 {
+		errs = append(errs, errors.New("storaged: tls ca and node certificate are required"))
+	} else if role, id, err := c.TLS.Role(); err != nil {
+		errs = append(errs, fmt.Errorf("storaged: certificate: %w", err))
+	} else if role != pki.RoleNode || id != c.ID {
+		errs = append(errs, fmt.Errorf("storaged: certificate is for %s %q, want node %q", role, id, c.ID))
+	}
+	if err := c.Limits.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) self() (ring.Node, bool) {
+	for _, n := range c.InitialCluster {
+		if string(n.ID) == c.ID {
+			return n, true
+		}
+	}
+	return ring.Node{}, false
+}
+
+func (c *Config) setDefaults() {
+	if c.ClusterID == "" {
+		c.ClusterID = DefaultClusterID
+	}
+	if c.Partitions == 0 {
+		c.Partitions = ring.DefaultPartitions
+	}
+	if c.Listen == "" {
+		if n, ok := c.self(); ok {
+			c.Listen = n.Addr
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.Limits = c.Limits.WithDefaults()
+}

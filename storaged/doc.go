@@ -1,0 +1,11 @@
+// Package storaged is the Shoal storage daemon: a thin node that persists
+// objects durably (bbolt with group commit), assigns dots for the writes it
+// coordinates, merges replicas' objects, and answers reads. The driver linked
+// into services does everything else on the request path (paper §4 with
+// client-driven coordination, §6.4).
+//
+// A Server owns its store, its QUIC endpoint and every goroutine it starts;
+// Run blocks until its context ends and then shuts down gracefully: it stops
+// accepting, lets requests in flight finish, commits queued writes and closes
+// the data directory.
+package storaged

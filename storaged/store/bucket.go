@@ -1,0 +1,84 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket names one of the store's key spaces.
+type Bucket uint8
+
+// The buckets of a store. The zero Bucket is invalid.
+const (
+	Objects Bucket = 1 // replicated objects (dotted version vector sets)
+	Hints   Bucket = 2 // hinted handoff records for other nodes
+	Meta    Bucket = 3 // node-local metadata; the key "epoch" is the store's own
+)
+
+// MaxKeySize is the longest key the store accepts: bbolt's limit.
+const MaxKeySize = bolt.MaxKeySize
+
+// buckets lists every valid bucket, in creation order.
+var buckets = []Bucket{Objects, Hints, Meta}
+
+// String returns the bucket's name in the database file.
+func (b Bucket) String() string {
+	switch b {
+	case Objects:
+		return "objects"
+	case Hints:
+		return "hints"
+	case Meta:
+		return "meta"
+	}
+	return fmt.Sprintf("bucket(%d)", uint8(b))
+}
+
+func (b Bucket) name() []byte { return []byte(b.String()) }
+
+func (b Bucket) validate() error {
+	switch b {
+	case Objects, Hints, Meta:
+		return nil
+	}
+	return fmt.Errorf("%w: %d", ErrInvalidBucket, uint8(b))
+}
+
+// validateKey checks that key has a length bbolt accepts.
+func validateKey(key []byte) error {
+	if n := len(key); n == 0 || n > MaxKeySize {
+		return fmt.Errorf("%w: %d bytes, want 1 to %d", ErrInvalidKey, n, MaxKeySize)
+	}
+	return nil
+}
+
+// validateWrite checks that key can be written in bucket b: a valid key that
+// is not reserved by the store.
+func validateWrite(b Bucket, key []byte) error {
+	if err := b.validate(); err != nil {
+		return err
+	}
+	if err := validateKey(key); err != nil {
+		return err
+	}
+	if b == Meta && bytes.Equal(key, epochKey) {
+		return fmt.Errorf("%w: %q in bucket %s is reserved for the store's epoch", ErrInvalidKey, key, b)
+	}
+	return nil
+}
+
+// lookup returns the value of key in bk and whether it exists. An existing
+// empty value is returned as a non-nil empty slice. The value points into
+// the transaction's memory and is valid only while it is open.
+func lookup(bk *bolt.Bucket, key []byte) ([]byte, bool) {
+	k, v := bk.Cursor().Seek(key)
+	if k == nil || !bytes.Equal(k, key) {
+		return nil, false
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, true
+}

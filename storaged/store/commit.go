@@ -1,0 +1,174 @@
+package store
+
+import (
+	"fmt"
+	"runtime/debug"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// run is the commit loop, the only goroutine that writes to the database. It
+// ends when Close closes the queue and every queued write is answered; Close
+// waits for it via loopDone.
+func (s *Store) run() {
+	defer close(s.loopDone)
+	batch := make([]*request, 0, s.opts.MaxBatch)
+	for {
+		first, ok := <-s.queue
+		if !ok {
+			return
+		}
+		batch = s.drain(append(batch, first))
+		s.commit(batch)
+		clear(batch) // let answered requests be collected
+		batch = batch[:0]
+	}
+}
+
+// drain appends to batch the requests already queued, without waiting, until
+// the batch holds MaxBatch requests or the queue is empty.
+func (s *Store) drain(batch []*request) []*request {
+	for len(batch) < s.opts.MaxBatch {
+		select {
+		case r, ok := <-s.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit applies the live requests of batch, in order, in one write
+// transaction, commits it and answers them all.
+func (s *Store) commit(batch []*request) {
+	if err := s.brokenErr(); err != nil {
+		s.answerAll(batch, err)
+		return
+	}
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		s.answerAll(batch, fmt.Errorf("%w: begin transaction: %w", ErrCommit, err))
+		return
+	}
+	live := s.live[:0]
+	for _, r := range batch {
+		if !r.claim() {
+			continue // its caller got ctx.Err()
+		}
+		r.err = s.apply(tx, r)
+		live = append(live, r)
+	}
+	defer func() { clear(live); s.live = live[:0] }()
+	if len(live) == 0 {
+		_ = tx.Rollback()
+		return
+	}
+	txID := tx.ID()
+	if err := s.commitTx(tx); err != nil {
+		s.fail(live, txID, err)
+		return
+	}
+	s.stats.commits.Add(1)
+	s.stats.writes.Add(uint64(len(live)))
+	for _, r := range live {
+		r.finish()
+	}
+}
+
+// apply performs one request inside tx and returns its caller's error. An
+// error here concerns this request only; tx stays good for the others (bbolt
+// checks a Put before changing anything).
+func (s *Store) apply(tx *bolt.Tx, r *request) error {
+	bk := tx.Bucket(r.bucket.name())
+	if r.fn == nil {
+		if err := bk.Delete(r.key); err != nil {
+			return fmt.Errorf("store: delete from %s: %w", r.bucket, err)
+		}
+		return nil
+	}
+	old, _ := lookup(bk, r.key)
+	v, err := s.call(r, old)
+	if err != nil || v == nil {
+		return err
+	}
+	// bbolt keeps a reference to the value until commit, and v may alias
+	// old (the mmap) or caller memory: store a private copy.
+	v = append(make([]byte, 0, len(v)), v...)
+	if err := bk.Put(r.key, v); err != nil {
+		return fmt.Errorf("store: put into %s: %w", r.bucket, err)
+	}
+	return nil
+}
+
+// call runs r.fn, turning a panic into r.panicked so that one caller's bug
+// cannot take down the loop (and every other caller's write) with it.
+func (s *Store) call(r *request, old []byte) (v []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.opts.Logger.Error("store: Apply function panicked; re-panicking in its caller",
+				"bucket", r.bucket.String(), "panic", p, "stack", string(debug.Stack()))
+			r.panicked = p
+			v, err = nil, nil
+		}
+	}()
+	return r.fn(old)
+}
+
+// fail answers every request of a batch whose commit failed with cause.
+//
+// bbolt rolls a failed commit back, and normally the previous state is all
+// anyone can see. But if only the final fsync of the meta page failed, the
+// new meta page is already in the page cache, so the batch is visible while
+// nobody knows whether it reached the disk. Then the store is broken: it
+// refuses everything rather than serve, and build on, writes that may vanish
+// at the next restart.
+func (s *Store) fail(live []*request, txID int, cause error) {
+	s.stats.failedCommits.Add(1)
+	var err error
+	if s.visibleSince(txID) {
+		broken := fmt.Errorf("%w: transaction %d failed after becoming visible: %w", ErrBroken, txID, cause)
+		s.broken.Store(&broken)
+		err = fmt.Errorf("%w: outcome of a batch of %d writes unknown: %w", ErrCommit, len(live), broken)
+		s.opts.Logger.Error("store: commit failed ambiguously; refusing all further calls", "tx", txID, "writes", len(live), "err", cause)
+	} else {
+		err = fmt.Errorf("%w: batch of %d writes rolled back: %w", ErrCommit, len(live), cause)
+		s.opts.Logger.Error("store: commit failed; batch rolled back", "tx", txID, "writes", len(live), "err", cause)
+	}
+	for _, r := range live {
+		r.err = err
+		r.finish()
+	}
+}
+
+// visibleSince reports whether new readers see transaction txID or a later
+// one, or the database cannot even be read (assume the worst).
+func (s *Store) visibleSince(txID int) bool {
+	rtx, err := s.db.Begin(false)
+	if err != nil {
+		return true
+	}
+	defer func() { _ = rtx.Rollback() }()
+	return rtx.ID() >= txID
+}
+
+// answerAll fails every request of batch that its caller still waits for.
+func (s *Store) answerAll(batch []*request, err error) {
+	for _, r := range batch {
+		if r.claim() {
+			r.err = err
+			r.finish()
+		}
+	}
+}
+
+// brokenErr returns the error set by an ambiguous commit failure, or nil.
+func (s *Store) brokenErr() error {
+	if p := s.broken.Load(); p != nil {
+		return *p
+	}
+	return nil
+}

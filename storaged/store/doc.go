@@ -1,0 +1,37 @@
+// Package store is a storage daemon's durable local byte store: three
+// buckets (objects, hints, meta) in one bbolt file, with group commit.
+//
+// # Group commit
+//
+// Every write (Apply, Delete) goes through one commit goroutine owned by the
+// Store. The goroutine blocks for the first queued write, then takes whatever
+// else is already queued (without waiting, up to Options.MaxBatch), applies
+// them in queue order inside one bbolt read-write transaction, commits it (one
+// fsync for the whole batch) and only then answers every writer. Writes that
+// arrive during a commit form the next batch. A lone writer therefore never
+// waits on a timer or for company, while many concurrent writers share the
+// cost of an fsync. bbolt's own DB.Batch is deliberately not used: it delays
+// every batch by a timer.
+//
+// # Durability and failure
+//
+// A nil error from Apply or Delete means the write is on stable storage
+// (unless Options.NoSync). If the commit of a batch fails (a full disk, an I/O
+// error), every writer of that batch gets an error matching ErrCommit and
+// none of the batch's writes are visible; the store keeps serving later
+// writes. If bbolt reports a failure after the batch had already become
+// visible (the final fsync failed, so nobody can tell what reached the disk),
+// the store refuses every later call with ErrBroken: the owner must close and
+// reopen it, which reads back what actually survived.
+//
+// # Epoch
+//
+// Each data directory carries a random nonzero epoch, created the first time
+// the directory is opened and whenever the database has lost it (a wiped,
+// replaced or partial data directory). Together with the node id it names the
+// node's actor in dotted version vectors, so a node that lost its state never
+// reuses old event counters (see DESIGN.md, section 3).
+//
+// The directory is guarded by an exclusive flock on dir/LOCK, so two
+// processes (or two Opens in one process) never share a database.
+package store

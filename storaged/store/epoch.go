@@ -1,0 +1,57 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// epochKey is the Meta key holding the epoch: 8 bytes, big endian, nonzero.
+var epochKey = []byte("epoch")
+
+// ensureEpoch returns the epoch recorded in tx's meta bucket, or records a
+// new one and reports fresh. A missing, malformed or zero epoch is replaced:
+// a database that lost its epoch may also have lost writes, so the node must
+// not keep issuing counters under its old identity.
+func ensureEpoch(tx *bolt.Tx, log *slog.Logger) (epoch uint64, fresh bool, err error) {
+	meta := tx.Bucket(Meta.name())
+	if v := meta.Get(epochKey); v != nil {
+		if e, ok := decodeEpoch(v); ok {
+			return e, false, nil
+		}
+		log.Warn("store: malformed epoch, starting a new one", "bytes", len(v))
+	} else if k, _ := tx.Bucket(Objects.name()).Cursor().First(); k != nil {
+		log.Warn("store: database holds objects but no epoch, starting a new one")
+	}
+	epoch = newEpoch()
+	if err := meta.Put(epochKey, encodeEpoch(epoch)); err != nil {
+		return 0, false, fmt.Errorf("store: record epoch: %w", err)
+	}
+	return epoch, true, nil
+}
+
+// newEpoch returns a uniformly random nonzero epoch.
+func newEpoch() uint64 {
+	var b [8]byte
+	for {
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it crashes instead)
+		if e := binary.BigEndian.Uint64(b[:]); e != 0 {
+			return e
+		}
+	}
+}
+
+func encodeEpoch(e uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, e)
+}
+
+func decodeEpoch(v []byte) (uint64, bool) {
+	if len(v) != 8 {
+		return 0, false
+	}
+	e := binary.BigEndian.Uint64(v)
+	return e, e != 0
+}

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync/atomic"
+)
+
+// Request states. A request moves from pending to exactly one of applied
+// (the commit loop took it) or cancelled (its caller gave up first).
+const (
+	pending uint32 = iota
+	applied
+	cancelled
+)
+
+// request is one write travelling from its caller to the commit loop.
+type request struct {
+	bucket Bucket
+	key    []byte                           // owned by the request
+	fn     func(old []byte) ([]byte, error) // nil for a delete
+	state  atomic.Uint32
+
+	// Written by the commit loop before done is closed.
+	err      error
+	panicked any // what fn panicked with, re-panicked in the caller
+	done     chan struct{}
+}
+
+// Apply runs fn inside the commit loop's write transaction and returns once
+// the outcome is durable.
+//
+// fn sees old, the current value of key in bucket b, or nil if the key is
+// absent; old is valid only during fn, must not be modified, and must not be
+// retained. fn returns the new value (the store copies it; fn may return old
+// itself or a slice of it), nil to leave the key unchanged, or an error.
+// Because every write of the store runs in one goroutine, one after another,
+// the read-modify-write is atomic with respect to all other writes. fn must
+// not call the Store's write methods or Close (it would deadlock), and should
+// be quick: the whole batch waits for it.
+//
+// Apply returns nil once the batch carrying the write committed (with fsync,
+// unless Options.NoSync); fn's error, unchanged, if fn failed (nothing is
+// written for this call, other writes of the batch are unaffected); an error
+// matching ErrCommit if the batch failed to commit, whatever fn returned; or
+// ctx.Err() if ctx ended before the write was applied. Once applied, Apply
+// waits for the commit regardless of ctx, so a nil error always means
+// durable and ctx.Err() always means not written. If fn panics, Apply panics
+// with the same value in the caller's goroutine and the rest of the batch
+// proceeds.
+//
+// The key must be 1 to MaxKeySize bytes; Apply copies it. Apply is safe for
+// concurrent use.
+func (s *Store) Apply(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, error)) error {
+	if fn == nil {
+		return errors.New("store: Apply with a nil function")
+	}
+	return s.write(ctx, b, key, fn)
+}
+
+// Delete removes key from bucket b, group-committed like Apply, with the
+// same return values. Deleting an absent key succeeds. Delete is safe for
+// concurrent use.
+func (s *Store) Delete(ctx context.Context, b Bucket, key []byte) error {
+	return s.write(ctx, b, key, nil)
+}
+
+func (s *Store) write(ctx context.Context, b Bucket, key []byte, fn func([]byte) ([]byte, error)) error {
+	if err := validateWrite(b, key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{bucket: b, key: bytes.Clone(key), fn: fn, done: make(chan struct{})}
+	if err := s.enqueue(ctx, r); err != nil {
+		return err
+	}
+	return r.wait(ctx)
+}
+
+// enqueue hands r to the commit loop. The read lock keeps Close from closing
+// the queue while r is being sent; the loop keeps draining, so a blocked send
+// always ends.
+func (s *Store) enqueue(ctx context.Context, r *request) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if err := s.brokenErr(); err != nil {
+		return err
+	}
+	select {
+	case s.queue <- r:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// wait returns r's outcome, or ctx.Err() if ctx ends before the commit loop
+// took r.
+func (r *request) wait(ctx context.Context) error {
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(pending, cancelled) {
+			return ctx.Err()
+		}
+		<-r.done // applied: the outcome is on its way
+	}
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
+	return r.err
+}
+
+// claim marks r as taken by the commit loop. It fails if r's caller gave up.
+func (r *request) claim() bool {
+	return r.state.CompareAndSwap(pending, applied)
+}
+
+// finish publishes r's outcome to its caller.
+func (r *request) finish() { close(r.done) }
