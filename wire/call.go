@@ -54,6 +54,17 @@ func (e *Endpoint) Call(ctx context.Context, addr, wantNode string, req, resp an
 		if err == nil || attempt > 0 || !stale(c, err) {
 			return err
 		}
+		e.forget(addr, c)
+	}
+}
+
+// forget drops c from the cache (if it is still the cached connection for
+// addr) so that the next call dials afresh.
+func (e *Endpoint) forget(addr string, c *quic.Conn) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p := e.peers[addr]; p != nil && p.conn == c {
+		delete(e.peers, addr)
 	}
 }
 
@@ -63,15 +74,12 @@ func (e *Endpoint) Call(ctx context.Context, addr, wantNode string, req, resp an
 // longer knows the connection). Such a request is sent once more on a fresh
 // connection; any other failure is returned, since the peer may have acted.
 func stale(c *quic.Conn, err error) bool {
-	if c.Context().Err() == nil {
-		return false
-	}
 	var reset *quic.StatelessResetError
 	if errors.As(err, &reset) || errors.As(context.Cause(c.Context()), &reset) {
 		return true
 	}
 	var ce *CallError
-	return errors.As(err, &ce) && ce.Op == "open"
+	return c.Context().Err() != nil && errors.As(err, &ce) && ce.Op == "open"
 }
 
 func (e *Endpoint) conn(ctx context.Context, addr, wantNode string) (*quic.Conn, error) {
