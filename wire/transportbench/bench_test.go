@@ -40,8 +40,9 @@ type design struct {
 
 var (
 	streamPerRequest = design{serveStreams, newStreamTransport}
-	multiplexed1     = design{serveMux, newMuxTransport(1)}
-	multiplexed4     = design{serveMux, newMuxTransport(4)}
+	multiplexed1     = design{serveMux(coalesce), newMuxTransport(1, coalesce)}
+	multiplexed4     = design{serveMux(coalesce), newMuxTransport(4, coalesce)}
+	multiplexed1Lock = design{serveMux(locked), newMuxTransport(1, locked)}
 )
 
 // BenchmarkRawRoundTrip measures one request/answer over one QUIC connection
@@ -53,7 +54,7 @@ func BenchmarkRawRoundTrip(b *testing.B) {
 	for _, n := range []struct {
 		name string
 		d    design
-	}{{"streams=1", multiplexed1}, {"streams=4", multiplexed4}} {
+	}{{"streams=1", multiplexed1}, {"streams=4", multiplexed4}, {"streams=1/writes=locked", multiplexed1Lock}} {
 		for _, s := range sizes {
 			b.Run("multiplexed-stream/"+n.name+"/req="+s.name, func(b *testing.B) { benchParallel(b, n.d, s.n) })
 		}
@@ -73,13 +74,13 @@ type rig struct {
 	tr  transport
 }
 
-func startRig(tb testing.TB, d design, h handler) *rig {
+func startRig(tb testing.TB, d design, h handler, srvEm, cliEm netem) *rig {
 	tb.Helper()
-	srv, err := newServer(d.serve(h))
+	srv, err := newServer(d.serve(h), srvEm)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cli, err := dial(srv.addr())
+	cli, err := dial(srv.addr(), cliEm)
 	if err != nil {
 		srv.close()
 		tb.Fatal(err)
@@ -123,14 +124,20 @@ func request(n int) []byte { return bytes.Repeat([]byte{'q'}, n) }
 
 func benchParallel(b *testing.B, d design, reqSize int) {
 	payload := request(reqSize)
-	r := startRig(b, d, constant(request(respSize)))
+	r := startRig(b, d, constant(request(respSize)), nil, nil)
 	defer r.stop(b)
 	r.warm(b, payload)
-	ctx := context.Background()
+	runCallers(b, r, payload).report(b)
+}
+
+// runCallers runs b.N calls of payload from 64 goroutines, with the timer
+// running only around them, and returns their latencies.
+func runCallers(b *testing.B, r *rig, payload []byte) *latencies {
 	procs := runtime.GOMAXPROCS(0)
 	b.SetParallelism((callers + procs - 1) / procs)
-	var lat latencies
+	lat := &latencies{}
 	var started atomic.Int64
+	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -152,13 +159,13 @@ func benchParallel(b *testing.B, d design, reqSize int) {
 		}
 	})
 	b.StopTimer()
-	lat.report(b)
 	b.ReportMetric(float64(started.Load()), "callers")
+	return lat
 }
 
 func benchSerial(b *testing.B, d design, reqSize int) {
 	payload := request(reqSize)
-	r := startRig(b, d, constant(request(respSize)))
+	r := startRig(b, d, constant(request(respSize)), nil, nil)
 	defer r.stop(b)
 	r.warm(b, payload)
 	ctx := context.Background()

@@ -90,7 +90,18 @@ type server struct {
 // runs in a goroutine counted in s.wg, so it may call s.wg.Add for its own.
 type serveConn func(s *server, c *quic.Conn)
 
-func newServer(serve serveConn) (*server, error) {
+// netem shapes what a socket sends; nil leaves the plain *net.UDPConn, which
+// quic-go drives with its fast paths (GSO, ECN, batched reads).
+type netem func(*net.UDPConn) net.PacketConn
+
+func (n netem) wrap(udp *net.UDPConn) net.PacketConn {
+	if n == nil {
+		return udp
+	}
+	return n(udp)
+}
+
+func newServer(serve serveConn, em netem) (*server, error) {
 	m, err := material()
 	if err != nil {
 		return nil, err
@@ -99,7 +110,7 @@ func newServer(serve serveConn) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &quic.Transport{Conn: udp}
+	tr := &quic.Transport{Conn: em.wrap(udp)}
 	ln, err := tr.Listen(pki.ServerConfig(m[0], wire.ALPN), quicConfig())
 	if err != nil {
 		tr.Close()
@@ -166,7 +177,7 @@ type client struct {
 	conn *quic.Conn
 }
 
-func dial(to net.Addr) (*client, error) {
+func dial(to net.Addr, em netem) (*client, error) {
 	m, err := material()
 	if err != nil {
 		return nil, err
@@ -175,7 +186,7 @@ func dial(to net.Addr) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &quic.Transport{Conn: udp}
+	tr := &quic.Transport{Conn: em.wrap(udp)}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	conn, err := tr.Dial(ctx, to, pki.ClientConfig(m[1], wire.ALPN, "n1"), quicConfig())

@@ -10,14 +10,25 @@ import (
 
 var errWriterClosed = errors.New("frame writer closed")
 
-// frameWriter serialises frames onto one long-lived stream. Senders append a
-// whole frame to a shared buffer under a mutex and return at once; one writer
-// goroutine swaps the buffer out and writes everything queued with a single
-// Write, so frames never interleave and a burst of small frames costs one
-// Write. close flushes what is queued, closes the stream's send side and
-// waits for the goroutine.
+// writeMode is how a frameWriter gets frames onto its stream.
+type writeMode uint8
+
+const (
+	// coalesce: senders append to a shared buffer and return; one writer
+	// goroutine writes everything queued with a single Write.
+	coalesce writeMode = iota
+	// locked: each sender writes its own frame while holding the mutex.
+	locked
+)
+
+// frameWriter serialises frames onto one long-lived stream so that frames
+// never interleave. In coalesce mode a burst of small frames costs one Write;
+// in locked mode every frame is its own Write and senders queue on the mutex
+// while quic-go packetises the frame before them. close flushes what is
+// queued, closes the stream's send side and waits for the goroutine.
 type frameWriter struct {
 	w    io.WriteCloser
+	mode writeMode
 	wake chan struct{} // capacity 1: "there is something to do"
 	done chan struct{} // closed when the goroutine has ended
 
@@ -27,8 +38,8 @@ type frameWriter struct {
 	err    error
 }
 
-func newFrameWriter(w io.WriteCloser) *frameWriter {
-	fw := &frameWriter{w: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newFrameWriter(w io.WriteCloser, mode writeMode) *frameWriter {
+	fw := &frameWriter{w: w, mode: mode, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go fw.run()
 	return fw
 }
@@ -42,6 +53,13 @@ func (fw *frameWriter) send(t wire.Type, body []byte) error {
 	}
 	if fw.closed {
 		return errWriterClosed
+	}
+	if fw.mode == locked {
+		if _, err := fw.w.Write(wire.AppendFrame(make([]byte, 0, len(body)+5), t, body)); err != nil {
+			fw.err = err
+			return err
+		}
+		return nil
 	}
 	fw.buf = wire.AppendFrame(fw.buf, t, body)
 	fw.signal()

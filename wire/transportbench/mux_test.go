@@ -25,8 +25,13 @@ const idLen = 8
 // makes three small reads per frame, which a buffer turns into one.
 const readBuf = 64 << 10
 
-// serveMux accepts the caller's long-lived streams and serves each.
-func serveMux(h handler) serveConn {
+// serveMux accepts the caller's long-lived streams and serves each, writing
+// answers in the given mode.
+func serveMux(mode writeMode) func(handler) serveConn {
+	return func(h handler) serveConn { return serveMuxConn(h, mode) }
+}
+
+func serveMuxConn(h handler, mode writeMode) serveConn {
 	return func(s *server, c *quic.Conn) {
 		for {
 			st, err := c.AcceptStream(s.ctx)
@@ -36,7 +41,7 @@ func serveMux(h handler) serveConn {
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				serveMuxStream(st, h)
+				serveMuxStream(st, h, mode)
 			}()
 		}
 	}
@@ -46,8 +51,8 @@ func serveMux(h handler) serveConn {
 // worker goroutine; answers are serialised by one frameWriter and may leave
 // out of order. It returns once the caller has closed its side (or the
 // connection broke) and every worker and the writer have ended.
-func serveMuxStream(st *quic.Stream, h handler) {
-	fw := newFrameWriter(st)
+func serveMuxStream(st *quic.Stream, h handler, mode writeMode) {
+	fw := newFrameWriter(st, mode)
 	r := bufio.NewReaderSize(st, readBuf)
 	var workers sync.WaitGroup
 	for {
@@ -154,14 +159,14 @@ func (m *muxStream) read() {
 	close(m.readEnd)
 }
 
-// muxTransport spreads calls round-robin over a fixed pool of streams.
+// muxTransport spreads calls round-robin over a fixed pool of n streams.
 type muxTransport struct {
 	c       *client
 	streams []*muxStream
 	rr      atomic.Uint64
 }
 
-func newMuxTransport(n int) func(c *client) (transport, error) {
+func newMuxTransport(n int, mode writeMode) func(c *client) (transport, error) {
 	return func(c *client) (transport, error) {
 		t := &muxTransport{c: c}
 		for range n {
@@ -170,7 +175,7 @@ func newMuxTransport(n int) func(c *client) (transport, error) {
 				t.close()
 				return nil, err
 			}
-			m := &muxStream{st: st, fw: newFrameWriter(st), readEnd: make(chan struct{}), waiting: make(map[uint64]chan []byte)}
+			m := &muxStream{st: st, fw: newFrameWriter(st, mode), readEnd: make(chan struct{}), waiting: make(map[uint64]chan []byte)}
 			go m.read()
 			t.streams = append(t.streams, m)
 		}

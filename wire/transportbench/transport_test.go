@@ -10,10 +10,13 @@ import (
 	"time"
 )
 
-var designs = []struct {
+type namedDesign struct {
 	name string
 	d    design
-}{
+}
+
+// designs are the ones BenchmarkHeadOfLine compares.
+var designs = []namedDesign{
 	{"stream-per-request", streamPerRequest},
 	{"multiplexed-stream/streams=1", multiplexed1},
 	{"multiplexed-stream/streams=4", multiplexed4},
@@ -29,35 +32,42 @@ func slowEcho(req []byte) []byte {
 }
 
 // TestRoundTrip checks that every caller gets its own answer under
-// concurrency and reordering, for every design, and that nothing the rig
-// started outlives it.
+// concurrency and reordering, with and without packet loss, for every design,
+// and that nothing the rig started outlives it.
 func TestRoundTrip(t *testing.T) {
-	for _, tc := range designs {
-		t.Run(tc.name, func(t *testing.T) {
-			before := runtime.NumGoroutine()
-			r := startRig(t, tc.d, slowEcho)
-			var wg sync.WaitGroup
-			for g := range callers {
-				wg.Go(func() {
-					for i := range 20 {
-						req := fmt.Appendf(nil, "%c caller %d call %d %s", byte('0'+i%2), g, i, bytes.Repeat([]byte{'x'}, g*64))
-						resp, err := r.tr.call(context.Background(), req)
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						if !bytes.Equal(resp, req) {
-							t.Errorf("caller %d call %d got someone else's answer", g, i)
-							return
-						}
-					}
-				})
+	for _, loss := range []float64{0, 0.05} {
+		for _, tc := range append(designs, namedDesign{"multiplexed-stream/streams=1/writes=locked", multiplexed1Lock}) {
+			t.Run(fmt.Sprintf("loss=%v/%s", loss, tc.name), func(t *testing.T) { testRoundTrip(t, tc.d, loss) })
+		}
+	}
+}
+
+func testRoundTrip(t *testing.T, d design, loss float64) {
+	before := runtime.NumGoroutine()
+	var srvConn, cliConn *lossyConn
+	r := startRig(t, d, slowEcho, lossy(loss, 3, &srvConn), lossy(loss, 4, &cliConn))
+	srvConn.armed.Store(true)
+	cliConn.armed.Store(true)
+	var wg sync.WaitGroup
+	for g := range callers {
+		wg.Go(func() {
+			for i := range 20 {
+				req := fmt.Appendf(nil, "%c caller %d call %d %s", byte('0'+i%2), g, i, bytes.Repeat([]byte{'x'}, g*64))
+				resp, err := r.tr.call(context.Background(), req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !bytes.Equal(resp, req) {
+					t.Errorf("caller %d call %d got someone else's answer", g, i)
+					return
+				}
 			}
-			wg.Wait()
-			r.stop(t)
-			waitGoroutines(t, before)
 		})
 	}
+	wg.Wait()
+	r.stop(t)
+	waitGoroutines(t, before)
 }
 
 // waitGoroutines fails unless the goroutine count falls back to want; quic-go
