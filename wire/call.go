@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 
 	"github.com/quic-go/quic-go"
 
@@ -26,7 +27,7 @@ func (e *CallError) Unwrap() error { return e.Err }
 // peer is a cached connection, being dialed until ready is closed.
 type peer struct {
 	ready chan struct{}
-	conn  *quic.Conn
+	sess  *session
 	node  string // id the peer's hello gave
 	err   error
 }
@@ -34,10 +35,53 @@ type peer struct {
 func (p *peer) usable() bool {
 	select {
 	case <-p.ready:
-		return p.err == nil && p.conn.Context().Err() == nil
+		return p.err == nil && p.sess.conn.Context().Err() == nil
 	default:
 		return true // still dialing: wait for it
 	}
+}
+
+// session is a connection and its pool of lanes.
+type session struct {
+	e    *Endpoint
+	addr string
+	conn *quic.Conn
+
+	mu    sync.Mutex
+	lanes []*clientLane
+	next  uint64 // request ids, also used to spread requests over lanes
+}
+
+// lane returns a lane to send on, opening one while the pool is short.
+func (ss *session) lane() (*clientLane, uint64, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	live := ss.lanes[:0]
+	for _, l := range ss.lanes {
+		if !l.failed() {
+			live = append(live, l)
+		}
+	}
+	clear(ss.lanes[len(live):])
+	ss.lanes = live
+	ss.next++
+	id := ss.next
+	if len(ss.lanes) < laneCount {
+		s, err := ss.conn.OpenStream()
+		if err != nil {
+			if len(ss.lanes) == 0 {
+				return nil, 0, err
+			}
+		} else {
+			l := newClientLane(s)
+			if !l.run(ss.e.goAsync) {
+				return nil, 0, errors.New("endpoint closed")
+			}
+			ss.lanes = append(ss.lanes, l)
+			return l, id, nil
+		}
+	}
+	return ss.lanes[id%uint64(len(ss.lanes))], id, nil
 }
 
 // Call sends req to the node at addr and decodes its answer into resp. When
@@ -50,8 +94,8 @@ func (e *Endpoint) Call(ctx context.Context, addr, wantNode string, req, resp an
 		if err != nil {
 			return &CallError{Addr: addr, Op: "dial", Err: err}
 		}
-		err = roundTrip(ctx, addr, c, req, resp)
-		if err == nil || attempt > 0 || !stale(c, err) {
+		err = c.roundTrip(ctx, req, resp)
+		if err == nil || attempt > 0 || !stale(c.conn, err) {
 			return err
 		}
 		e.forget(addr, c)
@@ -60,10 +104,10 @@ func (e *Endpoint) Call(ctx context.Context, addr, wantNode string, req, resp an
 
 // forget drops c from the cache (if it is still the cached connection for
 // addr) so that the next call dials afresh.
-func (e *Endpoint) forget(addr string, c *quic.Conn) {
+func (e *Endpoint) forget(addr string, c *session) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if p := e.peers[addr]; p != nil && p.conn == c {
+	if p := e.peers[addr]; p != nil && p.sess == c {
 		delete(e.peers, addr)
 	}
 }
@@ -82,7 +126,7 @@ func stale(c *quic.Conn, err error) bool {
 	return c.Context().Err() != nil && errors.As(err, &ce) && ce.Op == "open"
 }
 
-func (e *Endpoint) conn(ctx context.Context, addr, wantNode string) (*quic.Conn, error) {
+func (e *Endpoint) conn(ctx context.Context, addr, wantNode string) (*session, error) {
 	e.mu.Lock()
 	p := e.peers[addr]
 	if p == nil || !p.usable() {
@@ -96,7 +140,7 @@ func (e *Endpoint) conn(ctx context.Context, addr, wantNode string) (*quic.Conn,
 		go func() {
 			defer e.wg.Done()
 			defer close(p.ready)
-			p.conn, p.node, p.err = e.dial(addr)
+			p.sess, p.node, p.err = e.dial(addr)
 		}()
 	}
 	e.mu.Unlock()
@@ -111,12 +155,12 @@ func (e *Endpoint) conn(ctx context.Context, addr, wantNode string) (*quic.Conn,
 	if wantNode != "" && p.node != wantNode {
 		return nil, fmt.Errorf("%s is node %q, want %q", addr, p.node, wantNode)
 	}
-	return p.conn, nil
+	return p.sess, nil
 }
 
 // dial connects and says hello. It runs under the endpoint's context, not a
 // caller's, because the connection is shared.
-func (e *Endpoint) dial(addr string) (*quic.Conn, string, error) {
+func (e *Endpoint) dial(addr string) (*session, string, error) {
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return nil, "", err
@@ -132,8 +176,9 @@ func (e *Endpoint) dial(addr string) (*quic.Conn, string, error) {
 		return nil, "", errors.New("endpoint closed")
 	}
 	context.AfterFunc(c.Context(), func() { e.untrack(c) })
+	ss := &session{e: e, addr: addr, conn: c}
 	var ok HelloOK
-	if err := roundTrip(ctx, addr, c, &Hello{Version: ProtocolVersion, ClusterID: e.cfg.ClusterID}, &ok); err != nil {
+	if err := ss.roundTrip(ctx, &Hello{Version: ProtocolVersion, ClusterID: e.cfg.ClusterID}, &ok); err != nil {
 		c.CloseWithError(closeMismatch, "hello failed")
 		return nil, "", err
 	}
@@ -142,10 +187,11 @@ func (e *Endpoint) dial(addr string) (*quic.Conn, string, error) {
 		c.CloseWithError(closeMismatch, "identity mismatch")
 		return nil, "", fmt.Errorf("hello names node %q but the certificate names %q", ok.Node, id)
 	}
-	return c, id, nil
+	return ss, id, nil
 }
 
-func roundTrip(ctx context.Context, addr string, c *quic.Conn, req, resp any) error {
+func (ss *session) roundTrip(ctx context.Context, req, resp any) error {
+	addr := ss.addr
 	want := TypeOf(resp)
 	t := TypeOf(req)
 	if t == TypeInvalid || want == TypeInvalid {
@@ -155,38 +201,25 @@ func roundTrip(ctx context.Context, addr string, c *quic.Conn, req, resp any) er
 	if err != nil {
 		return err
 	}
-	s, err := c.OpenStreamSync(ctx)
+	l, id, err := ss.lane()
 	if err != nil {
 		return &CallError{Addr: addr, Op: "open", Err: ctxErr(ctx, err)}
 	}
-	stop := context.AfterFunc(ctx, func() {
-		s.CancelRead(0)
-		s.CancelWrite(0)
-	})
-	defer stop()
-	if dl, ok := ctx.Deadline(); ok {
-		s.SetDeadline(dl)
+	r := l.roundTrip(ctx.Done(), id, appendEnvelope(make([]byte, 0, envelopeID+5+len(body)), id, t, body))
+	if r.err != nil {
+		return &CallError{Addr: addr, Op: "read", Err: ctxErr(ctx, r.err)}
 	}
-	if _, err := s.Write(AppendFrame(make([]byte, 0, len(body)+5), t, body)); err != nil {
-		return &CallError{Addr: addr, Op: "write", Err: ctxErr(ctx, err)}
-	}
-	s.Close()
-	rt, rb, err := ReadFrame(s, MaxFrame)
-	if err != nil {
-		s.CancelRead(0)
-		return &CallError{Addr: addr, Op: "read", Err: ctxErr(ctx, err)}
-	}
-	if rt == TypeError {
+	if r.t == TypeError {
 		var m Error
-		if err := Decode(rb, &m); err != nil {
+		if err := Decode(r.body, &m); err != nil {
 			return &CallError{Addr: addr, Op: "decode", Err: err}
 		}
 		return &RemoteError{Code: m.Code, Message: m.Message}
 	}
-	if rt != want {
-		return &CallError{Addr: addr, Op: "decode", Err: fmt.Errorf("%w: answer to %s is %s, want %s", ErrBadRequest, t, rt, want)}
+	if r.t != want {
+		return &CallError{Addr: addr, Op: "decode", Err: fmt.Errorf("%w: answer to %s is %s, want %s", ErrBadRequest, t, r.t, want)}
 	}
-	if err := Decode(rb, resp); err != nil {
+	if err := Decode(r.body, resp); err != nil {
 		return &CallError{Addr: addr, Op: "decode", Err: err}
 	}
 	return nil

@@ -233,6 +233,22 @@ func (e *Endpoint) startRequest() bool {
 	return true
 }
 
+// goAsync runs fn on a goroutine the endpoint owns (Close waits for it),
+// unless the endpoint is closing.
+func (e *Endpoint) goAsync(fn func()) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx.Err() != nil {
+		return false
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		fn()
+	}()
+	return true
+}
+
 // track registers a connection so Close can close it; with goroutine set it
 // also counts in the goroutine that will serve it. False means closing.
 func (e *Endpoint) track(c *quic.Conn, goroutine bool) bool {

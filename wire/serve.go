@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -76,12 +77,17 @@ func (e *Endpoint) serveConn(c *quic.Conn) {
 		return
 	}
 	p := Peer{Role: role, ID: id, Addr: c.RemoteAddr()}
-	// The first stream must be a matching hello; nothing else is served before.
+	// The first lane must open with a matching hello; nothing else is served
+	// before it.
 	s, err := c.AcceptStream(e.ctx)
 	if err != nil {
 		return
 	}
-	if code, msg := e.serveHello(s); code != 0 {
+	sem := make(chan struct{}, e.cfg.MaxStreams) // requests in flight on this connection
+	first := &serverLane{e: e, p: p, s: s, sem: sem, out: make(chan []byte, 256)}
+	if code, msg := e.serveHello(first); code != 0 {
+		s.Close()
+		s.CancelRead(0)
 		// Closing at once would discard the error answer still in flight; let
 		// the peer read it and hang up, but not for long.
 		select {
@@ -92,117 +98,156 @@ func (e *Endpoint) serveConn(c *quic.Conn) {
 		c.CloseWithError(code, msg)
 		return
 	}
+	if !e.goAsync(first.serve) {
+		return
+	}
 	for {
 		s, err := c.AcceptStream(e.ctx)
 		if err != nil {
 			return
 		}
-		if !e.startRequest() {
+		l := &serverLane{e: e, p: p, s: s, sem: sem, out: make(chan []byte, 256)}
+		if !e.goAsync(l.serve) {
 			s.CancelRead(0)
 			s.CancelWrite(0)
 			return
 		}
-		go func() {
-			defer e.wg.Done()
-			defer e.inflight.Done()
-			e.serveStream(p, s)
-		}()
 	}
 }
 
-// serveHello answers the connection's first stream; a non-zero code means
-// the connection must close with that code and message.
-func (e *Endpoint) serveHello(s *quic.Stream) (quic.ApplicationErrorCode, string) {
-	defer s.Close()
-	s.SetDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
-	t, body, err := readRequest(s)
+// serveHello answers the connection's first envelope synchronously; a
+// non-zero code means the connection must close with that code and message.
+func (e *Endpoint) serveHello(l *serverLane) (quic.ApplicationErrorCode, string) {
+	l.s.SetReadDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
+	defer l.s.SetReadDeadline(time.Time{})
+	id, _, t, body, err := readEnvelope(l.s)
 	if err != nil {
-		writeError(s, CodeOf(err), err.Error())
+		l.writeNow(id, &Error{Code: CodeOf(err), Message: err.Error()})
 		return closeNoHello, err.Error()
 	}
 	if t != TypeHello {
 		msg := fmt.Sprintf("first request on a connection must be hello, got %s", t)
-		writeError(s, CodeNoHello, msg)
+		l.writeNow(id, &Error{Code: CodeNoHello, Message: msg})
 		return closeNoHello, msg
 	}
 	var h Hello
 	if err := Decode(body, &h); err != nil {
-		writeError(s, CodeBadRequest, err.Error())
+		l.writeNow(id, &Error{Code: CodeBadRequest, Message: err.Error()})
 		return closeNoHello, err.Error()
 	}
 	if h.Version != ProtocolVersion || h.ClusterID != e.cfg.ClusterID {
 		msg := fmt.Sprintf("peer speaks protocol %d for cluster %q; this node speaks %d for cluster %q",
 			h.Version, h.ClusterID, ProtocolVersion, e.cfg.ClusterID)
-		writeError(s, CodeMismatch, msg)
+		l.writeNow(id, &Error{Code: CodeMismatch, Message: msg})
 		return closeMismatch, msg
 	}
-	writeMessage(s, &HelloOK{Version: ProtocolVersion, ClusterID: e.cfg.ClusterID, Node: e.self})
+	l.writeNow(id, &HelloOK{Version: ProtocolVersion, ClusterID: e.cfg.ClusterID, Node: e.self})
 	return 0, ""
 }
 
-func (e *Endpoint) serveStream(p Peer, s *quic.Stream) {
-	defer s.Close()
-	// A refused request may leave bytes unread; cancelling the read side
-	// returns their flow-control credit and the stream slot to the peer. It
-	// does nothing after a complete read.
-	defer s.CancelRead(0)
-	s.SetDeadline(time.Now().Add(e.cfg.RequestTimeout))
-	t, body, err := readRequest(s)
-	if err != nil {
-		writeError(s, CodeOf(err), err.Error())
-		return
+// serverLane serves the requests a peer sends on one stream.
+type serverLane struct {
+	e   *Endpoint
+	p   Peer
+	s   *quic.Stream
+	sem chan struct{}
+	out chan []byte
+	wg  sync.WaitGroup // this lane's requests in flight
+}
+
+// serve reads requests until the peer ends the stream, the connection
+// breaks, or a frame cannot be read (the stream is then out of step: its
+// request is answered under its id if that much arrived, and the lane ends).
+// Each request is handled on its own goroutine; answers go out in the order
+// they are ready.
+func (l *serverLane) serve() {
+	done := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() { // ends when out closes or a write fails
+		defer close(writerDone)
+		if err := writeLoop(l.s, l.out, done); err != nil {
+			l.s.CancelRead(0)
+		}
+	}()
+	defer func() {
+		l.wg.Wait()
+		close(l.out)
+		<-writerDone
+		close(done)
+		l.s.Close()
+		l.s.CancelRead(0)
+	}()
+	for {
+		id, ok, t, body, err := readEnvelope(l.s)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			var fe *FrameError
+			if !errors.As(err, &fe) {
+				return // the stream or connection broke
+			}
+			if ok {
+				l.answer(id, nil, err)
+			}
+			if errors.Is(err, ErrUnknownType) {
+				continue // the body was consumed: still in step
+			}
+			return
+		}
+		l.sem <- struct{}{}
+		if !l.e.startRequest() {
+			<-l.sem
+			l.answer(id, nil, fmt.Errorf("%w: node is closing", ErrShuttingDown))
+			continue
+		}
+		l.wg.Add(1)
+		go func() {
+			defer l.e.wg.Done()
+			defer l.e.inflight.Done()
+			defer l.wg.Done()
+			defer func() { <-l.sem }()
+			resp, err := l.handle(t, body)
+			l.answer(id, resp, err)
+		}()
 	}
+}
+
+func (l *serverLane) handle(t Type, body []byte) (any, error) {
 	if t == TypeHello {
-		writeError(s, CodeBadRequest, "hello sent twice on one connection")
-		return
+		return nil, fmt.Errorf("%w: hello sent twice on one connection", ErrBadRequest)
 	}
-	if nodeOnly(t) && p.Role != pki.RoleNode {
-		writeError(s, CodeForbidden, fmt.Sprintf("%s requests are node-to-node; peer %q holds a %s certificate", t, p.ID, p.Role))
-		return
+	if nodeOnly(t) && l.p.Role != pki.RoleNode {
+		return nil, fmt.Errorf("%w: %s requests are node-to-node; peer %q holds a %s certificate", ErrForbidden, t, l.p.ID, l.p.Role)
 	}
 	// Not e.ctx: a request already accepted finishes during a graceful Close.
-	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), l.e.cfg.RequestTimeout)
 	defer cancel()
-	resp, err := e.cfg.Handler.Handle(ctx, p, t, body)
+	return l.e.cfg.Handler.Handle(ctx, l.p, t, body)
+}
+
+// answer queues an answer (or an error answer) for request id.
+func (l *serverLane) answer(id uint64, resp any, err error) {
 	if err != nil {
-		writeError(s, CodeOf(err), err.Error())
-		return
+		resp = &Error{Code: CodeOf(err), Message: err.Error()}
 	}
-	writeMessage(s, resp)
+	l.out <- envelopeOf(id, resp)
 }
 
-// readRequest reads one request frame and checks that the peer sent nothing
-// after it.
-func readRequest(s *quic.Stream) (Type, []byte, error) {
-	t, body, err := ReadFrame(s, MaxFrame)
-	if err != nil {
-		return t, nil, err
-	}
-	var one [1]byte
-	n, err := io.ReadFull(s, one[:])
-	if n > 0 {
-		return t, nil, &FrameError{Reason: "is followed by trailing bytes", Err: ErrBadRequest}
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		return t, nil, fmt.Errorf("wire: read after request: %w", err)
-	}
-	return t, body, nil
+// writeNow writes an answer directly, before the lane's writer runs.
+func (l *serverLane) writeNow(id uint64, msg any) {
+	l.s.Write(envelopeOf(id, msg))
 }
 
-func writeError(s *quic.Stream, code Code, msg string) {
-	writeMessage(s, &Error{Code: code, Message: msg})
-}
-
-// writeMessage encodes and writes one frame. A write error means the peer has
-// gone; there is nobody left to tell.
-func writeMessage(s *quic.Stream, msg any) {
+// envelopeOf encodes msg as the answer to id.
+func envelopeOf(id uint64, msg any) []byte {
 	t := TypeOf(msg)
 	body, err := Encode(msg)
 	if err != nil || t == TypeInvalid {
 		t = TypeError
 		body, _ = Encode(&Error{Code: CodeInternal, Message: fmt.Sprintf("cannot encode %T answer", msg)})
 	}
-	s.Write(AppendFrame(make([]byte, 0, len(body)+5), t, body))
+	return appendEnvelope(make([]byte, 0, envelopeID+5+len(body)), id, t, body)
 }
 
 // TypeOf returns the message type of one of this package's message structs,

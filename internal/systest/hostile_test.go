@@ -160,11 +160,6 @@ func hostileCases(t *testing.T) []hostileCase {
 		code:     wire.CodeBadRequest,
 		mentions: []string{"header truncated"},
 	}, {
-		name:     "trailing bytes after the frame",
-		raw:      append(get([]byte("k")), 0xc0, 0xc0, 0xc0),
-		code:     wire.CodeBadRequest,
-		mentions: []string{"trailing bytes"},
-	}, {
 		name:     "trailing bytes inside the frame",
 		raw:      wire.AppendFrame(nil, wire.TypeGet, append(bytes.Clone(validGet), 0x01, 0x02, 0x03)),
 		code:     wire.CodeBadRequest,
@@ -409,20 +404,44 @@ func TestHostileUnreadBytesDoNotWedgeConnection(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := n.rawConn(t, n.Client)
-			raw := append(inprocFrame(t, wire.TypeGet, &wire.Get{Key: []byte("k")}), make([]byte, c.trailing)...)
+			// A frame over the cap is refused from its header alone and ends
+			// its lane, leaving the bytes behind it unread.
+			raw := append(hostileHeader(wire.MaxFrame+1), make([]byte, c.trailing)...)
 			for i := range c.requests {
 				typ, body, err := r.Exchange(raw)
 				if err != nil {
 					t.Fatalf("request %d of %d with %d unread bytes each: %v", i+1, c.requests, c.trailing, err)
 				}
 				if typ != wire.TypeError {
-					t.Fatalf("request %d answered %s, want a trailing-bytes error", i+1, inprocDescribe(typ, body))
+					t.Fatalf("request %d answered %s, want a too-large error", i+1, inprocDescribe(typ, body))
 				}
 			}
 			if typ, body, err := r.Exchange(inprocFrame(t, wire.TypeStatus, &wire.StatusReq{})); err != nil || typ != wire.TypeStatusOK {
 				t.Fatalf("status after the refused requests: %v %s", err, inprocDescribe(typ, body))
 			}
 		})
+	}
+	n.assertServes(t)
+}
+
+// TestHostileGarbageAfterARequestEndsOnlyItsLane: on a lane, the bytes after
+// a complete request are the next request. A valid Get followed by three
+// bytes that cannot even hold a request id gets its answer, then the node
+// ends that lane (nothing can be answered without an id); the connection
+// and its other lanes keep working.
+func TestHostileGarbageAfterARequestEndsOnlyItsLane(t *testing.T) {
+	n := inprocStart(t)
+	r := n.rawConn(t, n.Client)
+	raw := append(inprocFrame(t, wire.TypeGet, &wire.Get{Key: []byte("k")}), 0xc0, 0xc0, 0xc0)
+	typ, body, err := r.Exchange(raw)
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	if typ != wire.TypeGetOK {
+		t.Fatalf("answer is %s, want the get's own answer", inprocDescribe(typ, body))
+	}
+	if typ, body, err := r.Exchange(inprocFrame(t, wire.TypeStatus, &wire.StatusReq{})); err != nil || typ != wire.TypeStatusOK {
+		t.Fatalf("status on the same connection afterwards: %v %s", err, inprocDescribe(typ, body))
 	}
 	n.assertServes(t)
 }

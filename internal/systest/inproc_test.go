@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -233,10 +234,16 @@ func (n *inprocNode) rawConn(t testing.TB, m pki.Material) *inprocRaw {
 	return r
 }
 
-// Exchange opens a new stream, writes raw, closes the send side and reads
-// one answer frame. It also checks that the server sent nothing after the
-// frame: every answer is exactly one frame.
+// inprocIDs numbers raw requests.
+var inprocIDs atomic.Uint64
+
+// Exchange opens a new stream (a lane carrying one request), writes a fresh
+// request id followed by raw, closes the send side and reads one answer
+// envelope, which must carry the same id. It also checks that the server
+// sent nothing after it: every request gets exactly one answer.
 func (r *inprocRaw) Exchange(raw []byte) (wire.Type, []byte, error) {
+	id := inprocIDs.Add(1)
+	raw = append(binary.BigEndian.AppendUint64(nil, id), raw...)
 	ctx, cancel := context.WithTimeout(context.Background(), inprocTimeout)
 	defer cancel()
 	s, err := r.Conn.OpenStreamSync(ctx)
@@ -249,6 +256,15 @@ func (r *inprocRaw) Exchange(raw []byte) (wire.Type, []byte, error) {
 		return 0, nil, fmt.Errorf("write: %w", err)
 	}
 	s.Close()
+	var idb [8]byte
+	if _, err := io.ReadFull(s, idb[:]); err != nil {
+		s.CancelRead(0)
+		return 0, nil, fmt.Errorf("read answer id: %w", err)
+	}
+	if got := binary.BigEndian.Uint64(idb[:]); got != id {
+		s.CancelRead(0)
+		return 0, nil, fmt.Errorf("answer carries request id %d, want %d", got, id)
+	}
 	typ, body, err := wire.ReadFrame(s, wire.MaxFrame)
 	if err != nil {
 		s.CancelRead(0)
