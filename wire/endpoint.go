@@ -30,6 +30,11 @@ type EndpointConfig struct {
 	ClusterID string
 	// Handler serves incoming requests; nil makes a dial-only endpoint.
 	Handler Handler
+	// Inline reports request types cheap and non-blocking enough to serve
+	// on the lane's reader itself, saving a goroutine hand-off per request;
+	// other requests on that lane wait meanwhile. Nil serves everything on
+	// its own goroutine.
+	Inline func(Type) bool
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// HandshakeTimeout bounds connection setup (default 3s).

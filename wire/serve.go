@@ -201,6 +201,14 @@ func (l *serverLane) serve() {
 			l.answer(id, nil, fmt.Errorf("%w: node is closing", ErrShuttingDown))
 			continue
 		}
+		if l.e.cfg.Inline != nil && l.e.cfg.Inline(t) {
+			resp, err := l.handle(t, body)
+			l.answer(id, resp, err)
+			<-l.sem
+			l.e.inflight.Done()
+			l.e.wg.Done()
+			continue
+		}
 		l.wg.Add(1)
 		go func() {
 			defer l.e.wg.Done()
