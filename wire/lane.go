@@ -30,9 +30,6 @@ func appendEnvelope(dst []byte, id uint64, t Type, body []byte) []byte {
 	return AppendFrame(dst, t, body)
 }
 
-// errNoID reports a lane that ended inside an envelope's id.
-var errNoID = errors.New("wire: stream ended inside a request id")
-
 // readEnvelope reads one envelope. A clean end of stream between envelopes
 // is io.EOF. When the id was read but the frame was not, ok is true so the
 // error can still be answered under that id.

@@ -153,6 +153,9 @@ type serverLane struct {
 	sem chan struct{}
 	out chan []byte
 	wg  sync.WaitGroup // this lane's requests in flight
+	// writerDone closes when the lane's writer has stopped; answers after
+	// that are dropped instead of blocking their handlers.
+	writerDone chan struct{}
 }
 
 // serve reads requests until the peer ends the stream, the connection
@@ -161,19 +164,17 @@ type serverLane struct {
 // Each request is handled on its own goroutine; answers go out in the order
 // they are ready.
 func (l *serverLane) serve() {
-	done := make(chan struct{})
-	writerDone := make(chan struct{})
+	l.writerDone = make(chan struct{})
 	go func() { // ends when out closes or a write fails
-		defer close(writerDone)
-		if err := writeLoop(l.s, l.out, done); err != nil {
-			l.s.CancelRead(0)
+		defer close(l.writerDone)
+		if err := writeLoop(l.s, l.out, nil); err != nil {
+			l.s.CancelRead(0) // the peer is gone: stop reading requests too
 		}
 	}()
 	defer func() {
 		l.wg.Wait()
 		close(l.out)
-		<-writerDone
-		close(done)
+		<-l.writerDone
 		l.s.Close()
 		l.s.CancelRead(0)
 	}()
@@ -239,7 +240,10 @@ func (l *serverLane) answer(id uint64, resp any, err error) {
 	if err != nil {
 		resp = &Error{Code: CodeOf(err), Message: err.Error()}
 	}
-	l.out <- envelopeOf(id, resp)
+	select {
+	case l.out <- envelopeOf(id, resp):
+	case <-l.writerDone: // nobody left to tell
+	}
 }
 
 // writeNow writes an answer directly, before the lane's writer runs.
