@@ -22,7 +22,11 @@ func (c *Client) Put(ctx context.Context, key, value []byte, cctx Context, opts 
 	if err := c.cfg.Limits.CheckValue(value); err != nil {
 		return nil, fmt.Errorf("driver: %w", err)
 	}
-	obj, err := c.write(ctx, "put", key, value, false, cctx, c.options(opts))
+	vv, err := decodeContext(cctx)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := c.write(ctx, "put", key, value, false, vv, c.options(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -32,22 +36,23 @@ func (c *Client) Put(ctx context.Context, key, value []byte, cctx Context, opts 
 // Delete writes a tombstone under key superseding what ctx covers. A later
 // Get returns ErrNotFound unless a concurrent write survives.
 func (c *Client) Delete(ctx context.Context, key []byte, cctx Context, opts ...Option) error {
-	_, err := c.write(ctx, "delete", key, nil, true, cctx, c.options(opts))
+	vv, err := decodeContext(cctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.write(ctx, "delete", key, nil, true, vv, c.options(opts))
 	return err
 }
 
 // write coordinates at the first replica that accepts, then replicates to
-// the others and waits for W durable acknowledgements in all.
-func (c *Client) write(ctx context.Context, op string, key, value []byte, tomb bool, cctx Context, o callOptions) (dvv.Set, error) {
+// the others and waits for W durable acknowledgements in all. vv is the
+// causal context the write supersedes.
+func (c *Client) write(ctx context.Context, op string, key, value []byte, tomb bool, vv dvv.VV, o callOptions) (dvv.Set, error) {
 	if c.closed.Load() {
 		return dvv.Set{}, ErrClosed
 	}
 	if err := c.cfg.Limits.CheckKey(key); err != nil {
 		return dvv.Set{}, fmt.Errorf("driver: %w", err)
-	}
-	vv, err := decodeContext(cctx)
-	if err != nil {
-		return dvv.Set{}, err
 	}
 	if err := c.cfg.Limits.CheckContext(vv); err != nil {
 		return dvv.Set{}, fmt.Errorf("driver: %w", err)

@@ -38,7 +38,7 @@ func (c *Client) Update(ctx context.Context, key []byte, fn func(siblings [][]by
 		if err := c.cfg.Limits.CheckValue(value); err != nil {
 			return fmt.Errorf("driver: %w", err)
 		}
-		obj, err = c.write(ctx, "update", key, value, false, encodeContext(obj.VV), o)
+		obj, err = c.write(ctx, "update", key, value, false, obj.VV, o)
 		if err != nil {
 			return err
 		}

@@ -44,10 +44,12 @@ type EndpointConfig struct {
 	// peers never hit it.
 	IdleTimeout, KeepAlive time.Duration
 	// MaxStreams is how many requests a peer may have in flight on one
-	// connection (default 4096).
+	// connection, across its lanes, and how many streams it may open
+	// (default 4096). A peer at the limit waits: its lane readers stop.
 	MaxStreams int64
-	// RequestTimeout bounds how long a server waits for a request's bytes and
-	// a handler's answer (default 30s).
+	// RequestTimeout bounds how long a handler may take to answer (default
+	// 30s). Lanes are long-lived and have no read deadline; a peer that goes
+	// silent is dropped by IdleTimeout.
 	RequestTimeout time.Duration
 }
 

@@ -91,10 +91,7 @@ func BenchmarkDriverPut(b *testing.B) {
 // BenchmarkDriverGet: quorum gets (R=2) of 100-byte values chosen uniformly
 // among 10,000 keys, against 3 storaged processes on loopback, 64 callers.
 func BenchmarkDriverGet(b *testing.B) {
-	benchGetOn(b, testcluster.Start(b, testcluster.Options{}))
-}
-
-func benchGetOn(b *testing.B, c *testcluster.Cluster) {
+	c := testcluster.Start(b, testcluster.Options{})
 	cl := c.Client(nil)
 	const keys = 10000
 	value := make([]byte, 100)

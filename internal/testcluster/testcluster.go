@@ -31,8 +31,6 @@ type Options struct {
 	NoSync    bool     // pass --no-sync
 	ClusterID string   // default "test"
 	Args      []string // extra storaged flags for every node
-	// NodeArgs adds flags for one node, by index.
-	NodeArgs func(i int) []string
 }
 
 // Cluster is a set of storaged processes.
@@ -167,9 +165,6 @@ func (c *Cluster) Restart(i int) {
 		"--id", n.ID, "--data-dir", n.DataDir, "--initial-cluster", c.initialCluster(),
 		"--cluster-id", c.ClusterID, "--certs-dir", c.CertsDir, "--log-level", "info",
 	}, c.opts.Args...)
-	if c.opts.NodeArgs != nil {
-		args = append(args, c.opts.NodeArgs(i)...)
-	}
 	if c.opts.NoSync {
 		args = append(args, "--no-sync")
 	}
