@@ -126,6 +126,30 @@ func stale(c *quic.Conn, err error) bool {
 	return c.Context().Err() != nil && errors.As(err, &ce) && ce.Op == "open"
 }
 
+// Redial drops the established connection to addr, if any, so that the next
+// Call dials afresh. A connection to a peer that died keeps looking usable
+// until its idle timeout, and a request sent on it waits behind QUIC's loss
+// recovery backoff, which grows with every unanswered packet; a caller with
+// evidence that the peer failed (the driver probing a node it believes down)
+// redials instead. Requests still in flight on the old connection fail. A
+// dial under way is left alone: it is already a fresh connection.
+func (e *Endpoint) Redial(addr string) {
+	e.mu.Lock()
+	p := e.peers[addr]
+	if p != nil {
+		select {
+		case <-p.ready:
+			delete(e.peers, addr)
+		default:
+			p = nil
+		}
+	}
+	e.mu.Unlock()
+	if p != nil && p.sess != nil {
+		p.sess.conn.CloseWithError(closeRedial, "redialing")
+	}
+}
+
 func (e *Endpoint) conn(ctx context.Context, addr, wantNode string) (*session, error) {
 	e.mu.Lock()
 	p := e.peers[addr]

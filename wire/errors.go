@@ -21,7 +21,8 @@ const (
 	CodeStorage      Code = 8  // local persistence failed (disk full, I/O error)
 	CodeMismatch     Code = 9  // protocol version or cluster id differs
 	CodeNoHello      Code = 10 // a request arrived before the connection's hello
-	codeUpperBound   Code = 11
+	CodeHintRefused  Code = 11 // the node will not hold another hint for that owner (cap or window)
+	codeUpperBound   Code = 12
 )
 
 var codeNames = [...]string{
@@ -35,6 +36,7 @@ var codeNames = [...]string{
 	CodeStorage:      "storage failure",
 	CodeMismatch:     "protocol or cluster mismatch",
 	CodeNoHello:      "no hello",
+	CodeHintRefused:  "hint refused",
 }
 
 func (c Code) String() string {
@@ -55,6 +57,7 @@ var (
 	ErrSiblingLimit = errors.New("wire: too many siblings")
 	ErrStorage      = errors.New("wire: storage failure")
 	ErrMismatch     = errors.New("wire: protocol or cluster mismatch")
+	ErrHintRefused  = errors.New("wire: hint refused")
 )
 
 var codeSentinels = map[Code]error{
@@ -66,6 +69,7 @@ var codeSentinels = map[Code]error{
 	CodeSiblingLimit: ErrSiblingLimit,
 	CodeStorage:      ErrStorage,
 	CodeMismatch:     ErrMismatch,
+	CodeHintRefused:  ErrHintRefused,
 }
 
 // RemoteError is an error answer received from a peer.

@@ -137,3 +137,48 @@ func x509Pool(ca *pki.CA) *x509.CertPool {
 	p.AddCert(ca.Cert)
 	return p
 }
+
+// A server closing while a live client still holds a connection to it must
+// hang that connection up and return, not wait on the client's open lanes.
+func TestServerCloseWithLivePeerReturns(t *testing.T) {
+	server, client := laneEndpoints(t)
+	addr := server.Addr().(*net.UDPAddr).String()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var resp wire.GetOK
+	if err := client.Call(ctx, addr, "n1", &wire.Get{Key: []byte("k")}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- server.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(15 * time.Second):
+		t.Fatal("server Close still waiting 15s after it began, with the client's connection open")
+	}
+	// The client learns the connection is gone rather than waiting on it.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	if err := client.Call(ctx2, addr, "n1", &wire.Get{Key: []byte("k")}, &resp); err == nil {
+		t.Fatal("call to a closed server succeeded")
+	}
+}
+
+// Redial drops the cached connection; the next call dials afresh and works.
+func TestRedialThenCallSucceeds(t *testing.T) {
+	server, client := laneEndpoints(t)
+	addr := server.Addr().(*net.UDPAddr).String()
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var resp wire.GetOK
+		err := client.Call(ctx, addr, "n1", &wire.Get{Key: []byte("after-redial")}, &resp)
+		cancel()
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if v := resp.Object.Values(); len(v) != 1 || string(v[0]) != "after-redial" {
+			t.Fatalf("call %d: got %q", i, v)
+		}
+		client.Redial(addr)
+	}
+}

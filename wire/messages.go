@@ -39,12 +39,18 @@ func (e *Error) Error() string { return (&RemoteError{Code: e.Code, Message: e.M
 // Coordinate asks a node to record a new write of Key: the node assigns the
 // event's dot under its own actor, merges it over what it holds using the
 // client's causal Context, persists the result and answers with it (Object).
+//
+// HintFor, when set, names the primary this write is really meant for: the
+// receiver is a fallback (sloppy quorum, paper §4.6) and records the write in
+// its hint store for that owner, under an actor of the hint record's own, so
+// that a hint delivered and deleted can never make it reuse a dot.
 type Coordinate struct {
 	_msgpack  struct{} `msgpack:",as_array"`
 	Key       []byte
 	Value     []byte
 	Tombstone bool
 	Context   dvv.VV
+	HintFor   string
 }
 
 // Object answers Coordinate with the object the node now durably holds.
@@ -109,6 +115,22 @@ type StatusOK struct {
 	UptimeMS    uint64
 	Commits     uint64 // durable transactions since start
 	Writes      uint64 // writes those transactions carried
+	// HintOwners lists the pending hints per intended owner, sorted by owner.
+	HintOwners []HintOwner
+	// HintsDelivered and HintsRefused count since start: hint records the
+	// owner durably acknowledged (and this node then deleted), and hinted
+	// writes refused by a cap or the hint window.
+	HintsDelivered uint64
+	HintsRefused   uint64
+}
+
+// HintOwner is the hint backlog this node holds for one other node.
+type HintOwner struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Owner    string
+	Keys     uint64 // hint records (one per key)
+	Bytes    uint64 // their encoded size
+	OldestMS int64  // unix milliseconds of the oldest pending hint
 }
 
 // Handoff moves one object from node to node (hint delivery, partition

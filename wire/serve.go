@@ -40,6 +40,7 @@ func nodeOnly(t Type) bool { return t == TypeHandoff }
 const (
 	closeMismatch quic.ApplicationErrorCode = 1
 	closeNoHello  quic.ApplicationErrorCode = 2
+	closeRedial   quic.ApplicationErrorCode = 3 // the client gave up on the connection (Redial)
 )
 
 // Serve accepts connections until ctx ends or Close is called. It returns
@@ -62,9 +63,14 @@ func (e *Endpoint) Serve(ctx context.Context) error {
 			c.CloseWithError(0, "endpoint closing")
 			return nil
 		}
+		// A connection leaves the table only when it is gone: serveConn
+		// also returns when the endpoint starts closing, and a connection
+		// still open then must stay tracked so Close hangs it up after the
+		// requests in flight drain. Untracking on return left the peer's
+		// lanes open and Close waiting on them forever.
+		context.AfterFunc(c.Context(), func() { e.untrack(c) })
 		go func() {
 			defer e.wg.Done()
-			defer e.untrack(c)
 			e.serveConn(c)
 		}()
 	}

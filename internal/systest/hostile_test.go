@@ -63,10 +63,11 @@ func hostileBin(b, v []byte) []byte {
 // hostileCoordinate hand-encodes a Coordinate body whose context is the raw
 // msgpack vv.
 func hostileCoordinate(key, value, vv []byte) []byte {
-	b := hostileBin([]byte{0x94}, key)
+	b := hostileBin([]byte{0x95}, key)
 	b = hostileBin(b, value)
 	b = append(b, 0xc2) // tombstone false
-	return append(b, vv...)
+	b = append(b, vv...)
+	return append(b, 0xa0) // no hint: empty string
 }
 
 // TestHostileVVBuilder checks the hand-made context encoder against dvv's
