@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/wire"
@@ -12,6 +13,27 @@ import (
 
 // DefaultClusterID is the cluster id used when none is configured.
 const DefaultClusterID = "shoal"
+
+// Hinted handoff defaults (see the Hint fields of Config).
+const (
+	// DefaultHintMaxBytes bounds the disk one unreachable node can cost each
+	// fallback: a few minutes of a busy node's writes, well under any data
+	// disk.
+	DefaultHintMaxBytes = 256 << 20
+	// DefaultHintMaxKeys bounds the records (and the startup scan) one
+	// unreachable node can cost each fallback.
+	DefaultHintMaxKeys = 1_000_000
+	// DefaultHintWindow is Cassandra's default max_hint_window: outages
+	// longer than this are left to anti-entropy, which repairs them without
+	// an ever-growing backlog.
+	DefaultHintWindow = 3 * time.Hour
+	// DefaultHintRate keeps delivery to a returning node (every fallback
+	// sends at once) from swamping it or the network.
+	DefaultHintRate = 8 << 20
+	// DefaultHintInterval is the pause between delivery passes: short
+	// enough that a returning node gets its hints within seconds.
+	DefaultHintInterval = time.Second
+)
 
 // Config configures a Server. The zero value of each optional field means the
 // documented default.
@@ -41,6 +63,27 @@ type Config struct {
 	// durability trade-off). Default false: every acknowledgement follows an
 	// fsync.
 	NoSync bool
+	// HintMaxBytes caps the encoded bytes of the hints this node holds for
+	// any one other node (default DefaultHintMaxBytes, 256 MiB). A hinted
+	// write that would grow that backlog past it is refused with
+	// wire.ErrHintRefused.
+	HintMaxBytes int64
+	// HintMaxKeys caps the hint records (one per key) this node holds for
+	// any one other node (default DefaultHintMaxKeys, 1,000,000). A hinted
+	// write that would create one more is refused.
+	HintMaxKeys int64
+	// HintWindow has Cassandra's max_hint_window semantics (default
+	// DefaultHintWindow, 3h): once the oldest hint this node holds for a node
+	// is older than HintWindow, hinted writes that would create a new record
+	// for it are refused, while writes to keys it already holds a record for
+	// are still merged.
+	HintWindow time.Duration
+	// HintRate throttles hint delivery, in encoded bytes per second across
+	// all owners (default DefaultHintRate, 8 MiB/s).
+	HintRate int64
+	// HintInterval is the pause between hint delivery passes (default
+	// DefaultHintInterval, 1s).
+	HintInterval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -68,6 +111,20 @@ func (c Config) Validate() error {
 	}
 	if err := c.Limits.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"hint max bytes", c.HintMaxBytes},
+		{"hint max keys", c.HintMaxKeys},
+		{"hint window", int64(c.HintWindow)},
+		{"hint rate", c.HintRate},
+		{"hint interval", int64(c.HintInterval)},
+	} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("storaged: %s is negative (zero means the default)", f.name))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -97,4 +154,19 @@ func (c *Config) setDefaults() {
 		c.Logger = slog.Default()
 	}
 	c.Limits = c.Limits.WithDefaults()
+	if c.HintMaxBytes == 0 {
+		c.HintMaxBytes = DefaultHintMaxBytes
+	}
+	if c.HintMaxKeys == 0 {
+		c.HintMaxKeys = DefaultHintMaxKeys
+	}
+	if c.HintWindow == 0 {
+		c.HintWindow = DefaultHintWindow
+	}
+	if c.HintRate == 0 {
+		c.HintRate = DefaultHintRate
+	}
+	if c.HintInterval == 0 {
+		c.HintInterval = DefaultHintInterval
+	}
 }

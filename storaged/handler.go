@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
-
+	"github.com/shoalkv/shoal/storaged/hint"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
@@ -21,6 +20,9 @@ func (s *Server) Handle(ctx context.Context, p wire.Peer, t wire.Type, body []by
 		if err := wire.Decode(body, &req); err != nil {
 			return nil, err
 		}
+		if req.HintFor != "" {
+			return s.coordinateHint(ctx, &req)
+		}
 		return s.coordinate(ctx, &req)
 	case wire.TypeReplicate:
 		var req wire.Replicate
@@ -28,7 +30,7 @@ func (s *Server) Handle(ctx context.Context, p wire.Peer, t wire.Type, body []by
 			return nil, err
 		}
 		if req.HintFor != "" {
-			return nil, fmt.Errorf("%w: hinted replicas are not supported by this node yet", wire.ErrBadRequest)
+			return s.replicateHint(ctx, &req)
 		}
 		return s.merge(ctx, req.Key, req.Object)
 	case wire.TypeHandoff:
@@ -56,8 +58,7 @@ func (s *Server) Handle(ctx context.Context, p wire.Peer, t wire.Type, body []by
 // durable before answering (DESIGN §2 step 2). The store's commit loop
 // serialises read-modify-writes, so dots are never issued twice.
 func (s *Server) coordinate(ctx context.Context, req *wire.Coordinate) (any, error) {
-	lim := s.cfg.Limits
-	if err := errors.Join(lim.CheckKey(req.Key), lim.CheckValue(req.Value), lim.CheckContext(req.Context)); err != nil {
+	if err := s.checkCoordinate(req); err != nil {
 		return nil, err
 	}
 	var out dvv.Set
@@ -66,22 +67,13 @@ func (s *Server) coordinate(ctx context.Context, req *wire.Coordinate) (any, err
 		if err != nil {
 			return nil, err
 		}
-		if _, err := cur.NextDot(s.actor, req.Context); err != nil {
-			return nil, fmt.Errorf("%w: %w", wire.ErrBadRequest, err)
+		next, err := s.update(cur, s.actor, req)
+		if err != nil {
+			return nil, err
 		}
-		next, _ := cur.Update(s.actor, req.Context, req.Value, req.Tombstone)
-		if n := len(next.Siblings); n > lim.MaxSiblings {
-			return nil, fmt.Errorf("%w: the write would leave %d siblings (limit %d); read the key and write back a resolved value with its context",
-				wire.ErrSiblingLimit, n, lim.MaxSiblings)
-		} else if n > lim.MaxSiblings/4 {
-			s.log.Warn("many siblings", "key", fmt.Sprintf("%q", req.Key), "siblings", n, "limit", lim.MaxSiblings)
-		}
-		b, err := msgpack.Marshal(&next)
+		b, err := dvv.EncodeSet(next)
 		if err != nil {
 			return nil, fmt.Errorf("encode object: %w", err)
-		}
-		if len(b) > lim.MaxObject {
-			return nil, fmt.Errorf("%w: the write would make a %d-byte object (limit %d); resolve siblings", wire.ErrTooLarge, len(b), lim.MaxObject)
 		}
 		out = next
 		return b, nil
@@ -90,6 +82,36 @@ func (s *Server) coordinate(ctx context.Context, req *wire.Coordinate) (any, err
 		return nil, storeErr(err)
 	}
 	return &wire.Object{Object: out}, nil
+}
+
+// checkCoordinate checks a coordinate request's key, value and context
+// against the limits.
+func (s *Server) checkCoordinate(req *wire.Coordinate) error {
+	lim := s.cfg.Limits
+	return errors.Join(lim.CheckKey(req.Key), lim.CheckValue(req.Value), lim.CheckContext(req.Context))
+}
+
+// update applies a coordinated write to cur under actor: the next dot over
+// the client's context, the new sibling, and the sibling and object size
+// limits. It is shared by ordinary and hinted coordination, which differ only
+// in the actor and where cur is stored. It must run inside the store's
+// commit loop, which serialises it with every other write of the key.
+func (s *Server) update(cur dvv.Set, actor dvv.Actor, req *wire.Coordinate) (dvv.Set, error) {
+	lim := s.cfg.Limits
+	if _, err := cur.NextDot(actor, req.Context); err != nil {
+		return dvv.Set{}, fmt.Errorf("%w: %w", wire.ErrBadRequest, err)
+	}
+	next, _ := cur.Update(actor, req.Context, req.Value, req.Tombstone)
+	if n := len(next.Siblings); n > lim.MaxSiblings {
+		return dvv.Set{}, fmt.Errorf("%w: the write would leave %d siblings (limit %d); read the key and write back a resolved value with its context",
+			wire.ErrSiblingLimit, n, lim.MaxSiblings)
+	} else if n > lim.MaxSiblings/4 {
+		s.log.Warn("many siblings", "key", fmt.Sprintf("%q", req.Key), "siblings", n, "limit", lim.MaxSiblings)
+	}
+	if n := next.Size(); n > lim.MaxObject {
+		return dvv.Set{}, fmt.Errorf("%w: the write would make a %d-byte object (limit %d); resolve siblings", wire.ErrTooLarge, n, lim.MaxObject)
+	}
+	return next, nil
 }
 
 // merge syncs a replica's object into the local one and persists the result
@@ -104,11 +126,11 @@ func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set) (any, error
 		if err != nil {
 			return nil, err
 		}
-		next := dvv.Merge(cur, obj)
-		if old != nil && next.Equal(cur) {
+		next, changed := mergeObject(cur, obj)
+		if old != nil && !changed {
 			return nil, nil // nothing new; what we hold is already durable
 		}
-		b, err := msgpack.Marshal(&next)
+		b, err := dvv.EncodeSet(next)
 		if err != nil {
 			return nil, fmt.Errorf("encode object: %w", err)
 		}
@@ -120,22 +142,53 @@ func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set) (any, error
 	return &wire.Ack{}, nil
 }
 
+// mergeObject returns the merge of cur and obj and whether it differs from
+// cur.
+func mergeObject(cur, obj dvv.Set) (dvv.Set, bool) {
+	next := dvv.Merge(cur, obj)
+	return next, !next.Equal(cur)
+}
+
+// get answers with the merge of this node's replica of the key and every
+// hint it holds for the key, read from one snapshot: a fallback standing in
+// for a primary must let reads see the writes it accepted (paper §4.6), and
+// merging is always safe. Found is true if either exists.
 func (s *Server) get(req *wire.Get) (any, error) {
 	if err := s.cfg.Limits.CheckKey(req.Key); err != nil {
 		return nil, err
 	}
-	b, err := s.st.Get(store.Objects, req.Key)
-	if errors.Is(err, store.ErrNotFound) {
-		return &wire.GetOK{}, nil
+	prefix, err := hint.Prefix(req.Key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", wire.ErrBadRequest, err)
 	}
+	var out wire.GetOK
+	err = s.st.View(func(v *store.View) error {
+		b, err := v.Get(store.Objects, req.Key)
+		switch {
+		case err == nil:
+			if out.Object, err = decodeObject(b); err != nil {
+				return err
+			}
+			out.Found = true
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		var bad error
+		err = v.Scan(store.Hints, nil, prefix, func(_, val []byte) bool {
+			rec, err := hint.DecodeRecord(val)
+			if err != nil {
+				bad = fmt.Errorf("%w: stored hint is corrupt: %w", wire.ErrStorage, err)
+				return false
+			}
+			out.Object, out.Found = dvv.Merge(out.Object, rec.Object), true
+			return true
+		})
+		return errors.Join(err, bad)
+	})
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	obj, err := decodeObject(b)
-	if err != nil {
-		return nil, err
-	}
-	return &wire.GetOK{Found: true, Object: obj}, nil
+	return &out, nil
 }
 
 func (s *Server) status() (any, error) {
@@ -148,27 +201,31 @@ func (s *Server) status() (any, error) {
 		return nil, storeErr(err)
 	}
 	st := s.st.Stats()
+	hs := s.hints.status()
 	return &wire.StatusOK{
-		Node:        s.cfg.ID,
-		Addr:        s.ep.Addr().String(),
-		Epoch:       s.actor.Epoch,
-		RingVersion: s.ring.Load().Version(),
-		Objects:     uint64(objects),
-		Hints:       uint64(hints),
-		UptimeMS:    uint64(time.Since(s.started).Milliseconds()),
-		Commits:     st.Commits,
-		Writes:      st.Writes,
+		Node:           s.cfg.ID,
+		Addr:           s.ep.Addr().String(),
+		Epoch:          s.actor.Epoch,
+		RingVersion:    s.ring.Load().Version(),
+		Objects:        uint64(objects),
+		Hints:          uint64(hints),
+		UptimeMS:       uint64(time.Since(s.started).Milliseconds()),
+		Commits:        st.Commits,
+		Writes:         st.Writes,
+		HintOwners:     hs.owners,
+		HintsDelivered: hs.delivered,
+		HintsRefused:   hs.refused,
 	}, nil
 }
 
 // decodeObject decodes a stored object; nil means the key is absent.
 func decodeObject(b []byte) (dvv.Set, error) {
-	var obj dvv.Set
 	if b == nil {
-		return obj, nil
+		return dvv.Set{}, nil
 	}
-	if err := msgpack.Unmarshal(b, &obj); err != nil {
-		return obj, fmt.Errorf("%w: stored object is corrupt: %w", wire.ErrStorage, err)
+	obj, err := dvv.DecodeSet(b)
+	if err != nil {
+		return dvv.Set{}, fmt.Errorf("%w: stored object is corrupt: %w", wire.ErrStorage, err)
 	}
 	return obj, nil
 }
@@ -178,7 +235,8 @@ func decodeObject(b []byte) (dvv.Set, error) {
 func storeErr(err error) error {
 	switch {
 	case errors.Is(err, wire.ErrSiblingLimit), errors.Is(err, wire.ErrTooLarge),
-		errors.Is(err, wire.ErrBadRequest), errors.Is(err, wire.ErrStorage):
+		errors.Is(err, wire.ErrBadRequest), errors.Is(err, wire.ErrStorage),
+		errors.Is(err, wire.ErrHintRefused):
 		return err
 	case errors.Is(err, store.ErrClosed):
 		return fmt.Errorf("%w: %w", wire.ErrShuttingDown, err)

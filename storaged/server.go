@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/storaged/hint"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
@@ -25,6 +27,15 @@ type Server struct {
 	ring    atomic.Pointer[ring.Ring]
 	started time.Time
 	closed  atomic.Bool
+
+	policy hint.Policy
+	hints  *hintBook
+
+	// The hint delivery goroutine (delivery.go), started by Run and
+	// stopped by Close.
+	deliverMu   sync.Mutex
+	deliverStop context.CancelFunc
+	deliverDone chan struct{}
 }
 
 // New opens the data directory (taking its lock), builds the ring from the
@@ -48,6 +59,12 @@ func New(cfg Config) (*Server, error) {
 		st:      st,
 		actor:   dvv.Actor{Node: cfg.ID, Epoch: st.Epoch()},
 		started: time.Now(),
+		policy:  hint.Policy{MaxBytes: cfg.HintMaxBytes, MaxKeys: cfg.HintMaxKeys, Window: cfg.HintWindow},
+	}
+	s.hints = newHintBook(s.log)
+	if err := s.hints.load(st); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("storaged: scan hints: %w", err)
 	}
 	s.ring.Store(r)
 	s.ep, err = wire.NewEndpoint(wire.EndpointConfig{
@@ -64,15 +81,20 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("storaged: %w", err)
 	}
 	s.log.Info("node ready", "addr", s.ep.Addr().String(), "epoch", fmt.Sprintf("%016x", st.Epoch()),
-		"fresh", st.Fresh(), "ring_version", r.Version(), "partitions", r.Partitions(), "durable", !cfg.NoSync)
+		"fresh", st.Fresh(), "ring_version", r.Version(), "partitions", r.Partitions(), "durable", !cfg.NoSync,
+		"hint_owners", len(s.hints.pending()))
 	return s, nil
 }
 
 // Addr is the bound address.
 func (s *Server) Addr() net.Addr { return s.ep.Addr() }
 
-// Run serves until ctx ends, then shuts down gracefully and returns.
+// Run serves, and delivers the hints this node holds to their owners,
+// until ctx ends; then it shuts down gracefully (Close) and returns.
 func (s *Server) Run(ctx context.Context) error {
+	if err := s.startDelivery(); err != nil {
+		return err
+	}
 	err := s.ep.Serve(ctx)
 	if cerr := s.Close(); err == nil {
 		err = cerr
@@ -80,12 +102,14 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
-// Close stops serving: requests in flight finish, queued writes commit, and
-// the data directory is released. Idempotent.
+// Close stops serving: hint delivery stops (a delivery in flight is
+// abandoned, and its record kept), requests in flight finish, queued writes
+// commit, and the data directory is released. Idempotent.
 func (s *Server) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	s.stopDelivery()
 	err := s.ep.Close()
 	if serr := s.st.Close(); serr != nil && !errors.Is(serr, store.ErrClosed) {
 		err = errors.Join(err, serr)

@@ -50,6 +50,11 @@ func run(args []string) error {
 		noSync    = fs.Bool("no-sync", false, "acknowledge writes before fsync: faster, but a power loss can lose acknowledged writes")
 		maxKey    = fs.Int("max-key", 0, "largest key in bytes (default 1024, at most 32768)")
 		maxValue  = fs.Int("max-value", 0, "largest value in bytes (default 1048576)")
+		hintBytes = fs.Int64("hint-max-bytes", storaged.DefaultHintMaxBytes, "most bytes of hints kept for any one unreachable node; hinted writes past it are refused")
+		hintKeys  = fs.Int64("hint-max-keys", storaged.DefaultHintMaxKeys, "most keys hinted for any one unreachable node; hinted writes of new keys past it are refused")
+		hintWin   = fs.Duration("hint-window", storaged.DefaultHintWindow, "once a node's oldest undelivered hint is this old, hints for new keys of that node are refused (anti-entropy repairs longer outages)")
+		hintRate  = fs.Int64("hint-rate", storaged.DefaultHintRate, "hint delivery throttle in bytes per second, across all owners")
+		hintEvery = fs.Duration("hint-interval", storaged.DefaultHintInterval, "pause between hint delivery passes")
 		logLevel  = fs.String("log-level", "info", "debug, info, warn or error")
 		debugAddr = fs.String("debug-addr", "", "serve Go's pprof profiles over HTTP on this address (e.g. 127.0.0.1:6060); off by default")
 	)
@@ -86,6 +91,8 @@ func run(args []string) error {
 		InitialCluster: members, Partitions: *parts, TLS: mat, NoSync: *noSync, Logger: log,
 	}
 	cfg.Limits.MaxKey, cfg.Limits.MaxValue = *maxKey, *maxValue
+	cfg.HintMaxBytes, cfg.HintMaxKeys, cfg.HintWindow = *hintBytes, *hintKeys, *hintWin
+	cfg.HintRate, cfg.HintInterval = *hintRate, *hintEvery
 	srv, err := storaged.New(cfg)
 	if err != nil {
 		return err

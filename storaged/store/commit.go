@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"runtime/debug"
 
@@ -85,9 +86,15 @@ func (s *Store) commit(batch []*request) {
 func (s *Store) apply(tx *bolt.Tx, r *request) error {
 	bk := tx.Bucket(r.bucket.name())
 	if r.fn == nil {
+		if r.ifValue {
+			if old, ok := lookup(bk, r.key); !ok || !bytes.Equal(old, r.want) {
+				return nil
+			}
+		}
 		if err := bk.Delete(r.key); err != nil {
 			return fmt.Errorf("store: delete from %s: %w", r.bucket, err)
 		}
+		r.deleted = r.ifValue
 		return nil
 	}
 	old, _ := lookup(bk, r.key)

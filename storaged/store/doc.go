@@ -3,20 +3,20 @@
 //
 // # Group commit
 //
-// Every write (Apply, Delete) goes through one commit goroutine owned by the
-// Store. The goroutine blocks for the first queued write, then takes whatever
-// else is already queued (without waiting, up to Options.MaxBatch), applies
-// them in queue order inside one bbolt read-write transaction, commits it (one
-// fsync for the whole batch) and only then answers every writer. Writes that
-// arrive during a commit form the next batch. A lone writer therefore never
-// waits on a timer or for company, while many concurrent writers share the
-// cost of an fsync. bbolt's own DB.Batch is deliberately not used: it delays
-// every batch by a timer.
+// Every write (Apply, Delete, CompareAndDelete) goes through one commit
+// goroutine owned by the Store. The goroutine blocks for the first queued
+// write, then takes whatever else is already queued (without waiting, up to
+// Options.MaxBatch), applies them in queue order inside one bbolt read-write
+// transaction, commits it (one fsync for the whole batch) and only then
+// answers every writer. Writes that arrive during a commit form the next
+// batch. A lone writer therefore never waits on a timer or for company, while
+// many concurrent writers share the cost of an fsync. bbolt's own DB.Batch is
+// deliberately not used: it delays every batch by a timer.
 //
 // # Durability and failure
 //
-// A nil error from Apply or Delete means the write is on stable storage
-// (unless Options.NoSync). If the commit of a batch fails (a full disk, an I/O
+// A nil error from a write means it is on stable storage (unless
+// Options.NoSync). If the commit of a batch fails (a full disk, an I/O
 // error), every writer of that batch gets an error matching ErrCommit and
 // none of the batch's writes are visible; the store keeps serving later
 // writes. If bbolt reports a failure after the batch had already become

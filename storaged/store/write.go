@@ -20,11 +20,16 @@ type request struct {
 	bucket Bucket
 	key    []byte                           // owned by the request
 	fn     func(old []byte) ([]byte, error) // nil for a delete
-	state  atomic.Uint32
+	// ifValue makes a delete conditional: only if the key holds exactly
+	// want (CompareAndDelete).
+	ifValue bool
+	want    []byte // owned by the request
+	state   atomic.Uint32
 
 	// Written by the commit loop before done is closed.
 	err      error
-	panicked any // what fn panicked with, re-panicked in the caller
+	deleted  bool // a conditional delete matched
+	panicked any  // what fn panicked with, re-panicked in the caller
 	done     chan struct{}
 }
 
@@ -66,14 +71,47 @@ func (s *Store) Delete(ctx context.Context, b Bucket, key []byte) error {
 	return s.write(ctx, b, key, nil)
 }
 
+// CompareAndDelete removes key from bucket b only if its value is still
+// exactly old, byte for byte, and reports whether it did. The comparison and
+// the delete happen inside the commit loop, atomically with respect to every
+// other write: a caller that read a value, acted on it, and must not lose a
+// concurrent change to it deletes with the value it read. An absent key
+// matches nothing. It is group-committed like Apply, with the same errors;
+// true is reported only together with a nil error (the delete is durable).
+// CompareAndDelete copies key and old, and is safe for concurrent use.
+func (s *Store) CompareAndDelete(ctx context.Context, b Bucket, key, old []byte) (bool, error) {
+	r, err := newRequest(ctx, b, key, nil)
+	if err != nil {
+		return false, err
+	}
+	r.ifValue, r.want = true, bytes.Clone(old)
+	if err := s.submit(ctx, r); err != nil {
+		return false, err
+	}
+	return r.deleted, nil
+}
+
 func (s *Store) write(ctx context.Context, b Bucket, key []byte, fn func([]byte) ([]byte, error)) error {
-	if err := validateWrite(b, key); err != nil {
+	r, err := newRequest(ctx, b, key, fn)
+	if err != nil {
 		return err
+	}
+	return s.submit(ctx, r)
+}
+
+// newRequest validates a write and builds its request.
+func newRequest(ctx context.Context, b Bucket, key []byte, fn func([]byte) ([]byte, error)) (*request, error) {
+	if err := validateWrite(b, key); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	r := &request{bucket: b, key: bytes.Clone(key), fn: fn, done: make(chan struct{})}
+	return &request{bucket: b, key: bytes.Clone(key), fn: fn, done: make(chan struct{})}, nil
+}
+
+// submit hands r to the commit loop and waits for its outcome.
+func (s *Store) submit(ctx context.Context, r *request) error {
 	if err := s.enqueue(ctx, r); err != nil {
 		return err
 	}

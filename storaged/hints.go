@@ -1,0 +1,179 @@
+package storaged
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/storaged/hint"
+	"github.com/shoalkv/shoal/storaged/store"
+	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/dvv"
+)
+
+// Hinted writes (sloppy quorum, paper §4.6). A driver that finds a primary
+// of a key unreachable sends its copy to the next healthy fallback with
+// HintFor naming the primary. The fallback keeps it in its hints bucket, one
+// record per (key, owner) (see package hint), serves it to reads, and
+// delivers it to the owner when the owner is back (delivery.go).
+
+// hintChange is what a committed write did to a hint record, captured
+// inside the commit loop and applied to the in-memory backlog only once the
+// write is durable.
+type hintChange struct {
+	written bool  // false: the record was already up to date
+	created bool  // the write created the record
+	grow    int64 // change of the record's encoded size
+	sinceMS int64 // the record's creation time
+}
+
+// replicateHint merges a replica meant for req.HintFor into this node's hint
+// record for it, creating the record if needed, durably before answering.
+func (s *Server) replicateHint(ctx context.Context, req *wire.Replicate) (any, error) {
+	lim := s.cfg.Limits
+	if err := errors.Join(lim.CheckKey(req.Key), lim.CheckObject(req.Object)); err != nil {
+		return nil, err
+	}
+	owner, hk, err := s.hintTarget(req.Key, req.HintFor)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	var ch hintChange
+	err = s.st.Apply(ctx, store.Hints, hk, func(old []byte) ([]byte, error) {
+		rec, err := decodeHint(old, now)
+		if err != nil {
+			return nil, err
+		}
+		next, changed := mergeObject(rec.Object, req.Object)
+		if old != nil && !changed {
+			return nil, nil
+		}
+		rec.Object = next
+		return s.admitHint(owner, old, rec, now, &ch)
+	})
+	if err := s.hintApplied(owner, ch, err); err != nil {
+		return nil, err
+	}
+	return &wire.Ack{}, nil
+}
+
+// coordinateHint records a new write meant for req.HintFor, as a fallback
+// coordinator: it assigns the dot under the hint record's own actor, merges
+// over the record's object, persists the record and answers with the
+// resulting object, which the driver then replicates like any coordinated
+// write.
+//
+// The actor is dvv.Actor{Node: this node, Epoch: the record's epoch}, minted
+// the first time a hinted coordinate touches the record and kept in it; see
+// hint.MintEpoch for why neither the node's own actor nor an epoch reused
+// across records would be safe. Everything else (the next dot over the
+// client's context, sibling and object limits) is the ordinary coordinate's
+// code.
+func (s *Server) coordinateHint(ctx context.Context, req *wire.Coordinate) (any, error) {
+	if err := s.checkCoordinate(req); err != nil {
+		return nil, err
+	}
+	owner, hk, err := s.hintTarget(req.Key, req.HintFor)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	var ch hintChange
+	var out dvv.Set
+	err = s.st.Apply(ctx, store.Hints, hk, func(old []byte) ([]byte, error) {
+		rec, err := decodeHint(old, now)
+		if err != nil {
+			return nil, err
+		}
+		if rec.Epoch == 0 {
+			if rec.Epoch, err = hint.MintEpoch(rand.Reader, s.actor.Epoch); err != nil {
+				return nil, err
+			}
+		}
+		next, err := s.update(rec.Object, dvv.Actor{Node: s.cfg.ID, Epoch: rec.Epoch}, req)
+		if err != nil {
+			return nil, err
+		}
+		rec.Object = next
+		b, err := s.admitHint(owner, old, rec, now, &ch)
+		if err == nil {
+			out = next
+		}
+		return b, err
+	})
+	if err := s.hintApplied(owner, ch, err); err != nil {
+		return nil, err
+	}
+	return &wire.Object{Object: out}, nil
+}
+
+// hintTarget checks that owner may be hinted for, a member of the current
+// ring other than this node, and returns the record's stored key.
+func (s *Server) hintTarget(key []byte, owner string) (string, []byte, error) {
+	r := s.ring.Load()
+	if owner == s.cfg.ID {
+		return "", nil, fmt.Errorf("%w: hint names this node (%q) as the owner; send it an ordinary write", wire.ErrBadRequest, owner)
+	}
+	if _, ok := r.Node(ring.NodeID(owner)); !ok {
+		return "", nil, fmt.Errorf("%w: hint names %q, which is not a member of ring version %d", wire.ErrBadRequest, owner, r.Version())
+	}
+	hk, err := hint.Key(key, owner)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %w", wire.ErrBadRequest, err)
+	}
+	if len(hk) > store.MaxKeySize {
+		return "", nil, fmt.Errorf("%w: a %d-byte key is too long to hold as a hint for %q (stored key limit %d)",
+			wire.ErrTooLarge, len(key), owner, store.MaxKeySize)
+	}
+	return owner, hk, nil
+}
+
+// decodeHint decodes a stored hint record; for an absent one (old nil) it
+// returns a new, empty record created at now.
+func decodeHint(old []byte, now time.Time) (hint.Record, error) {
+	if old == nil {
+		return hint.Record{SinceMS: now.UnixMilli()}, nil
+	}
+	rec, err := hint.DecodeRecord(old)
+	if err != nil {
+		return hint.Record{}, fmt.Errorf("%w: stored hint is corrupt: %w", wire.ErrStorage, err)
+	}
+	return rec, nil
+}
+
+// admitHint encodes rec, the new state of the record whose stored bytes are
+// old, and checks the write against the hint policy and owner's backlog. On
+// success it fills ch and returns the bytes to store. It runs inside the
+// commit loop.
+func (s *Server) admitHint(owner string, old []byte, rec hint.Record, now time.Time, ch *hintChange) ([]byte, error) {
+	b, err := hint.EncodeRecord(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode hint: %w", err)
+	}
+	w := hint.Write{New: old == nil, Grow: int64(len(b) - len(old))}
+	if err := s.policy.Admit(owner, s.hints.backlog(owner), w, now); err != nil {
+		return nil, fmt.Errorf("%w: %w", wire.ErrHintRefused, err)
+	}
+	*ch = hintChange{written: true, created: w.New, grow: w.Grow, sinceMS: rec.SinceMS}
+	return b, nil
+}
+
+// hintApplied finishes a hinted write whose Apply returned err: it accounts
+// a durable change in the owner's backlog, or a refusal, and maps err for
+// the answer.
+func (s *Server) hintApplied(owner string, ch hintChange, err error) error {
+	if err != nil {
+		if errors.Is(err, wire.ErrHintRefused) {
+			s.hints.refused(owner, err, time.Now())
+		}
+		return storeErr(err)
+	}
+	if ch.written {
+		s.hints.added(owner, ch)
+	}
+	return nil
+}

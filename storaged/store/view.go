@@ -1,0 +1,75 @@
+package store
+
+import (
+	"bytes"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// View is a read-only, consistent snapshot of every bucket of a Store. It is
+// valid only during the function Store.View passes it to, and so are the
+// keys and values its methods return: they point into the database file and
+// must not be modified or retained.
+type View struct {
+	tx *bolt.Tx
+}
+
+// View calls fn with one consistent snapshot of the store, for reads that
+// must agree with each other (a value and the records filed under its key in
+// another bucket, say). It returns fn's error, or ErrClosed or ErrBroken like
+// the other reads. It reads the latest committed state. fn must not call the
+// Store's write methods or Close, for the reason given at ForEach, and
+// should be quick: a long snapshot keeps the file from reusing pages.
+func (s *Store) View(fn func(v *View) error) error {
+	return s.view(func(tx *bolt.Tx) error { return fn(&View{tx: tx}) })
+}
+
+// Get returns the value of key in bucket b, or an error matching
+// ErrNotFound, ErrInvalidBucket or ErrInvalidKey. See View for how long the
+// value is valid.
+func (v *View) Get(b Bucket, key []byte) ([]byte, error) {
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
+	if err := validateKey(key); err != nil {
+		return nil, err
+	}
+	val, ok := lookup(v.tx.Bucket(b.name()), key)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return val, nil
+}
+
+// Scan calls fn for the keys of bucket b in byte order, starting at the first
+// key not before from (nil: the first key of the bucket), until fn returns
+// false or the bucket ends. With a non-empty prefix only keys starting with
+// it are visited: the scan starts at max(from, prefix) and ends at the first
+// key past the prefix. See View for how long keys and values are valid.
+func (v *View) Scan(b Bucket, from, prefix []byte, fn func(key, value []byte) bool) error {
+	if err := b.validate(); err != nil {
+		return err
+	}
+	c := v.tx.Bucket(b.name()).Cursor()
+	if bytes.Compare(prefix, from) > 0 {
+		from = prefix
+	}
+	var k, val []byte
+	if len(from) == 0 {
+		k, val = c.First()
+	} else {
+		k, val = c.Seek(from)
+	}
+	for ; k != nil; k, val = c.Next() {
+		if len(prefix) > 0 && !bytes.HasPrefix(k, prefix) {
+			return nil
+		}
+		if val == nil {
+			val = []byte{}
+		}
+		if !fn(k, val) {
+			return nil
+		}
+	}
+	return nil
+}
