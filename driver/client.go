@@ -20,6 +20,9 @@ type Client struct {
 	ep     *wire.Endpoint
 	ring   atomic.Pointer[ring.Ring]
 	health *health
+	// repairs bounds read repairs in flight (a semaphore); stats counts them.
+	repairs chan struct{}
+	stats   stats
 
 	ctx    context.Context // ended by Close; parent of background work
 	cancel context.CancelFunc
@@ -43,7 +46,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("driver: %w", err)
 	}
-	c := &Client{cfg: cfg, log: cfg.Logger, ep: ep, health: newHealth()}
+	c := &Client{cfg: cfg, log: cfg.Logger, ep: ep, health: newHealth(cfg.SlowAnswer), repairs: make(chan struct{}, maxRepairs)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	r, err := c.fetchRing(ctx, cfg.Seeds)
 	if err != nil {
@@ -52,11 +55,8 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.ring.Store(r)
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		c.refreshRing()
-	}()
+	c.wg.Go(func() { c.every(c.cfg.RingRefresh, c.refreshRing) })
+	c.wg.Go(func() { c.every(c.cfg.ProbeInterval, c.probe) })
 	return c, nil
 }
 
@@ -93,55 +93,52 @@ func (c *Client) fetchRing(ctx context.Context, addrs []string) (*ring.Ring, err
 	return nil, fmt.Errorf("driver: no seed answered with a ring: %w", errors.Join(errs...))
 }
 
-// refreshRing re-fetches the ring from its members (then the seeds)
-// periodically and adopts newer versions.
+// refreshRing re-fetches the ring from its members (then the seeds) and
+// adopts a newer version; it runs every RingRefresh.
 func (c *Client) refreshRing() {
-	t := time.NewTicker(c.cfg.RingRefresh)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-t.C:
+	cur := c.ring.Load()
+	var addrs []string
+	for _, n := range cur.Nodes() {
+		if c.health.up(n.ID) {
+			addrs = append(addrs, n.Addr)
 		}
-		cur := c.ring.Load()
-		var addrs []string
-		for _, n := range cur.Nodes() {
-			if c.health.up(n.ID, time.Now()) {
-				addrs = append(addrs, n.Addr)
-			}
-		}
-		addrs = append(addrs, c.cfg.Seeds...)
-		r, err := c.fetchRing(c.ctx, addrs)
-		if err != nil {
-			c.log.Warn("ring refresh failed", "err", err)
-			continue
-		}
-		if r.Version() > cur.Version() {
-			c.ring.Store(r)
-			c.log.Info("ring updated", "version", r.Version())
-		}
+	}
+	addrs = append(addrs, c.cfg.Seeds...)
+	r, err := c.fetchRing(c.ctx, addrs)
+	if err != nil {
+		c.log.Warn("ring refresh failed", "err", err)
+		return
+	}
+	if r.Version() > cur.Version() {
+		c.ring.Store(r)
+		c.log.Info("ring updated", "version", r.Version())
 	}
 }
 
-// replicas returns the key's primaries (first N distinct nodes).
-func (c *Client) replicas(key []byte) []ring.Node {
-	p, _ := c.ring.Load().Preference(key, c.cfg.N)
-	return p
+// plan returns the sloppy quorum of key under the current ring and the
+// failure detector's beliefs.
+func (c *Client) plan(key []byte) *plan {
+	primaries, fallbacks := c.ring.Load().Preference(key, c.cfg.N)
+	return newPlan(primaries, fallbacks, c.health.up)
 }
 
-// call sends one request to a node and records the outcome for failure
-// detection.
+// call sends one request to a node and tells the failure detector how it
+// went: a transport failure marks the node down, any answer (even an error
+// answer) shows it alive, and a slow one counts against it. A call the
+// caller cancelled says nothing about the node.
 func (c *Client) call(ctx context.Context, n ring.Node, req, resp any) error {
+	start := time.Now()
 	err := c.ep.Call(ctx, n.Addr, string(n.ID), req, resp)
+	now := time.Now()
 	var ce *wire.CallError
 	switch {
 	case err == nil:
-		c.health.ok(n.ID)
-	case errors.As(err, &ce) && !errors.Is(err, context.Canceled):
-		c.health.fail(n.ID, time.Now())
+		c.health.answered(n.ID, now.Sub(start), now)
+	case errors.Is(err, context.Canceled):
+	case errors.As(err, &ce):
+		c.health.failed(n.ID, err, now)
 	default:
-		c.health.ok(n.ID) // it answered, even if with an error
+		c.health.answered(n.ID, now.Sub(start), now)
 	}
 	return err
 }

@@ -29,9 +29,18 @@ type Config struct {
 	// Timeout bounds one Get, Put or Delete including its retries (default
 	// 5s); per-call options override it.
 	Timeout time.Duration
-	// CoordinatorTimeout bounds one attempt at a coordinator before the next
-	// replica is tried (default 1s).
+	// CoordinatorTimeout bounds one attempt at a replica, as coordinator or
+	// as a replicate target, before the node is marked down and the next
+	// node (another primary, or a fallback holding a hint) takes its place
+	// (default 1s).
 	CoordinatorTimeout time.Duration
+	// SlowAnswer is the latency above which an answer counts as a soft
+	// failure; three in a row mark the node down until a probe finds it
+	// well (default 500ms, about 10x the p99 of a loaded loopback cluster).
+	SlowAnswer time.Duration
+	// ProbeInterval is how often nodes believed down are probed (default
+	// 500ms). A node that comes back is used again within about this long.
+	ProbeInterval time.Duration
 	// ReadAll makes a Get ask all N replicas at once and wait for R, as the
 	// paper describes (§4.5). By default a Get asks R replicas (those
 	// believed up first) and asks one more whenever one fails or when they
@@ -79,6 +88,12 @@ func (c *Config) setDefaults() {
 	if c.CoordinatorTimeout == 0 {
 		c.CoordinatorTimeout = time.Second
 	}
+	if c.SlowAnswer == 0 {
+		c.SlowAnswer = 500 * time.Millisecond
+	}
+	if c.ProbeInterval == 0 {
+		c.ProbeInterval = 500 * time.Millisecond
+	}
 	if c.SpeculativeDelay == 0 {
 		c.SpeculativeDelay = 20 * time.Millisecond
 	}
@@ -110,7 +125,8 @@ func (c Config) Validate() error {
 	if c.W < 1 || c.W > c.N {
 		errs = append(errs, fmt.Errorf("driver: w=%d, want 1..n (%d)", c.W, c.N))
 	}
-	if c.Timeout < 0 || c.CoordinatorTimeout < 0 || c.RingRefresh < 0 || c.SpeculativeDelay < 0 {
+	if c.Timeout < 0 || c.CoordinatorTimeout < 0 || c.RingRefresh < 0 || c.SpeculativeDelay < 0 ||
+		c.SlowAnswer < 0 || c.ProbeInterval < 0 {
 		errs = append(errs, errors.New("driver: negative duration"))
 	}
 	if err := c.Limits.Validate(); err != nil {

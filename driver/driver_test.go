@@ -13,43 +13,53 @@ import (
 	"github.com/shoalkv/shoal/wire/dvv"
 )
 
-func TestHealthBackoffAndRecovery(t *testing.T) {
-	h := newHealth()
+func TestHealthMarksDownAtOnceAndOnlyProbesRevive(t *testing.T) {
+	h := newHealth(100 * time.Millisecond)
 	now := time.Unix(1000, 0)
-	if !h.up("a", now) {
+	if !h.up("a") {
 		t.Fatal("unknown node should be up")
 	}
-	h.fail("a", now)
-	if h.up("a", now.Add(minBackoff-time.Millisecond)) {
-		t.Fatal("node up before its first backoff ended")
+	h.failed("a", errors.New("boom"), now)
+	if h.up("a") {
+		t.Fatal("a transport failure did not mark the node down")
 	}
-	if !h.up("a", now.Add(minBackoff)) {
-		t.Fatal("node still down after its first backoff")
+	// Answers from user traffic do not revive it: only a probe does.
+	h.answered("a", time.Millisecond, now.Add(time.Hour))
+	if h.up("a") {
+		t.Fatal("an answer revived a node marked down")
 	}
-	for range 20 { // backoff doubles, capped
-		h.fail("a", now)
+	b := h.belief("a")
+	if b.Up || !b.Since.Equal(now) || b.Failures != 1 || b.LastError != "boom" {
+		t.Fatalf("belief = %+v", b)
 	}
-	if h.up("a", now.Add(maxBackoff-time.Millisecond)) || !h.up("a", now.Add(maxBackoff)) {
-		t.Fatal("backoff not capped at maxBackoff")
+	if got := h.downNodes(); !slices.Equal(got, []ring.NodeID{"a"}) {
+		t.Fatalf("downNodes = %v", got)
 	}
-	h.ok("a")
-	if !h.up("a", now) {
-		t.Fatal("an answer did not clear the failure")
+	h.recovered("a")
+	if !h.up("a") || len(h.downNodes()) != 0 {
+		t.Fatal("a successful probe did not bring the node back")
 	}
 }
 
-func TestHealthOrderKeepsPreferenceWithinGroups(t *testing.T) {
-	h := newHealth()
+func TestHealthSlowAnswersAreSoftFailures(t *testing.T) {
+	h := newHealth(100 * time.Millisecond)
 	now := time.Unix(1000, 0)
-	nodes := []ring.Node{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}}
-	h.fail("a", now)
-	h.fail("c", now)
-	var got []ring.NodeID
-	for _, n := range h.order(nodes, now) {
-		got = append(got, n.ID)
+	for i := range slowLimit - 1 {
+		h.answered("a", 200*time.Millisecond, now)
+		if !h.up("a") {
+			t.Fatalf("down after %d slow answers, limit %d", i+1, slowLimit)
+		}
 	}
-	if want := []ring.NodeID{"b", "d", "a", "c"}; !slices.Equal(got, want) {
-		t.Fatalf("order = %v, want %v", got, want)
+	h.answered("a", time.Millisecond, now) // a prompt answer clears the count
+	for range slowLimit - 1 {
+		h.answered("a", 200*time.Millisecond, now)
+	}
+	if !h.up("a") {
+		t.Fatal("slow answers not interrupted by a prompt one still marked the node down")
+	}
+	h.answered("a", 200*time.Millisecond, now)
+	if h.up("a") {
+		t.Fatalf("%d slow answers in a row did not mark the node down", slowLimit)
 	}
 }
 

@@ -1,11 +1,13 @@
 package driver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/wire"
 )
 
 var (
@@ -18,6 +20,14 @@ var (
 	ErrClosed = errors.New("driver: client closed")
 	// ErrBadContext: the context passed back is not one this driver made.
 	ErrBadContext = errors.New("driver: malformed context")
+	// ErrUnknownOutcome: a write failed to reach its quorum after it may
+	// already have been applied somewhere (a replica holds it durably, or a
+	// request went unanswered). It may become visible later; it may not.
+	// Retrying with the same context is safe: at worst the value appears
+	// twice as siblings with equal bytes, which reads fold. A *QuorumError
+	// with Unknown set matches it; one without is a refused write: no replica
+	// applied it.
+	ErrUnknownOutcome = errors.New("driver: write outcome unknown")
 )
 
 // ReplicaError is one replica's failure within a quorum operation.
@@ -31,15 +41,28 @@ func (e ReplicaError) Error() string { return fmt.Sprintf("%s: %v", e.Node, e.Er
 // QuorumError reports an operation that could not gather enough answers.
 // Causes are sorted by node id.
 type QuorumError struct {
-	Op     string // "get", "put", "delete"
+	Op     string // "get", "put", "delete", "update"
 	Needed int
 	Acked  int
-	Causes []ReplicaError
+	// NeededPrimary and AckedPrimary count primaries only (WithPW, WithPR).
+	NeededPrimary, AckedPrimary int
+	Causes                      []ReplicaError
+	// Unknown is set on a write that may have been applied (see
+	// ErrUnknownOutcome); false on a write no replica applied, and on reads.
+	Unknown bool
 }
 
 func (e *QuorumError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "driver: %s: %d of %d replicas needed answered", e.Op, e.Acked, e.Needed)
+	if e.NeededPrimary > 0 {
+		fmt.Fprintf(&b, ", %d of %d primaries needed", e.AckedPrimary, e.NeededPrimary)
+	}
+	if e.Unknown {
+		b.WriteString("; outcome unknown: the write may have been applied")
+	} else if e.Op != "get" {
+		b.WriteString("; the write was not applied")
+	}
 	if len(e.Causes) > 0 {
 		b.WriteString(" (")
 		for i, c := range e.Causes {
@@ -53,8 +76,37 @@ func (e *QuorumError) Error() string {
 	return b.String()
 }
 
-// Is makes every QuorumError match ErrUnavailable.
-func (e *QuorumError) Is(target error) bool { return target == ErrUnavailable }
+// Is makes every QuorumError match ErrUnavailable, and one with Unknown set
+// match ErrUnknownOutcome too.
+func (e *QuorumError) Is(target error) bool {
+	return target == ErrUnavailable || (e.Unknown && target == ErrUnknownOutcome)
+}
+
+// mayHaveApplied reports whether a failed request may have reached its node
+// and been acted on: it was sent and no answer came (the connection broke,
+// the deadline passed), or the node answered that its storage failed in a
+// way that may have left the write behind. A request that could not be sent
+// (no connection) or was refused by an answer did not happen.
+func mayHaveApplied(err error) bool {
+	var ce *wire.CallError
+	if errors.As(err, &ce) {
+		return ce.Op != "dial" && ce.Op != "open"
+	}
+	var re *wire.RemoteError
+	if errors.As(err, &re) {
+		return re.Code == wire.CodeStorage || re.Code == wire.CodeInternal
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+func anyMayHaveApplied(causes []ReplicaError) bool {
+	for _, c := range causes {
+		if c.Node != "*" && mayHaveApplied(c.Err) {
+			return true
+		}
+	}
+	return false
+}
 
 // Unwrap exposes the per-replica causes to errors.Is and errors.As.
 func (e *QuorumError) Unwrap() []error {

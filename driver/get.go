@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
 )
@@ -35,12 +34,17 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...Option) (Versions,
 }
 
 type answer struct {
-	node ring.NodeID
+	t    target
 	resp wire.GetOK
 	err  error
 }
 
-// read asks replicas (see Config.ReadAll) and merges the first R answers.
+// read asks the key's sloppy quorum (see Config.ReadAll) and merges the first
+// R answers, at least PR of them from primaries. Candidates are the plan's
+// slots (nodes believed up first), then the unused fallbacks: a fallback
+// answers with what it holds for the key, hints included, so a read finds a
+// write that only stand-ins hold while its primaries are down. Primaries
+// whose answer was stale get the merged object afterwards (read repair).
 func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, error) {
 	if c.closed.Load() {
 		return dvv.Set{}, ErrClosed
@@ -50,66 +54,95 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	replicas := c.health.order(c.replicas(key), time.Now())
-	r := min(o.r, len(replicas))
+	p := c.plan(key)
+	cands := p.slots
+	for {
+		t, ok := p.takeSpare()
+		if !ok {
+			break
+		}
+		cands = append(cands, t)
+	}
+	r := min(o.r, len(p.slots))
+	pr := min(o.pr, r)
 	if r < 1 {
 		return dvv.Set{}, fmt.Errorf("driver: r=%d: %w", o.r, ErrUnavailable)
 	}
-	answers := make(chan answer, len(replicas))
+	answers := make(chan answer, len(cands))
 	req := &wire.Get{Key: key}
-	asked := 0
+	asked, askedP := 0, 0
 	ask := func() {
-		n := replicas[asked]
+		t := cands[asked]
 		asked++
+		if t.primary() {
+			askedP++
+		}
 		go func() {
-			a := answer{node: n.ID}
-			a.err = c.call(ctx, n, req, &a.resp)
+			a := answer{t: t}
+			a.err = c.call(ctx, t.node, req, &a.resp)
 			answers <- a
 		}()
 	}
 	first := r
 	if c.cfg.ReadAll {
-		first = len(replicas)
+		first = len(p.slots)
 	}
 	for asked < first {
 		ask()
 	}
 	spec := time.NewTimer(c.cfg.SpeculativeDelay)
 	defer spec.Stop()
-	var merged dvv.Set
-	got, failed := 0, 0
-	var causes []ReplicaError
-	for got < r {
-		if got+(asked-got-failed) < r { // too few outstanding to reach R
-			if asked == len(replicas) {
+	var (
+		merged                     dvv.Set
+		got, gotP, failed, failedP int
+		causes                     []ReplicaError
+		seen                       []answer // successful answers from primaries, for repair
+	)
+	met := func() bool { return got >= r && gotP >= pr }
+	for !met() {
+		// Ask another candidate when those outstanding cannot meet the
+		// quorum even if they all answer.
+		out, outP := asked-got-failed, askedP-gotP-failedP
+		if got+out < r || gotP+outP < pr {
+			if asked < len(cands) {
+				ask()
+				continue
+			}
+			if out == 0 {
 				break
 			}
-			ask()
-			continue
 		}
 		select {
 		case a := <-answers:
 			if a.err != nil {
 				failed++
-				causes = append(causes, ReplicaError{Node: a.node, Err: a.err})
+				if a.t.primary() {
+					failedP++
+				}
+				causes = append(causes, ReplicaError{Node: a.t.node.ID, Err: a.err})
 				continue
 			}
 			got++
+			if a.t.primary() {
+				gotP++
+				seen = append(seen, a)
+			}
 			if a.resp.Found {
 				merged = dvv.Merge(merged, a.resp.Object)
 			}
 		case <-spec.C:
-			if asked < len(replicas) {
+			if asked < len(cands) {
 				ask()
 				spec.Reset(c.cfg.SpeculativeDelay)
 			}
 		case <-ctx.Done():
 			causes = append(causes, ReplicaError{Node: "*", Err: ctx.Err()})
-			return dvv.Set{}, &QuorumError{Op: "get", Needed: r, Acked: got, Causes: sortCauses(causes)}
+			return dvv.Set{}, &QuorumError{Op: "get", Needed: r, Acked: got, NeededPrimary: pr, AckedPrimary: gotP, Causes: sortCauses(causes)}
 		}
 	}
-	if got < r {
-		return dvv.Set{}, &QuorumError{Op: "get", Needed: r, Acked: got, Causes: sortCauses(causes)}
+	if !met() {
+		return dvv.Set{}, &QuorumError{Op: "get", Needed: r, Acked: got, NeededPrimary: pr, AckedPrimary: gotP, Causes: sortCauses(causes)}
 	}
+	c.repair(key, merged, seen)
 	return merged, nil
 }

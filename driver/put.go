@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
-	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
 )
@@ -44,8 +42,9 @@ func (c *Client) Delete(ctx context.Context, key []byte, cctx Context, opts ...O
 	return err
 }
 
-// write coordinates at the first replica that accepts, then replicates to
-// the others and waits for W durable acknowledgements in all. vv is the
+// write coordinates at the first slot of the key's sloppy quorum that
+// accepts, then replicates to the other slots and waits for W durable
+// acknowledgements in all, at least PW of them from primaries. vv is the
 // causal context the write supersedes.
 func (c *Client) write(ctx context.Context, op string, key, value []byte, tomb bool, vv dvv.VV, o callOptions) (dvv.Set, error) {
 	if c.closed.Load() {
@@ -59,99 +58,154 @@ func (c *Client) write(ctx context.Context, op string, key, value []byte, tomb b
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	replicas := c.replicas(key)
-	w := min(o.w, len(replicas))
-	if w < 1 {
+	p := c.plan(key)
+	q := quorum{need: min(o.w, len(p.slots)), needPrimary: min(o.pw, len(p.slots))}
+	if q.need < 1 {
 		return dvv.Set{}, fmt.Errorf("driver: w=%d: %w", o.w, ErrUnavailable)
 	}
 	req := &wire.Coordinate{Key: key, Value: value, Tombstone: tomb, Context: vv}
-	obj, coord, causes, err := c.coordinate(ctx, req, replicas)
+	obj, coord, causes, err := c.coordinate(ctx, req, p)
 	if err != nil {
 		return dvv.Set{}, err
 	}
-	if coord.ID == "" {
-		return dvv.Set{}, &QuorumError{Op: op, Needed: w, Acked: 0, Causes: sortCauses(causes)}
+	if coord < 0 {
+		return dvv.Set{}, &QuorumError{Op: op, Needed: q.need, Causes: sortCauses(causes), Unknown: anyMayHaveApplied(causes)}
 	}
-	others := make([]ring.Node, 0, len(replicas)-1)
-	for _, n := range replicas {
-		if n.ID != coord.ID {
-			others = append(others, n)
+	q.add(p.slot(coord))
+	others := make([]int, 0, len(p.slots)-1)
+	for i := range p.slots {
+		if i != coord {
+			others = append(others, i)
 		}
 	}
-	acked, rcauses := c.replicate(ctx, key, obj, others, w-1)
-	if acked+1 < w {
-		return dvv.Set{}, &QuorumError{Op: op, Needed: w, Acked: acked + 1, Causes: sortCauses(append(causes, rcauses...))}
+	rcauses := c.replicate(ctx, key, obj, p, others, &q)
+	if !q.met() {
+		// The coordinator holds the write durably: it may yet spread (read
+		// repair, hints), so the outcome is unknown rather than refused.
+		return dvv.Set{}, &QuorumError{Op: op, Needed: q.need, Acked: q.acked, NeededPrimary: q.needPrimary,
+			AckedPrimary: q.primaries, Causes: sortCauses(append(causes, rcauses...)), Unknown: true}
 	}
 	return obj, nil
 }
 
-// coordinate tries replicas (those believed up first) until one records the
-// write. A refusal that another replica would repeat (bad input, limits)
-// ends the attempt with that error.
-func (c *Client) coordinate(ctx context.Context, req *wire.Coordinate, replicas []ring.Node) (dvv.Set, ring.Node, []ReplicaError, error) {
-	var causes []ReplicaError
-	for _, n := range c.health.order(replicas, time.Now()) {
-		actx, cancel := context.WithTimeout(ctx, c.cfg.CoordinatorTimeout)
-		var resp wire.Object
-		err := c.call(actx, n, req, &resp)
-		cancel()
-		if err == nil {
-			return resp.Object, n, causes, nil
-		}
-		if final(err) {
-			return dvv.Set{}, ring.Node{}, nil, fmt.Errorf("driver: %s refused the write: %w", n.ID, err)
-		}
-		causes = append(causes, ReplicaError{Node: n.ID, Err: err})
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return dvv.Set{}, ring.Node{}, causes, nil
+// quorum tallies durable acknowledgements of one write.
+type quorum struct {
+	need, needPrimary int
+	acked, primaries  int
 }
 
-// replicate sends obj to every node in parallel and returns once need of
-// them acknowledged, or all answered, or ctx ended. Sends still in flight
-// then continue in the background (bounded by the call timeout), so every
-// replica gets the write even though the caller only waited for a quorum.
-func (c *Client) replicate(ctx context.Context, key []byte, obj dvv.Set, nodes []ring.Node, need int) (int, []ReplicaError) {
-	if len(nodes) == 0 {
-		return 0, nil
+func (q *quorum) add(t target) {
+	q.acked++
+	if t.primary() {
+		q.primaries++
+	}
+}
+
+func (q *quorum) met() bool { return q.acked >= q.need && q.primaries >= q.needPrimary }
+
+// coordinate asks the plan's slots in order until one records the write;
+// a slot whose node fails is given a spare (a hinted stand-in) and asked
+// again after the others. It returns the slot index, or -1 with the causes
+// when no node recorded the write. A refusal that another node would repeat
+// (bad input, limits) ends the attempt with that error.
+func (c *Client) coordinate(ctx context.Context, req *wire.Coordinate, p *plan) (dvv.Set, int, []ReplicaError, error) {
+	var causes []ReplicaError
+	queue := make([]int, len(p.slots))
+	for i := range queue {
+		queue[i] = i
+	}
+	for len(queue) > 0 && ctx.Err() == nil {
+		i := queue[0]
+		queue = queue[1:]
+		t := p.slot(i)
+		req.HintFor = string(t.hintFor)
+		actx, cancel := context.WithTimeout(ctx, c.cfg.CoordinatorTimeout)
+		var resp wire.Object
+		err := c.call(actx, t.node, req, &resp)
+		cancel()
+		if err == nil {
+			return resp.Object, i, causes, nil
+		}
+		if final(err) {
+			return dvv.Set{}, -1, nil, fmt.Errorf("driver: %s refused the write: %w", t.node.ID, err)
+		}
+		causes = append(causes, ReplicaError{Node: t.node.ID, Err: err})
+		if _, ok := p.replace(i); ok {
+			queue = append(queue, i)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		causes = append(causes, ReplicaError{Node: "*", Err: err})
+	}
+	return dvv.Set{}, -1, causes, nil
+}
+
+// replicate sends obj to the given slots in parallel, each slot moving on to
+// a spare (with a hint) when its node fails or does not answer within
+// CoordinatorTimeout, and returns once q is met, or every slot finished, or
+// ctx ended. Sends still in flight then continue in the background (bounded
+// by the call's deadline), so every slot gets the write even though the
+// caller only waited for a quorum.
+func (c *Client) replicate(ctx context.Context, key []byte, obj dvv.Set, p *plan, slots []int, q *quorum) []ReplicaError {
+	if len(slots) == 0 {
+		return nil
 	}
 	type result struct {
-		node ring.NodeID
-		err  error
+		t      target
+		causes []ReplicaError
+		ok     bool
 	}
-	results := make(chan result, len(nodes))
+	results := make(chan result, len(slots))
 	deadline, _ := ctx.Deadline()
-	req := &wire.Replicate{Key: key, Object: obj}
-	for _, n := range nodes {
+	for _, i := range slots {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
 			bctx, cancel := context.WithDeadline(c.ctx, deadline)
 			defer cancel()
-			err := c.call(bctx, n, req, &wire.Ack{})
-			results <- result{n.ID, err}
+			t, causes, ok := c.replicateSlot(bctx, key, obj, p, i)
+			results <- result{t, causes, ok}
 		}()
 	}
-	acked := 0
 	var causes []ReplicaError
-	for range nodes {
-		if acked >= need {
+	for range slots {
+		if q.met() {
 			break
 		}
 		select {
 		case r := <-results:
-			if r.err == nil {
-				acked++
-			} else {
-				causes = append(causes, ReplicaError{Node: r.node, Err: r.err})
+			causes = append(causes, r.causes...)
+			if r.ok {
+				q.add(r.t)
 			}
 		case <-ctx.Done():
-			return acked, append(causes, ReplicaError{Node: "*", Err: ctx.Err()})
+			return append(causes, ReplicaError{Node: "*", Err: ctx.Err()})
 		}
 	}
-	return acked, causes
+	return causes
+}
+
+// replicateSlot gets obj durably onto slot i: its current node first, then
+// spares until one acknowledges or none is left.
+func (c *Client) replicateSlot(ctx context.Context, key []byte, obj dvv.Set, p *plan, i int) (target, []ReplicaError, bool) {
+	var causes []ReplicaError
+	t := p.slot(i)
+	for {
+		actx, cancel := context.WithTimeout(ctx, c.cfg.CoordinatorTimeout)
+		err := c.call(actx, t.node, &wire.Replicate{Key: key, Object: obj, HintFor: string(t.hintFor)}, &wire.Ack{})
+		cancel()
+		if err == nil {
+			return t, causes, true
+		}
+		causes = append(causes, ReplicaError{Node: t.node.ID, Err: err})
+		if final(err) || ctx.Err() != nil {
+			return t, causes, false
+		}
+		var ok bool
+		if t, ok = p.replace(i); !ok {
+			return t, causes, false
+		}
+	}
 }
 
 // final reports refusals that are the caller's to fix, not a replica's fault.

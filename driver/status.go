@@ -3,7 +3,6 @@ package driver
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/wire"
@@ -12,8 +11,11 @@ import (
 // NodeStatus is one node as the driver sees it.
 type NodeStatus struct {
 	Node ring.Node
-	// Believed is the failure detector's view before this status call.
-	Believed string // "up" or "down"
+	// Believed is the failure detector's view once this status call ended
+	// (the call itself counts as traffic): "up" or "down"; Belief gives the
+	// detail.
+	Believed string
+	Belief   Belief
 	// Info is the node's own report; zero when Err is set.
 	Info wire.StatusOK
 	Err  error
@@ -24,18 +26,18 @@ type NodeStatus struct {
 func (c *Client) Status(ctx context.Context) []NodeStatus {
 	nodes := c.ring.Load().Nodes()
 	out := make([]NodeStatus, len(nodes))
-	now := time.Now()
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		out[i].Node = n
-		out[i].Believed = "up"
-		if !c.health.up(n.ID, now) {
-			out[i].Believed = "down"
-		}
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 			defer cancel()
 			out[i].Err = c.call(cctx, n, &wire.StatusReq{}, &out[i].Info)
+			out[i].Belief = c.health.belief(n.ID)
+			out[i].Believed = "up"
+			if !out[i].Belief.Up {
+				out[i].Believed = "down"
+			}
 		})
 	}
 	wg.Wait()

@@ -38,10 +38,16 @@ func (c *Client) Update(ctx context.Context, key []byte, fn func(siblings [][]by
 		if err := c.cfg.Limits.CheckValue(value); err != nil {
 			return fmt.Errorf("driver: %w", err)
 		}
-		obj, err = c.write(ctx, "update", key, value, false, obj.VV, o)
+		next, err := c.write(ctx, "update", key, value, false, obj.VV, o)
 		if err != nil {
+			if round > 0 {
+				// The first round's write reached W: fn's result is stored,
+				// and this round only tried to fold concurrent siblings.
+				return nil
+			}
 			return err
 		}
+		obj = next
 		if len(distinct(obj.Values())) <= 1 || round+1 >= maxUpdateRounds {
 			return nil
 		}

@@ -150,7 +150,8 @@ func runStatus(args []string) error {
 	return clientCmd("status", "", 0, args, func(ctx context.Context, c *driver.Client, _ []string) error {
 		fmt.Printf("%-6s %-18s %-8s %-8s %-17s %-6s %9s %7s %9s\n", "NODE", "ADDR", "BELIEVED", "ANSWER", "EPOCH", "RING", "OBJECTS", "HINTS", "UPTIME")
 		down := 0
-		for _, s := range c.Status(ctx) {
+		sts := c.Status(ctx)
+		for _, s := range sts {
 			if s.Err != nil {
 				down++
 				fmt.Printf("%-6s %-18s %-8s %-8s %v\n", s.Node.ID, s.Node.Addr, s.Believed, "none", s.Err)
@@ -160,6 +161,7 @@ func runStatus(args []string) error {
 			fmt.Printf("%-6s %-18s %-8s %-8s %016x  v%-5d %9d %7d %9s\n", s.Node.ID, s.Node.Addr, s.Believed, "ok",
 				i.Epoch, i.RingVersion, i.Objects, i.Hints, (time.Duration(i.UptimeMS) * time.Millisecond).Round(time.Second))
 		}
+		printHints(sts, time.Now())
 		if down > 0 {
 			return exitCode(1)
 		}
@@ -181,4 +183,25 @@ func runRing(args []string) error {
 		}
 		return nil
 	})
+}
+
+// printHints lists the hinted handoff backlog each node holds for others.
+func printHints(sts []driver.NodeStatus, now time.Time) {
+	header := false
+	for _, s := range sts {
+		if s.Err != nil {
+			continue
+		}
+		for _, h := range s.Info.HintOwners {
+			if !header {
+				fmt.Printf("\npending hints (holder -> owner):\n")
+				header = true
+			}
+			age := now.Sub(time.UnixMilli(h.OldestMS)).Round(time.Second)
+			fmt.Printf("  %-6s -> %-6s %7d keys %10d bytes, oldest %s ago\n", s.Node.ID, h.Owner, h.Keys, h.Bytes, age)
+		}
+	}
+	if !header {
+		fmt.Printf("\nno pending hints\n")
+	}
 }

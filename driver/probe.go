@@ -1,0 +1,55 @@
+package driver
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/shoalkv/shoal/wire"
+)
+
+// probe brings nodes believed down back (Voldemort's asynchronous
+// recovery): run every ProbeInterval, it asks each of them for the ring, a
+// request that costs a node almost nothing, on a fresh connection (see
+// wire.Endpoint.Redial), and marks the ones that answer up. User requests
+// never serve as probes, so they do not wait on a dead node.
+func (c *Client) probe() {
+	down := c.health.downNodes()
+	if len(down) == 0 {
+		return
+	}
+	r := c.ring.Load()
+	var wg sync.WaitGroup
+	for _, id := range down {
+		n, ok := r.Node(id)
+		if !ok {
+			c.health.recovered(id) // no longer a member: forget it
+			continue
+		}
+		wg.Go(func() {
+			c.ep.Redial(n.Addr)
+			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.ProbeInterval*2)
+			defer cancel()
+			if err := c.ep.Call(ctx, n.Addr, string(n.ID), &wire.RingReq{}, &wire.RingOK{}); err == nil {
+				c.health.recovered(id)
+				c.log.Info("node answers again", "node", id)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// every runs fn each period until Close; a run that overlaps a tick
+// delays the next one rather than running twice.
+func (c *Client) every(period time.Duration, fn func()) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}
