@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -151,6 +152,15 @@ func (c *Cluster) initialCluster() string {
 // until it logs that it is ready.
 func (c *Cluster) Restart(i int) {
 	c.t.Helper()
+	if err := c.Launch(i); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// Launch is Restart reporting failure as an error instead of failing the
+// test, so that it may be called from any goroutine (a fault injector's, for
+// one): testing.TB's Fatal may only be called from the test's own.
+func (c *Cluster) Launch(i int) error {
 	n := c.Nodes[i]
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -158,7 +168,7 @@ func (c *Cluster) Restart(i int) {
 		select {
 		case <-n.exited:
 		default:
-			c.t.Fatalf("restart %s: still running (pid %d)", n.ID, n.cmd.Process.Pid)
+			return fmt.Errorf("restart %s: still running (pid %d)", n.ID, n.cmd.Process.Pid)
 		}
 	}
 	args := append([]string{
@@ -168,18 +178,22 @@ func (c *Cluster) Restart(i int) {
 	if c.opts.NoSync {
 		args = append(args, "--no-sync")
 	}
-	cmd := exec.Command(Binary(c.t), args...)
+	cmd := exec.Command(binPath, args...) // built by Start
 	logf, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		c.t.Fatal(err)
+		return err
 	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		c.t.Fatal(err)
+		logf.Close()
+		return err
 	}
 	cmd.Stdout, cmd.Stderr = logf, pw
 	if err := cmd.Start(); err != nil {
-		c.t.Fatalf("start %s: %v", n.ID, err)
+		logf.Close()
+		pr.Close()
+		pw.Close()
+		return fmt.Errorf("start %s: %v", n.ID, err)
 	}
 	pw.Close()
 	ready := make(chan struct{})
@@ -205,10 +219,11 @@ func (c *Cluster) Restart(i int) {
 	n.cmd, n.exited = cmd, exited
 	select {
 	case <-ready:
+		return nil
 	case <-exited:
-		c.t.Fatalf("%s exited during start; log %s:\n%s", n.ID, n.LogPath, readFile(n.LogPath))
+		return fmt.Errorf("%s exited during start; log %s:\n%s", n.ID, n.LogPath, readFile(n.LogPath))
 	case <-time.After(30 * time.Second):
-		c.t.Fatalf("%s not ready after 30s; log:\n%s", n.ID, readFile(n.LogPath))
+		return fmt.Errorf("%s not ready after 30s; log:\n%s", n.ID, readFile(n.LogPath))
 	}
 }
 
@@ -310,6 +325,7 @@ func (c *Cluster) Client(mod func(*driver.Config)) *driver.Client {
 		ClusterID: c.ClusterID,
 		TLS:       c.Material(pki.RoleClient, "tester"),
 		LocalAddr: "127.0.0.1:0",
+		Logger:    driverLogger(),
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -322,4 +338,16 @@ func (c *Cluster) Client(mod func(*driver.Config)) *driver.Client {
 	}
 	c.t.Cleanup(func() { cl.Close() })
 	return cl
+}
+
+// driverLogger keeps the drivers of a test quiet below warnings (a fault
+// test runs many clients, each logging every node it sees come back) unless
+// SHOAL_TEST_LOG is set. It writes to stderr, not t: a driver may log after
+// its test ended.
+func driverLogger() *slog.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("SHOAL_TEST_LOG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
