@@ -26,7 +26,10 @@ type Client struct {
 
 	ctx    context.Context // ended by Close; parent of background work
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // ring refresher, background replication
+	// bgMu orders starting background work (spawn) against Close, so no
+	// goroutine is added to wg once Close waits on it.
+	bgMu   sync.Mutex
+	wg     sync.WaitGroup // ring refresher, probe, replication, repairs
 	closed atomic.Bool
 }
 
@@ -55,20 +58,35 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.ring.Store(r)
-	c.wg.Go(func() { c.every(c.cfg.RingRefresh, c.refreshRing) })
-	c.wg.Go(func() { c.every(c.cfg.ProbeInterval, c.probe) })
+	c.spawn(func() { c.every(c.cfg.RingRefresh, c.refreshRing) })
+	c.spawn(func() { c.every(c.cfg.ProbeInterval, c.probe) })
 	return c, nil
 }
 
 // Close stops background work (letting replication in flight finish) and
 // closes connections. Calls after Close fail with ErrClosed.
 func (c *Client) Close() error {
-	if !c.closed.CompareAndSwap(false, true) {
+	c.bgMu.Lock()
+	first := c.closed.CompareAndSwap(false, true)
+	c.bgMu.Unlock()
+	if !first {
 		return nil
 	}
 	c.cancel()
 	c.wg.Wait()
 	return c.ep.Close()
+}
+
+// spawn runs fn on a goroutine that Close waits for, unless the client is
+// closed (then it returns false and fn never runs).
+func (c *Client) spawn(fn func()) bool {
+	c.bgMu.Lock()
+	defer c.bgMu.Unlock()
+	if c.closed.Load() {
+		return false
+	}
+	c.wg.Go(fn)
+	return true
 }
 
 // Ring returns the driver's current view of the ring.

@@ -158,14 +158,15 @@ func (c *Client) replicate(ctx context.Context, key []byte, obj dvv.Set, p *plan
 	results := make(chan result, len(slots))
 	deadline, _ := ctx.Deadline()
 	for _, i := range slots {
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
+		started := c.spawn(func() {
 			bctx, cancel := context.WithDeadline(c.ctx, deadline)
 			defer cancel()
 			t, causes, ok := c.replicateSlot(bctx, key, obj, p, i)
 			results <- result{t, causes, ok}
-		}()
+		})
+		if !started {
+			results <- result{p.slot(i), []ReplicaError{{Node: p.slot(i).node.ID, Err: ErrClosed}}, false}
+		}
 	}
 	var causes []ReplicaError
 	for range slots {

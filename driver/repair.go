@@ -50,12 +50,8 @@ func (c *Client) repair(key []byte, merged dvv.Set, seen []answer) {
 			c.stats.repairsSkipped.Add(1)
 			continue
 		}
-		if c.closed.Load() {
-			<-c.repairs
-			return
-		}
-		c.stats.repairs.Add(1)
-		c.wg.Go(func() {
+		c.stats.repairs.Add(1) // before the repair can count itself failed
+		started := c.spawn(func() {
 			defer func() { <-c.repairs }()
 			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.Timeout)
 			defer cancel()
@@ -64,6 +60,11 @@ func (c *Client) repair(key []byte, merged dvv.Set, seen []answer) {
 				c.log.Debug("read repair failed", "node", a.t.node.ID, "err", err)
 			}
 		})
+		if !started {
+			c.stats.repairs.Add(^uint64(0)) // not sent after all
+			<-c.repairs
+			return
+		}
 	}
 }
 

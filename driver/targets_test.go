@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
@@ -154,5 +155,28 @@ func TestRepairTargetsOnlyStaleAnswers(t *testing.T) {
 		if got := stale(tc.got, tc.merged); got != tc.want {
 			t.Errorf("%s: stale = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// Background work asked for after Close never starts, so Close's wait
+// cannot be joined by a goroutine it did not see.
+func TestSpawnAfterCloseDoesNotRun(t *testing.T) {
+	c := &Client{}
+	var ran atomic.Bool
+	if !c.spawn(func() { ran.Store(true) }) {
+		t.Fatal("spawn refused before Close")
+	}
+	c.wg.Wait()
+	if !ran.Load() {
+		t.Fatal("spawned work did not run")
+	}
+	ran.Store(false)
+	c.closed.Store(true)
+	if c.spawn(func() { ran.Store(true) }) {
+		t.Fatal("spawn accepted work after Close")
+	}
+	c.wg.Wait()
+	if ran.Load() {
+		t.Fatal("work spawned after Close ran")
 	}
 }
