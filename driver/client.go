@@ -63,8 +63,10 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Close stops background work (letting replication in flight finish) and
-// closes connections. Calls after Close fail with ErrClosed.
+// Close lets the replication and read repairs in flight finish (each
+// bounded by its call's timeout), so a put answered at W still reaches all N
+// replicas; then it stops background work and closes connections. Calls
+// after Close fail with ErrClosed.
 func (c *Client) Close() error {
 	c.bgMu.Lock()
 	first := c.closed.CompareAndSwap(false, true)

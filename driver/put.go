@@ -159,7 +159,9 @@ func (c *Client) replicate(ctx context.Context, key []byte, obj dvv.Set, p *plan
 	deadline, _ := ctx.Deadline()
 	for _, i := range slots {
 		started := c.spawn(func() {
-			bctx, cancel := context.WithDeadline(c.ctx, deadline)
+			// Not ended by Close: Close waits for these sends instead,
+			// so a client closed right after a put still leaves N copies.
+			bctx, cancel := context.WithDeadline(context.Background(), deadline)
 			defer cancel()
 			t, causes, ok := c.replicateSlot(bctx, key, obj, p, i)
 			results <- result{t, causes, ok}

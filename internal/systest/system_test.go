@@ -244,3 +244,29 @@ func sortedStrings(bs [][]byte) []string {
 }
 
 func withR(r int) driver.Option { return driver.WithR(r) }
+
+// A client closed right after a put still leaves the value on all N
+// replicas: Close waits for the replication the put did not wait for. (A
+// command-line put is exactly this: one put, then exit.)
+func TestCloseRightAfterPutLeavesNCopies(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{})
+	ctx := ctxT(t, 60*time.Second)
+	const puts = 20
+	for i := range puts {
+		cl := c.Client(nil)
+		if _, err := cl.Put(ctx, fmt.Appendf(nil, "close-%d", i), []byte("v"), nil); err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
+		if err := cl.Close(); err != nil {
+			t.Fatalf("close %d: %v", i, err)
+		}
+	}
+	for _, st := range c.Client(nil).Status(ctx) {
+		if st.Err != nil {
+			t.Fatalf("status of %s: %v", st.Node.ID, st.Err)
+		}
+		if st.Info.Objects != puts {
+			t.Errorf("%s holds %d objects, want %d: a replica missed writes the client was closed on", st.Node.ID, st.Info.Objects, puts)
+		}
+	}
+}
