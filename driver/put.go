@@ -110,10 +110,7 @@ func (q *quorum) met() bool { return q.acked >= q.need && q.primaries >= q.needP
 // (bad input, limits) ends the attempt with that error.
 func (c *Client) coordinate(ctx context.Context, req *wire.Coordinate, p *plan) (dvv.Set, int, []ReplicaError, error) {
 	var causes []ReplicaError
-	queue := make([]int, len(p.slots))
-	for i := range queue {
-		queue[i] = i
-	}
+	queue := p.coordinationOrder()
 	for len(queue) > 0 && ctx.Err() == nil {
 		i := queue[0]
 		queue = queue[1:]

@@ -32,6 +32,7 @@ func (t target) owner() ring.NodeID {
 type plan struct {
 	mu     sync.Mutex
 	slots  []target
+	nUp    int         // slots[:nUp] held nodes believed up when planned
 	spares []ring.Node // unused fallbacks, believed-up first, in walk order
 }
 
@@ -63,6 +64,7 @@ func newPlan(primaries, fallbacks []ring.Node, up func(ring.NodeID) bool) *plan 
 			downSlots = append(downSlots, target{node: n})
 		}
 	}
+	p.nUp = len(upSlots)
 	p.slots = append(upSlots, downSlots...)
 	p.spares = append(p.spares, downSpares...)
 	return p
@@ -80,6 +82,32 @@ func (p *plan) replace(i int) (t target, ok bool) {
 	p.spares = p.spares[1:]
 	p.slots[i] = t
 	return t, true
+}
+
+// coordinationOrder lists the slot indexes to try as coordinator: the
+// primaries believed up, then the hinted stand-ins, each in slot order, then
+// the primaries believed down (a last chance). A write coordinated at a
+// stand-in assigns its dot under an actor minted for the hint record
+// (storaged/hint.MintEpoch), an entry the key's version vector then carries
+// for good; so a stand-in coordinates only when no live primary would.
+func (p *plan) coordinationOrder() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	order := make([]int, 0, len(p.slots))
+	for i, t := range p.slots[:p.nUp] {
+		if t.primary() {
+			order = append(order, i)
+		}
+	}
+	for i, t := range p.slots[:p.nUp] {
+		if !t.primary() {
+			order = append(order, i)
+		}
+	}
+	for i := p.nUp; i < len(p.slots); i++ {
+		order = append(order, i)
+	}
+	return order
 }
 
 // slot returns slot i's current target.

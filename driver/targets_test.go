@@ -180,3 +180,25 @@ func TestSpawnAfterCloseDoesNotRun(t *testing.T) {
 		t.Fatal("work spawned after Close ran")
 	}
 }
+
+// A hinted stand-in coordinates only after every primary slot: with a down,
+// the write goes to b first even though a's stand-in holds slot 0.
+func TestCoordinationOrderPrefersPrimaries(t *testing.T) {
+	prim, fall := nodes("a", "b", "c"), nodes("d", "e")
+	for _, tc := range []struct {
+		down []string
+		want []int
+	}{
+		{nil, []int{0, 1, 2}},
+		{[]string{"a"}, []int{1, 2, 0}},
+		{[]string{"a", "c"}, []int{1, 0, 2}},
+		// No spare for c: it keeps its slot and, believed down, goes last.
+		{[]string{"a", "b", "c"}, []int{0, 1, 2}},
+		{[]string{"a", "b", "c", "d", "e"}, []int{0, 1, 2}},
+	} {
+		p := newPlan(prim, fall, downSet(tc.down...))
+		if got := p.coordinationOrder(); !slices.Equal(got, tc.want) {
+			t.Errorf("down %v: slots %v, order %v, want %v", tc.down, slotStrings(p), got, tc.want)
+		}
+	}
+}
