@@ -142,10 +142,25 @@ func (c *Client) plan(key []byte) *plan {
 	return newPlan(primaries, fallbacks, c.health.up)
 }
 
+// errNoAnswer is the cause of an attempt's own deadline (see attempt).
+var errNoAnswer = errors.New("no answer within the coordinator timeout")
+
+// attempt returns the context of one request to one node: it ends
+// CoordinatorTimeout from now, with cause errNoAnswer, or with parent,
+// whichever comes first. Only the first says something about the node.
+func (c *Client) attempt(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(parent, c.cfg.CoordinatorTimeout, errNoAnswer)
+}
+
 // call sends one request to a node and tells the failure detector how it
-// went: a transport failure marks the node down, any answer (even an error
-// answer) shows it alive, and a slow one counts against it. A call the
-// caller cancelled says nothing about the node.
+// went:
+//   - an answer (even an error answer) shows the node alive, and a slow one
+//     counts against it;
+//   - a transport failure, or no answer within the attempt's own deadline,
+//     marks it down;
+//   - a call the caller ended (its deadline or cancellation) is a slow
+//     answer if it had waited past SlowAnswer, and otherwise says nothing:
+//     a caller's tight deadline must not mark healthy nodes down.
 func (c *Client) call(ctx context.Context, n ring.Node, req, resp any) error {
 	start := time.Now()
 	err := c.ep.Call(ctx, n.Addr, string(n.ID), req, resp)
@@ -154,7 +169,12 @@ func (c *Client) call(ctx context.Context, n ring.Node, req, resp any) error {
 	switch {
 	case err == nil:
 		c.health.answered(n.ID, now.Sub(start), now)
-	case errors.Is(err, context.Canceled):
+	case ctx.Err() != nil && errors.Is(context.Cause(ctx), errNoAnswer):
+		c.health.failed(n.ID, fmt.Errorf("%w (%v)", errNoAnswer, c.cfg.CoordinatorTimeout), now)
+	case ctx.Err() != nil:
+		if took := now.Sub(start); took >= c.cfg.SlowAnswer {
+			c.health.answered(n.ID, took, now)
+		}
 	case errors.As(err, &ce):
 		c.health.failed(n.ID, err, now)
 	default:

@@ -36,7 +36,16 @@ type ReplicaError struct {
 	Err  error
 }
 
-func (e ReplicaError) Error() string { return fmt.Sprintf("%s: %v", e.Node, e.Err) }
+// callWide is the Node of a ReplicaError that concerns the whole call (its
+// deadline or cancellation), not one replica.
+const callWide ring.NodeID = "*"
+
+func (e ReplicaError) Error() string {
+	if e.Node == callWide {
+		return fmt.Sprintf("the call as a whole: %v", e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Node, e.Err)
+}
 
 // QuorumError reports an operation that could not gather enough answers.
 // Causes are sorted by node id.
@@ -54,9 +63,14 @@ type QuorumError struct {
 
 func (e *QuorumError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "driver: %s: %d of %d replicas needed answered", e.Op, e.Acked, e.Needed)
-	if e.NeededPrimary > 0 {
-		fmt.Fprintf(&b, ", %d of %d primaries needed", e.AckedPrimary, e.NeededPrimary)
+	fmt.Fprintf(&b, "driver: %s: ", e.Op)
+	switch short := e.AckedPrimary < e.NeededPrimary; {
+	case short && e.Acked < e.Needed:
+		fmt.Fprintf(&b, "only %d of %d replicas needed answered, and %d of %d primaries needed", e.Acked, e.Needed, e.AckedPrimary, e.NeededPrimary)
+	case short:
+		fmt.Fprintf(&b, "only %d of %d primaries needed answered (%d of %d replicas needed did)", e.AckedPrimary, e.NeededPrimary, e.Acked, e.Needed)
+	default:
+		fmt.Fprintf(&b, "only %d of %d replicas needed answered", e.Acked, e.Needed)
 	}
 	if e.Unknown {
 		b.WriteString("; outcome unknown: the write may have been applied")
@@ -101,7 +115,7 @@ func mayHaveApplied(err error) bool {
 
 func anyMayHaveApplied(causes []ReplicaError) bool {
 	for _, c := range causes {
-		if c.Node != "*" && mayHaveApplied(c.Err) {
+		if c.Node != callWide && mayHaveApplied(c.Err) {
 			return true
 		}
 	}

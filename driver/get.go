@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -43,8 +44,11 @@ type answer struct {
 // R answers, at least PR of them from primaries. Candidates are the plan's
 // slots (nodes believed up first), then the unused fallbacks: a fallback
 // answers with what it holds for the key, hints included, so a read finds a
-// write that only stand-ins hold while its primaries are down. Primaries
-// whose answer was stale get the merged object afterwards (read repair).
+// write that only stand-ins hold while its primaries are down; last, the
+// primaries believed down, for a read that needs primaries (PR). When
+// primaries are what is short, the next primary is asked, not just the next
+// candidate. Primaries whose answer was stale get the merged object
+// afterwards (read repair).
 func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, error) {
 	if c.closed.Load() {
 		return dvv.Set{}, ErrClosed
@@ -52,17 +56,11 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 	if err := c.cfg.Limits.CheckKey(key); err != nil {
 		return dvv.Set{}, fmt.Errorf("driver: %w", err)
 	}
+	key = bytes.Clone(key) // repairs and late answers outlive the call
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	p := c.plan(key)
-	cands := p.slots
-	for {
-		t, ok := p.takeSpare()
-		if !ok {
-			break
-		}
-		cands = append(cands, t)
-	}
+	cands := p.readCandidates()
 	r := min(o.r, len(p.slots))
 	pr := min(o.pr, r)
 	if r < 1 {
@@ -71,16 +69,34 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 	answers := make(chan answer, len(cands))
 	req := &wire.Get{Key: key}
 	asked, askedP := 0, 0
-	ask := func() {
-		t := cands[asked]
+	used := make([]bool, len(cands))
+	// next is the first candidate not yet asked, or with primary set the
+	// first such primary; -1 when there is none.
+	next := func(primary bool) int {
+		for i, t := range cands {
+			if !used[i] && (!primary || t.primary()) {
+				return i
+			}
+		}
+		return -1
+	}
+	ask := func(i int) {
+		t := cands[i]
+		used[i] = true
 		asked++
 		if t.primary() {
 			askedP++
 		}
 		go func() {
+			// The attempt outlives the read (by CoordinatorTimeout at most):
+			// a replica still silent when the quorum answered must show up
+			// in the failure detector, or a paused node would stay believed
+			// up while every read of its keys waited for speculation.
+			actx, acancel := c.attempt(context.WithoutCancel(ctx))
+			defer acancel()
 			a := answer{t: t}
-			a.err = c.call(ctx, t.node, req, &a.resp)
-			answers <- a
+			a.err = c.call(actx, t.node, req, &a.resp)
+			answers <- a // buffered for every candidate: never blocks
 		}()
 	}
 	first := r
@@ -88,7 +104,7 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 		first = len(p.slots)
 	}
 	for asked < first {
-		ask()
+		ask(next(false))
 	}
 	spec := time.NewTimer(c.cfg.SpeculativeDelay)
 	defer spec.Stop()
@@ -101,11 +117,12 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 	met := func() bool { return got >= r && gotP >= pr }
 	for !met() {
 		// Ask another candidate when those outstanding cannot meet the
-		// quorum even if they all answer.
+		// quorum even if they all answer: any one when answers are short, a
+		// primary when primaries are.
 		out, outP := asked-got-failed, askedP-gotP-failedP
-		if got+out < r || gotP+outP < pr {
-			if asked < len(cands) {
-				ask()
+		if short, shortP := got+out < r, gotP+outP < pr; short || shortP {
+			if i := next(shortP && !short); i >= 0 {
+				ask(i)
 				continue
 			}
 			if out == 0 {
@@ -131,12 +148,14 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 				merged = dvv.Merge(merged, a.resp.Object)
 			}
 		case <-spec.C:
-			if asked < len(cands) {
-				ask()
+			// Speculate with a primary while the primaries asked cannot
+			// make PR, with anyone otherwise.
+			if i := next(askedP-failedP < pr); i >= 0 {
+				ask(i)
 				spec.Reset(c.cfg.SpeculativeDelay)
 			}
 		case <-ctx.Done():
-			causes = append(causes, ReplicaError{Node: "*", Err: ctx.Err()})
+			causes = append(causes, ReplicaError{Node: callWide, Err: ctx.Err()})
 			return dvv.Set{}, &QuorumError{Op: "get", Needed: r, Acked: got, NeededPrimary: pr, AckedPrimary: gotP, Causes: sortCauses(causes)}
 		}
 	}

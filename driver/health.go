@@ -128,6 +128,9 @@ type Belief struct {
 	LastError string
 }
 
+// Belief returns what the failure detector believes of node id now.
+func (c *Client) Belief(id ring.NodeID) Belief { return c.health.belief(id) }
+
 func (h *health) belief(id ring.NodeID) Belief {
 	h.mu.Lock()
 	defer h.mu.Unlock()

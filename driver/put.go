@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -53,6 +54,7 @@ func (c *Client) write(ctx context.Context, op string, key, value []byte, tomb b
 	if err := c.cfg.Limits.CheckKey(key); err != nil {
 		return dvv.Set{}, fmt.Errorf("driver: %w", err)
 	}
+	key = bytes.Clone(key) // replication goes on after we return; the caller may reuse its slice
 	if err := c.cfg.Limits.CheckContext(vv); err != nil {
 		return dvv.Set{}, fmt.Errorf("driver: %w", err)
 	}
@@ -116,7 +118,7 @@ func (c *Client) coordinate(ctx context.Context, req *wire.Coordinate, p *plan) 
 		queue = queue[1:]
 		t := p.slot(i)
 		req.HintFor = string(t.hintFor)
-		actx, cancel := context.WithTimeout(ctx, c.cfg.CoordinatorTimeout)
+		actx, cancel := c.attempt(ctx)
 		var resp wire.Object
 		err := c.call(actx, t.node, req, &resp)
 		cancel()
@@ -124,6 +126,10 @@ func (c *Client) coordinate(ctx context.Context, req *wire.Coordinate, p *plan) 
 			return resp.Object, i, causes, nil
 		}
 		if final(err) {
+			if anyMayHaveApplied(causes) {
+				// An earlier node may hold the write: not a plain refusal.
+				return dvv.Set{}, -1, append(causes, ReplicaError{Node: t.node.ID, Err: err}), nil
+			}
 			return dvv.Set{}, -1, nil, fmt.Errorf("driver: %s refused the write: %w", t.node.ID, err)
 		}
 		causes = append(causes, ReplicaError{Node: t.node.ID, Err: err})
@@ -132,7 +138,7 @@ func (c *Client) coordinate(ctx context.Context, req *wire.Coordinate, p *plan) 
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		causes = append(causes, ReplicaError{Node: "*", Err: err})
+		causes = append(causes, ReplicaError{Node: callWide, Err: err})
 	}
 	return dvv.Set{}, -1, causes, nil
 }
@@ -179,7 +185,7 @@ func (c *Client) replicate(ctx context.Context, key []byte, obj dvv.Set, p *plan
 				q.add(r.t)
 			}
 		case <-ctx.Done():
-			return append(causes, ReplicaError{Node: "*", Err: ctx.Err()})
+			return append(causes, ReplicaError{Node: callWide, Err: ctx.Err()})
 		}
 	}
 	return causes
@@ -191,7 +197,7 @@ func (c *Client) replicateSlot(ctx context.Context, key []byte, obj dvv.Set, p *
 	var causes []ReplicaError
 	t := p.slot(i)
 	for {
-		actx, cancel := context.WithTimeout(ctx, c.cfg.CoordinatorTimeout)
+		actx, cancel := c.attempt(ctx)
 		err := c.call(actx, t.node, &wire.Replicate{Key: key, Object: obj, HintFor: string(t.hintFor)}, &wire.Ack{})
 		cancel()
 		if err == nil {

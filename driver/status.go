@@ -30,7 +30,7 @@ func (c *Client) Status(ctx context.Context) []NodeStatus {
 	for i, n := range nodes {
 		out[i].Node = n
 		wg.Go(func() {
-			cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+			cctx, cancel := c.attempt(ctx)
 			defer cancel()
 			out[i].Err = c.call(cctx, n, &wire.StatusReq{}, &out[i].Info)
 			out[i].Belief = c.health.belief(n.ID)

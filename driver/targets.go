@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
@@ -11,10 +12,13 @@ import (
 type target struct {
 	node    ring.Node
 	hintFor ring.NodeID // "" when node is itself a primary
+	// spare marks a fallback a read asks beyond the slots: neither a
+	// primary nor a stand-in, it answers with the hints it may hold.
+	spare bool
 }
 
 // primary reports whether the target is the key's own replica.
-func (t target) primary() bool { return t.hintFor == "" }
+func (t target) primary() bool { return t.hintFor == "" && !t.spare }
 
 // owner is the primary the slot serves: the node itself or the one it
 // stands in for.
@@ -34,6 +38,9 @@ type plan struct {
 	slots  []target
 	nUp    int         // slots[:nUp] held nodes believed up when planned
 	spares []ring.Node // unused fallbacks, believed-up first, in walk order
+	// replaced are the primaries believed down whose slots went to
+	// stand-ins: a read that needs primaries asks them as a last chance.
+	replaced []ring.Node
 }
 
 // newPlan fills each primary's slot with the primary when it is believed up
@@ -60,6 +67,7 @@ func newPlan(primaries, fallbacks []ring.Node, up func(ring.NodeID) bool) *plan 
 		case len(p.spares) > 0:
 			upSlots = append(upSlots, target{node: p.spares[0], hintFor: n.ID})
 			p.spares = p.spares[1:]
+			p.replaced = append(p.replaced, n)
 		default:
 			downSlots = append(downSlots, target{node: n})
 		}
@@ -117,15 +125,36 @@ func (p *plan) slot(i int) target {
 	return p.slots[i]
 }
 
-// takeSpare removes and returns the next spare as a plain target (for reads,
-// which need no hint); ok is false when none is left.
+// readCandidates lists whom a read may ask, in order: the slots, the spares
+// (as spare targets, see takeSpare), then the primaries believed down whose
+// slots went to stand-ins (a belief can be stale; without them a read
+// needing every primary could not succeed until a probe revived one). It
+// takes the spares out of the plan.
+func (p *plan) readCandidates() []target {
+	cands := slices.Clone(p.slots)
+	for {
+		t, ok := p.takeSpare()
+		if !ok {
+			break
+		}
+		cands = append(cands, t)
+	}
+	for _, n := range p.replaced {
+		cands = append(cands, target{node: n})
+	}
+	return cands
+}
+
+// takeSpare removes and returns the next spare as a spare target (for
+// reads: it counts toward R but not PR, and gets no read repair); ok is
+// false when none is left.
 func (p *plan) takeSpare() (target, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.spares) == 0 {
 		return target{}, false
 	}
-	t := target{node: p.spares[0]}
+	t := target{node: p.spares[0], spare: true}
 	p.spares = p.spares[1:]
 	return t, true
 }

@@ -202,3 +202,63 @@ func TestCoordinationOrderPrefersPrimaries(t *testing.T) {
 		}
 	}
 }
+
+// A fallback a read asks beyond the slots is neither a primary (it must not
+// count toward PR, nor get read repair as if it owned the key) nor a
+// stand-in.
+func TestReadSpareIsNotPrimary(t *testing.T) {
+	p := newPlan(nodes("a", "b", "c"), nodes("d", "e"), downSet("a"))
+	if got := slotStrings(p); !slices.Equal(got, []string{"d>a", "b", "c"}) {
+		t.Fatalf("slots %v", got)
+	}
+	sp, ok := p.takeSpare()
+	if !ok || sp.node.ID != "e" {
+		t.Fatalf("spare %v, %v; want e", sp.node.ID, ok)
+	}
+	if sp.primary() {
+		t.Error("a read's spare counts as a primary")
+	}
+	if sp.hintFor != "" {
+		t.Errorf("a read's spare names %q as its owner", sp.hintFor)
+	}
+}
+
+// The message names the requirement that was missed.
+func TestQuorumErrorSaysWhatFellShort(t *testing.T) {
+	for _, tc := range []struct {
+		e    *QuorumError
+		want string
+	}{
+		{&QuorumError{Op: "get", Needed: 3, Acked: 3, NeededPrimary: 3, AckedPrimary: 2},
+			"driver: get: only 2 of 3 primaries needed answered (3 of 3 replicas needed did)"},
+		{&QuorumError{Op: "put", Needed: 2, Acked: 1},
+			"driver: put: only 1 of 2 replicas needed answered; the write was not applied"},
+		{&QuorumError{Op: "get", Needed: 2, Acked: 0, Causes: []ReplicaError{{Node: callWide, Err: context.DeadlineExceeded}}},
+			"driver: get: only 0 of 2 replicas needed answered (the call as a whole: context deadline exceeded)"},
+	} {
+		if got := tc.e.Error(); got != tc.want {
+			t.Errorf("got  %q\nwant %q", got, tc.want)
+		}
+	}
+}
+
+// A read's candidates end with the primaries believed down, as primaries:
+// a stale belief must not make PR impossible.
+func TestReadCandidatesEndWithReplacedPrimaries(t *testing.T) {
+	p := newPlan(nodes("a", "b", "c"), nodes("d", "e", "f"), downSet("a", "c", "f"))
+	var got []string
+	for _, c := range p.readCandidates() {
+		s := string(c.node.ID)
+		switch {
+		case c.hintFor != "":
+			s += ">" + string(c.hintFor)
+		case c.spare:
+			s += "(spare)"
+		}
+		got = append(got, s)
+	}
+	want := []string{"d>a", "b", "e>c", "f(spare)", "a", "c"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("candidates %v, want %v", got, want)
+	}
+}
