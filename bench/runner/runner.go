@@ -190,10 +190,11 @@ func (r *run) intended(i int64) time.Time {
 	return r.t0.Add(time.Duration(float64(i) * float64(time.Second) / r.cfg.Target))
 }
 
-// scheduledBy is how many operations an open loop has scheduled at or
-// before t, within the operation bound.
+// scheduledBy is how many operations an open loop has scheduled strictly
+// before t (operation i is due at i/Target), within the operation bound.
 func (r *run) scheduledBy(t time.Time) int64 {
-	n := int64(math.Floor(t.Sub(r.t0).Seconds()*r.cfg.Target)) + 1
+	due := t.Sub(r.t0).Seconds() * r.cfg.Target
+	n := int64(math.Ceil(due - 1e-9))
 	if r.cfg.Operations > 0 {
 		n = min(n, r.cfg.Operations)
 	}

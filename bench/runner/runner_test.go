@@ -251,6 +251,16 @@ func TestOpenLoopBacklog(t *testing.T) {
 	if res.Backlog < 895 || res.Backlog > 905 {
 		t.Errorf("backlog %d, want about 900", res.Backlog)
 	}
+	// A store that keeps up leaves no backlog, and every scheduled
+	// operation ran: 1 s at 1000 ops/s is operations 0..999.
+	db = &slowDB{clock: clock, service: func(int64) time.Duration { return 100 * time.Microsecond }}
+	res, err = Run(t.Context(), db, Transactions(readOnly(t)), Config{Target: 1000, Duration: time.Second, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Backlog != 0 || res.Summary.Count() != 1000 {
+		t.Errorf("keeping up: backlog %d, %d operations; want 0 and 1000", res.Backlog, res.Summary.Count())
+	}
 }
 
 func TestLoadInsertsEveryRecordOnce(t *testing.T) {
