@@ -125,6 +125,7 @@ func (c *Command) flagSet(o *options) *pflag.FlagSet {
 
 // bench runs the load and run phases (or a sweep).
 func (c *Command) bench(args []string) error {
+	started := time.Now()
 	var o options
 	fs := c.flagSet(&o)
 	if err := fs.Parse(args); err != nil {
@@ -210,7 +211,13 @@ func (c *Command) bench(args []string) error {
 	fmt.Fprintf(c.Stderr, "%s: %s\n%s: target: %s\n%s: %s\n", c.Name, s.workload.Describe(), c.Name, describe, c.Name, c.loopDescription(s, o))
 
 	ph := phases{c: c, s: s, o: o, plan: plan, db: db, stop: stop, hard: hard, out: out}
-	return ph.run()
+	err = ph.run()
+	if user, sys, ok := processCPU(); ok {
+		// The client shares the machine with the store: say what it took.
+		fmt.Fprintf(c.Stderr, "%s: this process used %.1f s user + %.1f s system CPU in %.1f s\n",
+			c.Name, user.Seconds(), sys.Seconds(), time.Since(started).Seconds())
+	}
+	return err
 }
 
 func (c *Command) loopDescription(s settings, o options) string {
