@@ -262,3 +262,30 @@ func TestStatusOf(t *testing.T) {
 		t.Error("StatusOf misclassifies")
 	}
 }
+
+// TestShippedWorkloadFilesMatchPresets: bench/workloads/workloadX, read as
+// a -P file, is the same workload as --workload X.
+func TestShippedWorkloadFilesMatchPresets(t *testing.T) {
+	for _, name := range CoreNames {
+		p, err := props.ReadFile("../workloads/workload" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromFile, ferr := FromProps(p, name)
+		preset, _ := Core(name)
+		preset["recordcount"], preset["operationcount"] = p["recordcount"], p["operationcount"]
+		fromPreset, perr := FromProps(preset, name)
+		if name == "e" {
+			if !errors.Is(ferr, ErrScan) || !errors.Is(perr, ErrScan) {
+				t.Errorf("workload e: file %v, preset %v; want ErrScan", ferr, perr)
+			}
+			continue
+		}
+		if ferr != nil || perr != nil {
+			t.Fatalf("workload %s: file %v, preset %v", name, ferr, perr)
+		}
+		if fromFile != fromPreset {
+			t.Errorf("workload %s: file gives %+v, preset %+v", name, fromFile, fromPreset)
+		}
+	}
+}

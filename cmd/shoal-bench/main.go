@@ -25,7 +25,7 @@ of what ran. --seeds benchmarks a running cluster instead.
 
 Examples:
   shoal-bench --workload b --duration 1m
-  shoal-bench -P workloads/workloadf -p recordcount=100000 --threads 64
+  shoal-bench -P bench/workloads/workloadf -p recordcount=100000 --threads 64
   shoal-bench --target 2000                  # open loop at 2,000 ops/s
   shoal-bench --sweep --sweep-csv a.csv --sweep-svg a.svg
   shoal-bench --seeds 10.0.0.1:7070 --ca ca.crt --cert c.crt --key c.key --phase run`
