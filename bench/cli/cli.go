@@ -31,6 +31,13 @@ type Target interface {
 	Open(ctx context.Context, w workload.Workload) (db workload.DB, describe string, close func() error, err error)
 }
 
+// Reporter is implemented by a DB that has figures of its own to report
+// (shoal-bench: how often reads met siblings); Report's line is printed
+// after the run.
+type Reporter interface {
+	Report() string
+}
+
 // Command is a benchmark command.
 type Command struct {
 	// Name is the command's name in messages ("shoal-bench").
@@ -212,6 +219,9 @@ func (c *Command) bench(args []string) error {
 
 	ph := phases{c: c, s: s, o: o, plan: plan, db: db, stop: stop, hard: hard, out: out}
 	err = ph.run()
+	if r, ok := db.(Reporter); ok {
+		fmt.Fprintf(c.Stderr, "%s: %s\n", c.Name, r.Report())
+	}
 	if user, sys, ok := processCPU(); ok {
 		// The client shares the machine with the store: say what it took.
 		fmt.Fprintf(c.Stderr, "%s: this process used %.1f s user + %.1f s system CPU in %.1f s\n",

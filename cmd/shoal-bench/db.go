@@ -4,18 +4,50 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 
+	"github.com/shoalkv/shoal/bench/cli"
 	"github.com/shoalkv/shoal/bench/workload"
 	"github.com/shoalkv/shoal/driver"
 )
 
 // db runs YCSB operations through the Shoal driver, the way a service
 // should use it.
-type db struct{ c *driver.Client }
+type db struct {
+	c *driver.Client
+	// reads counts Gets that found values; siblings those that found more
+	// than one (concurrent writes not yet folded), mostSiblings the most.
+	reads, siblings, mostSiblings atomic.Int64
+}
+
+// get is a Get that counts what it found.
+func (d *db) get(ctx context.Context, key []byte) (driver.Versions, error) {
+	v, err := d.c.Get(ctx, key)
+	if n := int64(len(v.Values)); err == nil {
+		d.reads.Add(1)
+		if n > 1 {
+			d.siblings.Add(1)
+			for m := d.mostSiblings.Load(); n > m && !d.mostSiblings.CompareAndSwap(m, n); m = d.mostSiblings.Load() {
+			}
+		}
+	}
+	return v, err
+}
+
+// Report says how often reads met siblings: each one costs the reader a
+// merge and makes the next write fold them (cli.Reporter).
+func (d *db) Report() string {
+	r, s := d.reads.Load(), d.siblings.Load()
+	if r == 0 {
+		return "no reads found a value"
+	}
+	return fmt.Sprintf("%d of %d reads (%.2f%%) found concurrent siblings, at most %d", s, r, 100*float64(s)/float64(r), d.mostSiblings.Load())
+}
 
 // Read is a quorum Get (R replicas).
 func (d *db) Read(ctx context.Context, key []byte) error {
-	_, err := d.c.Get(ctx, key)
+	_, err := d.get(ctx, key)
 	if errors.Is(err, driver.ErrNotFound) {
 		return workload.ErrNotFound
 	}
@@ -27,7 +59,7 @@ func (d *db) Read(ctx context.Context, key []byte) error {
 // sibling to every existing version (DVV semantics, paper §4.4), so an
 // update costs a quorum read and a quorum write.
 func (d *db) Update(ctx context.Context, key, value []byte) error {
-	cur, err := d.c.Get(ctx, key)
+	cur, err := d.get(ctx, key)
 	if err != nil && !errors.Is(err, driver.ErrNotFound) {
 		return err
 	}
@@ -56,3 +88,5 @@ func (d *db) ReadModifyWrite(ctx context.Context, key []byte, modify func(old []
 		return modify(base), nil
 	})
 }
+
+var _ cli.Reporter = (*db)(nil)
