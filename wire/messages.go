@@ -122,6 +122,13 @@ type StatusOK struct {
 	// writes refused by a cap or the hint window.
 	HintsDelivered uint64
 	HintsRefused   uint64
+	// HintsKept counts the hint records this node holds that it no longer
+	// tries to deliver: their owner refused them for good (it holds other
+	// limits, or finds them malformed) or they cannot be decoded. They stay
+	// on disk for an operator and count toward no backlog (so not toward the
+	// hint window); a write that changes one makes it deliverable again, as
+	// does a restart.
+	HintsKept uint64
 }
 
 // HintOwner is the hint backlog this node holds for one other node.
