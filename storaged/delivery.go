@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"slices"
 	"sync"
 	"time"
 
@@ -15,22 +14,29 @@ import (
 )
 
 // Hint delivery (paper §4.6: "once [the owner] is detected to have
-// recovered, [the fallback] will attempt to deliver the replica"). One
-// goroutine, owned by the Server, runs passes HintInterval apart. A pass
-// walks the whole hints bucket in bounded batches copied out of the store;
-// each batch's records are grouped by owner and sent, one owner per worker,
-// as Handoff requests. The owner merges and fsyncs before it acks; only then
-// is the record deleted, and only if it is byte for byte what was sent: a
-// write that merged into it meanwhile keeps it for the next pass. Owners that
-// fail back off (hint.Backoff) and are skipped until their backoff ends.
+// recovered, [the fallback] will attempt to deliver the replica"). Each owner
+// with pending hints has a worker goroutine of its own, owned by the
+// delivery goroutine, so that an owner that is dead or slow (a dial or
+// handoff that takes its full timeout) delays only its own records. A worker
+// sweeps the hints bucket, HintInterval or its backoff apart, in batches
+// copied out of short read transactions, and sends its owner's records as
+// Handoff requests, one at a time, under a byte-rate throttle shared by all
+// workers. The owner merges and fsyncs before it acks; only then is the
+// record deleted, and only if it is byte for byte what was sent: a write that
+// merged into it meanwhile keeps it for the next sweep. An owner that fails
+// backs off (hint.Backoff); the rest of that sweep only takes stock. A record
+// the owner refuses for good (it holds other limits, or finds it malformed),
+// or that cannot be decoded, is kept for an operator, reported once, and
+// taken out of the owner's backlog (hintBook.keep).
 const (
 	// batchRecords and batchBytes bound one batch: the records copied out of
 	// one read transaction (a batch always takes at least one record).
 	batchRecords = 256
 	batchBytes   = 8 << 20
-	// deliveryWorkers bounds the owners a batch delivers to at once, so a
-	// dead owner's slow call does not hold up the others.
-	deliveryWorkers = 4
+	// batchVisits bounds the records one read transaction visits, the other
+	// owners' included, so a sweep never holds a long transaction open
+	// however many records other owners have.
+	batchVisits = 4096
 	// handoffTimeout bounds one delivery call, dial included.
 	handoffTimeout = 10 * time.Second
 )
@@ -39,29 +45,29 @@ const (
 type pending struct {
 	stored []byte // the record's key in the hints bucket
 	key    []byte // the object key (aliases stored)
-	owner  string
 	value  []byte // the record's bytes, compared before deleting
 	rec    hint.Record
 }
 
-// ownerState is the delivery loop's memory of one owner.
-type ownerState struct {
-	failures  int
-	retryAt   time.Time
-	delivered uint64 // records delivered since its backlog was last empty
-}
-
-// deliverer is the state of the delivery goroutine.
+// deliverer is the state of the delivery goroutine and its workers.
 type deliverer struct {
 	s *Server
 
-	tmu      sync.Mutex // the throttle is shared by a batch's workers
+	tmu      sync.Mutex // the throttle is shared by the workers
 	throttle *hint.TokenBucket
 
-	owners map[string]*ownerState // touched by one worker per owner at a time
-	// unreadable holds the stored keys of records that failed to decode,
-	// reported once each; they stay in place for an operator to look at.
-	unreadable map[string]struct{}
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	running map[string]bool // owners with a worker; guarded by mu
+}
+
+// worker is the delivery state of one owner, touched only by its goroutine.
+type worker struct {
+	d         *deliverer
+	owner     string
+	failures  int
+	retryAt   time.Time
+	delivered uint64 // records delivered since its backlog was last empty
 }
 
 // startDelivery starts the delivery goroutine unless the server is closed or
@@ -78,10 +84,9 @@ func (s *Server) startDelivery() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.deliverStop, s.deliverDone = cancel, make(chan struct{})
 	d := &deliverer{
-		s:          s,
-		throttle:   hint.NewTokenBucket(s.cfg.HintRate, time.Now()),
-		owners:     make(map[string]*ownerState),
-		unreadable: make(map[string]struct{}),
+		s:        s,
+		throttle: hint.NewTokenBucket(s.cfg.HintRate, time.Now()),
+		running:  make(map[string]bool),
 	}
 	go func() {
 		defer close(s.deliverDone)
@@ -101,9 +106,11 @@ func (s *Server) stopDelivery() {
 	}
 }
 
-// run makes delivery passes until ctx ends.
+// run starts a worker for every owner with pending hints that has none,
+// HintInterval apart, until ctx ends; then it waits for the workers.
 func (d *deliverer) run(ctx context.Context) {
-	t := time.NewTimer(d.s.cfg.HintInterval)
+	defer d.wg.Wait()
+	t := time.NewTicker(d.s.cfg.HintInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -111,31 +118,73 @@ func (d *deliverer) run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		d.pass(ctx)
-		t.Reset(d.s.cfg.HintInterval)
+		for _, o := range d.s.hints.pending() {
+			if !d.deliverable(o) {
+				continue
+			}
+			d.mu.Lock()
+			start := !d.running[o]
+			d.running[o] = true
+			d.mu.Unlock()
+			if start {
+				w := &worker{d: d, owner: o}
+				d.wg.Go(func() {
+					w.run(ctx)
+					d.mu.Lock()
+					delete(d.running, o)
+					d.mu.Unlock()
+				})
+			}
+		}
 	}
 }
 
-// pass tries to deliver every pending record of every owner that is not
-// backing off. It does nothing when no such owner has records.
-func (d *deliverer) pass(ctx context.Context) {
-	if !slices.ContainsFunc(d.s.hints.pending(), func(o string) bool { return d.ready(o, time.Now()) }) {
-		return
+// deliverable reports whether owner may be sent hints: a member of the ring
+// other than this node. Records for others are kept: a ring change may bring
+// the owner back, and anti-entropy covers the rest.
+func (d *deliverer) deliverable(owner string) bool {
+	if owner == d.s.cfg.ID {
+		return false
 	}
-	d.s.hints.beginSweep()
-	seen := make(map[string]int64) // oldest creation time of the records left in place
+	_, ok := d.s.ring.Load().Node(ring.NodeID(owner))
+	return ok
+}
+
+// run sweeps until the owner has no pending record, is no longer
+// deliverable, or ctx ends.
+func (w *worker) run(ctx context.Context) {
+	for ctx.Err() == nil && w.d.s.hints.backlog(w.owner).Keys > 0 && w.d.deliverable(w.owner) {
+		w.sweep(ctx)
+		wait := max(w.d.s.cfg.HintInterval, time.Until(w.retryAt))
+		if sleep(ctx, wait) != nil {
+			return
+		}
+	}
+}
+
+// sweep scans the whole bucket for the owner's records and delivers them,
+// until the owner fails; after that it only takes stock, so that a complete
+// scan can settle the owner's backlog.
+func (w *worker) sweep(ctx context.Context) {
+	h := w.d.s.hints
+	h.beginSweep(w.owner)
+	var seen sweepNotes // the records left in place
 	complete := false
-	defer func() { d.s.hints.endSweep(seen, complete) }()
+	defer func() { h.endSweep(w.owner, seen, complete) }()
+	node, _ := w.d.s.ring.Load().Node(ring.NodeID(w.owner))
+	deliver := true
 	var from []byte
 	for ctx.Err() == nil {
-		batch, next, err := d.snapshot(from, seen)
+		batch, next, err := w.snapshot(from, deliver, &seen)
 		if err != nil {
 			if !errors.Is(err, store.ErrClosed) {
-				d.s.log.Error("hint delivery: reading hints", "err", err)
+				w.d.s.log.Error("hint delivery: reading hints", "owner", w.owner, "err", err)
 			}
 			return
 		}
-		d.deliverBatch(ctx, batch, seen)
+		if deliver {
+			deliver = w.deliverAll(ctx, node, batch, &seen)
+		}
 		if next == nil {
 			complete = ctx.Err() == nil
 			return
@@ -144,38 +193,44 @@ func (d *deliverer) pass(ctx context.Context) {
 	}
 }
 
-// snapshot copies out the records of owners ready for delivery, starting at
-// stored key from, up to one batch. It notes the creation time of the
-// records it leaves (owners backing off) in seen. next is where the next
-// batch starts, nil at the end of the bucket.
-func (d *deliverer) snapshot(from []byte, seen map[string]int64) (batch []pending, next []byte, err error) {
-	now := time.Now()
-	size := 0
-	err = d.s.st.View(func(v *store.View) error {
+// snapshot copies out the owner's records, starting at stored key from, up
+// to one batch, visiting at most batchVisits records. Records it does not
+// copy out (all of them unless deliver) are noted in seen. Kept records are
+// skipped, and records that cannot be decoded are kept. next is where the
+// next batch starts, nil at the end of the bucket.
+func (w *worker) snapshot(from []byte, deliver bool, seen *sweepNotes) (batch []pending, next []byte, err error) {
+	h := w.d.s.hints
+	size, visits := 0, 0
+	err = w.d.s.st.View(func(v *store.View) error {
 		next = nil
 		return v.Scan(store.Hints, from, nil, func(k, val []byte) bool {
-			if len(batch) >= batchRecords || (len(batch) > 0 && size+len(val) > batchBytes) {
+			if visits >= batchVisits || len(batch) >= batchRecords || (len(batch) > 0 && size+len(val) > batchBytes) {
 				next = bytes.Clone(k)
 				return false
 			}
-			_, owner, err := hint.ParseKey(k)
-			if err != nil {
-				return true // reported by the startup scan; never delivered
+			visits++
+			if !bytes.HasSuffix(k, []byte(w.owner)) {
+				return true
 			}
-			if !d.ready(owner, now) {
-				if h, err := hint.DecodeHeader(val); err == nil {
-					noteOldest(seen, owner, h.SinceMS)
-				}
+			if _, owner, err := hint.ParseKey(k); err != nil || owner != w.owner || h.isKept(k) {
+				return true // unreadable keys were reported by the startup scan
+			}
+			hd, err := hint.DecodeHeader(val)
+			if err != nil {
+				return true // not counted by the startup scan either
+			}
+			if !deliver {
+				seen.note(hd.SinceMS)
 				return true
 			}
 			rec, err := hint.DecodeRecord(val) // copies what it decodes
 			if err != nil {
-				d.reportUnreadable(k, owner, err)
+				w.keep(k, len(val), "hint delivery: unreadable record kept, not delivered", err)
 				return true
 			}
 			stored := bytes.Clone(k)
 			key, _, _ := hint.ParseKey(stored)
-			batch = append(batch, pending{stored: stored, key: key, owner: owner, value: bytes.Clone(val), rec: rec})
+			batch = append(batch, pending{stored: stored, key: key, value: bytes.Clone(val), rec: rec})
 			size += len(val)
 			return true
 		})
@@ -183,98 +238,46 @@ func (d *deliverer) snapshot(from []byte, seen map[string]int64) (batch []pendin
 	return batch, next, err
 }
 
-// reportUnreadable logs, once per record, a record that cannot be decoded.
-func (d *deliverer) reportUnreadable(stored []byte, owner string, err error) {
-	if _, ok := d.unreadable[string(stored)]; ok {
-		return
-	}
-	d.unreadable[string(stored)] = struct{}{}
-	d.s.log.Error("hint delivery: unreadable record kept, not delivered", "owner", owner, "stored_key", stored, "err", err)
-}
-
-// ready reports whether owner may be sent hints now: a member of the ring,
-// not this node, and not backing off. Only the pass's goroutine calls it.
-func (d *deliverer) ready(owner string, now time.Time) bool {
-	if owner == d.s.cfg.ID {
-		return false
-	}
-	if _, ok := d.s.ring.Load().Node(ring.NodeID(owner)); !ok {
-		return false // kept: a ring change may bring it back, anti-entropy covers the rest
-	}
-	st := d.owners[owner]
-	return st == nil || !now.Before(st.retryAt)
-}
-
-// deliverBatch delivers a batch's records, owner by owner, up to
-// deliveryWorkers owners at once, and notes the creation times of those it
-// had to leave in seen.
-func (d *deliverer) deliverBatch(ctx context.Context, batch []pending, seen map[string]int64) {
-	byOwner := make(map[string][]pending)
-	for _, p := range batch {
-		byOwner[p.owner] = append(byOwner[p.owner], p)
-	}
-	owners := make([]string, 0, len(byOwner))
-	for o := range byOwner {
-		owners = append(owners, o)
-		if d.owners[o] == nil {
-			d.owners[o] = &ownerState{}
-		}
-	}
-	slices.Sort(owners)
-	left := make([][]int64, len(owners)) // per owner: creation times of records left
-	sem := make(chan struct{}, deliveryWorkers)
-	var wg sync.WaitGroup
-	for i, o := range owners {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			left[i] = d.deliverOwner(ctx, o, d.owners[o], byOwner[o])
-		})
-	}
-	wg.Wait()
-	for i, o := range owners {
-		for _, t := range left[i] {
-			noteOldest(seen, o, t)
-		}
+// keep takes a record delivery gives up on out of the backlog, reporting it
+// the first time.
+func (w *worker) keep(stored []byte, size int, msg string, err error) {
+	if w.d.s.hints.keep(w.owner, stored, size) {
+		key, _, _ := hint.ParseKey(stored)
+		w.d.s.log.Warn(msg, "owner", w.owner, "key", key, "bytes", size, "err", err)
 	}
 }
 
-// deliverOwner delivers recs, all meant for owner, in order. It stops at the
-// first failure that concerns the owner rather than one record (it cannot be
-// reached, is shutting down, or failed to store), and backs the owner off.
-// It returns the creation times of the records it did not delete.
-func (d *deliverer) deliverOwner(ctx context.Context, owner string, st *ownerState, recs []pending) (left []int64) {
-	node, ok := d.s.ring.Load().Node(ring.NodeID(owner))
+// deliverAll delivers recs in order and notes the records it leaves in seen.
+// It stops at the first failure that concerns the owner rather than one
+// record (it cannot be reached, is shutting down, or failed to store),
+// backs the owner off and reports false.
+func (w *worker) deliverAll(ctx context.Context, node ring.Node, recs []pending, seen *sweepNotes) bool {
 	for i, p := range recs {
-		if !ok || ctx.Err() != nil {
-			left = append(left, p.rec.SinceMS)
-			continue
-		}
-		deleted, err := d.deliver(ctx, node, st, p)
+		deleted, err := w.deliver(ctx, node, p)
 		switch {
 		case err == nil:
 			if !deleted {
-				left = append(left, p.rec.SinceMS)
+				seen.note(p.rec.SinceMS)
 			}
-			d.succeeded(owner, st)
+			w.succeeded()
 		case recordRefused(err):
-			d.s.log.Warn("hint delivery: owner refused a record; kept", "owner", owner, "key", p.key, "err", err)
-			left = append(left, p.rec.SinceMS)
+			w.keep(p.stored, len(p.value), "hint delivery: owner refused a record for good; kept, not retried", err)
 		default:
-			d.failed(ctx, owner, st, err)
+			w.failed(ctx, err)
 			for _, q := range recs[i:] {
-				left = append(left, q.rec.SinceMS)
+				seen.note(q.rec.SinceMS)
 			}
-			return left
+			return false
 		}
 	}
-	return left
+	return true
 }
 
-// deliver sends one record to its owner and, once the owner has it durably,
+// deliver sends one record to the owner and, once the owner has it durably,
 // deletes it unless it changed since it was copied. It reports whether it
 // deleted the record.
-func (d *deliverer) deliver(ctx context.Context, node ring.Node, st *ownerState, p pending) (bool, error) {
+func (w *worker) deliver(ctx context.Context, node ring.Node, p pending) (bool, error) {
+	d := w.d
 	d.tmu.Lock()
 	wait := d.throttle.Reserve(time.Now(), len(p.value))
 	d.tmu.Unlock()
@@ -291,34 +294,34 @@ func (d *deliverer) deliver(ctx context.Context, node ring.Node, st *ownerState,
 	if err != nil || !deleted {
 		return false, err
 	}
-	st.delivered++
-	if d.s.hints.removed(p.owner, len(p.value)) {
-		d.s.log.Info("hint backlog drained", "owner", p.owner, "delivered", st.delivered)
-		st.delivered = 0
+	w.delivered++
+	if d.s.hints.removed(w.owner, len(p.value)) {
+		d.s.log.Info("hint backlog drained", "owner", w.owner, "delivered", w.delivered)
+		w.delivered = 0
 	}
 	return true, nil
 }
 
-// succeeded resets owner's backoff after a successful delivery call.
-func (d *deliverer) succeeded(owner string, st *ownerState) {
-	if st.failures > 0 {
-		d.s.log.Info("hint delivery resumed", "owner", owner, "after_failures", st.failures)
+// succeeded resets the owner's backoff after a successful delivery call.
+func (w *worker) succeeded() {
+	if w.failures > 0 {
+		w.d.s.log.Info("hint delivery resumed", "owner", w.owner, "after_failures", w.failures)
 	}
-	st.failures, st.retryAt = 0, time.Time{}
+	w.failures, w.retryAt = 0, time.Time{}
 }
 
-// failed backs owner off after a failed delivery.
-func (d *deliverer) failed(ctx context.Context, owner string, st *ownerState, err error) {
+// failed backs the owner off after a failed delivery.
+func (w *worker) failed(ctx context.Context, err error) {
 	if ctx.Err() != nil {
 		return // shutting down: not the owner's fault
 	}
-	st.failures++
-	backoff := hint.Backoff(st.failures)
-	st.retryAt = time.Now().Add(backoff)
-	if st.failures == 1 {
-		d.s.log.Info("hint delivery failing; backing off", "owner", owner, "retry_in", backoff, "err", err)
+	w.failures++
+	backoff := hint.Backoff(w.failures)
+	w.retryAt = time.Now().Add(backoff)
+	if w.failures == 1 {
+		w.d.s.log.Info("hint delivery failing; backing off", "owner", w.owner, "retry_in", backoff, "err", err)
 	} else {
-		d.s.log.Debug("hint delivery failing; backing off", "owner", owner, "failures", st.failures, "retry_in", backoff, "err", err)
+		w.d.s.log.Debug("hint delivery failing; backing off", "owner", w.owner, "failures", w.failures, "retry_in", backoff, "err", err)
 	}
 }
 
@@ -328,13 +331,6 @@ func (d *deliverer) failed(ctx context.Context, owner string, st *ownerState, er
 func recordRefused(err error) bool {
 	var re *wire.RemoteError
 	return errors.As(err, &re) && (re.Code == wire.CodeBadRequest || re.Code == wire.CodeTooLarge)
-}
-
-// noteOldest lowers seen[owner] to t.
-func noteOldest(seen map[string]int64, owner string, t int64) {
-	if m, ok := seen[owner]; !ok || t < m {
-		seen[owner] = t
-	}
 }
 
 // sleep waits for d or until ctx ends.

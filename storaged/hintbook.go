@@ -13,41 +13,86 @@ import (
 )
 
 // refusalReportEvery is the most often a refused hinted write is logged per
-// owner: refusals come in floods while an owner is away.
+// owner (refusals come in floods while an owner is away), and the most often
+// a read reports skipping an unreadable hint record.
 const refusalReportEvery = 10 * time.Second
 
 // hintBook is the in-memory account of the hints a node holds: a
 // hint.Backlog per owner, rebuilt by a scan of the hints bucket when the
-// node starts and kept up to date as writes and deliveries commit, and the
-// delivered and refused counters. Safe for concurrent use.
+// node starts and kept up to date as writes and deliveries commit, the
+// records kept because they cannot be delivered, and the counters. Safe for
+// concurrent use.
 //
-// It is approximate in two documented ways. Admission checks a write against
-// the backlog as of the last committed writes, so the writes of one commit
-// batch can together overshoot a cap by up to the batch. OldestMS only
-// moves back when a delivery pass has seen every pending record (sweep);
+// Writes are accounted inside the store's commit loop, before their commit
+// (account), and taken back if the commit then fails (settle). A delivery
+// deletes a record only after seeing it in a snapshot, so after its commit,
+// so a removal is always accounted after the write that created the record:
+// the counts cannot drift. Admission checks a write against the backlog
+// including the writes ahead of it in its commit batch.
+//
+// OldestMS is approximate in one documented way: it only moves back when a
+// complete delivery sweep of the owner's records settles it (endSweep);
 // until then, after deliveries, it may be older than the truth, which can
-// only make the hint window refuse early, never late.
+// only make the hint window refuse early, never late. A complete sweep that
+// finds no record of an owner empties its backlog, whatever it said.
 type hintBook struct {
 	log *slog.Logger
 
 	mu     sync.Mutex
 	owners map[string]hint.Backlog
-	// sweep, while a delivery pass scans the bucket, holds the oldest
-	// creation time of the records created since the scan began, per owner.
-	sweep     map[string]int64
-	refusals  map[string]*refusals
-	delivered uint64
-	refusedN  uint64
+	// flight holds, per owner, the writes accounted inside the commit loop
+	// whose Apply has not returned yet.
+	flight map[string]*flight
+	// sweeps holds, per owner whose records a delivery sweep is scanning,
+	// the oldest creation time of the records created since it began.
+	sweeps map[string]*sweepNotes
+	// kept holds the records delivery gave up on for good (the owner
+	// refused them, or they cannot be decoded), by stored key, with their
+	// size. They stay in the bucket for an operator but are out of their
+	// owner's backlog: they neither hold the hint window nor keep delivery
+	// busy. A write that changes one puts it back.
+	kept       map[string]int64
+	refusals   map[string]*refusals
+	unreadable refusals // reads that skipped an unreadable record
+	delivered  uint64
+	refusedN   uint64
 }
 
-// refusals rate-limits the warnings about one owner's refused hints.
+// refusals rate-limits the warnings about one kind of event.
 type refusals struct {
 	last       time.Time
 	suppressed int
 }
 
+// flight is one owner's writes in flight: their number, and the creation
+// times of the records they create (a multiset).
+type flight struct {
+	writes  int
+	created map[int64]int
+}
+
+// sweepNotes is what the book notes for a delivery sweep of one owner's
+// records.
+type sweepNotes struct {
+	oldest int64 // of the records created meanwhile, or in flight at its start
+	any    bool
+}
+
+func (n *sweepNotes) note(sinceMS int64) {
+	if !n.any || sinceMS < n.oldest {
+		n.oldest, n.any = sinceMS, true
+	}
+}
+
 func newHintBook(log *slog.Logger) *hintBook {
-	return &hintBook{log: log, owners: make(map[string]hint.Backlog), refusals: make(map[string]*refusals)}
+	return &hintBook{
+		log:      log,
+		owners:   make(map[string]hint.Backlog),
+		flight:   make(map[string]*flight),
+		sweeps:   make(map[string]*sweepNotes),
+		kept:     make(map[string]int64),
+		refusals: make(map[string]*refusals),
+	}
 }
 
 // load rebuilds the book from the hints bucket, before the book is shared
@@ -82,16 +127,67 @@ func (h *hintBook) backlog(owner string) hint.Backlog {
 	return h.owners[owner]
 }
 
-// added accounts a durable hinted write.
-func (h *hintBook) added(owner string, ch hintChange) {
+// account accounts a hinted write to the record stored under stored. It
+// runs inside the commit loop, once per write, before the write commits;
+// settle must follow once Apply returns.
+func (h *hintBook) account(owner string, stored []byte, ch hintChange) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.owners[owner] = h.owners[owner].Added(ch.created, ch.grow, ch.sinceMS)
-	if ch.created && h.sweep != nil {
-		if m, ok := h.sweep[owner]; !ok || ch.sinceMS < m {
-			h.sweep[owner] = ch.sinceMS
+	b := h.owners[owner]
+	if size, ok := h.kept[string(stored)]; ok {
+		// The write changes a record delivery gave up on: it is worth
+		// another try, and counts again.
+		delete(h.kept, string(stored))
+		b = b.Added(true, size, ch.sinceMS)
+	}
+	h.owners[owner] = b.Added(ch.created, ch.grow, ch.sinceMS)
+	f := h.flight[owner]
+	if f == nil {
+		f = &flight{created: make(map[int64]int)}
+		h.flight[owner] = f
+	}
+	f.writes++
+	if ch.created {
+		f.created[ch.sinceMS]++
+		if sw := h.sweeps[owner]; sw != nil {
+			sw.note(ch.sinceMS)
 		}
 	}
+}
+
+// settle ends the flight of a write accounted by account, whose Apply
+// returned; committed false takes the write back (it was not made durable).
+func (h *hintBook) settle(owner string, ch hintChange, committed bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if f := h.flight[owner]; f != nil {
+		if f.writes--; f.writes <= 0 {
+			delete(h.flight, owner)
+		} else if ch.created {
+			if f.created[ch.sinceMS]--; f.created[ch.sinceMS] <= 0 {
+				delete(f.created, ch.sinceMS)
+			}
+		}
+	}
+	if committed {
+		return
+	}
+	b := h.owners[owner]
+	if ch.created {
+		b = b.Removed(ch.grow)
+	} else {
+		b.Bytes -= ch.grow
+	}
+	h.setBacklog(owner, b)
+}
+
+// setBacklog stores b as owner's backlog, forgetting an empty one.
+func (h *hintBook) setBacklog(owner string, b hint.Backlog) {
+	if b.Keys <= 0 {
+		delete(h.owners, owner)
+		return
+	}
+	h.owners[owner] = b
 }
 
 // removed accounts a delivered record of size bytes, deleted durably, and
@@ -101,12 +197,30 @@ func (h *hintBook) removed(owner string, size int) (drained bool) {
 	defer h.mu.Unlock()
 	h.delivered++
 	b := h.owners[owner].Removed(int64(size))
-	if b.Keys == 0 {
-		delete(h.owners, owner)
-		return true
+	h.setBacklog(owner, b)
+	return b.Keys <= 0
+}
+
+// keep takes the record stored under stored, of size bytes, out of owner's
+// backlog: delivery gave up on it for good. It reports whether the record
+// was not kept already.
+func (h *hintBook) keep(owner string, stored []byte, size int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.kept[string(stored)]; ok {
+		return false
 	}
-	h.owners[owner] = b
-	return false
+	h.kept[string(stored)] = int64(size)
+	h.setBacklog(owner, h.owners[owner].Removed(int64(size)))
+	return true
+}
+
+// isKept reports whether the record stored under stored is kept (see keep).
+func (h *hintBook) isKept(stored []byte) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.kept[string(stored)]
+	return ok
 }
 
 // refused counts a refused hinted write and logs it, at most once per
@@ -119,17 +233,36 @@ func (h *hintBook) refused(owner string, err error, now time.Time) {
 		r = &refusals{}
 		h.refusals[owner] = r
 	}
-	report := r.last.IsZero() || now.Sub(r.last) >= refusalReportEvery
-	suppressed := r.suppressed
+	report, suppressed := r.due(now)
+	h.mu.Unlock()
+	if report {
+		h.log.Warn("refusing hints", "owner", owner, "err", err, "refused_unlogged", suppressed)
+	}
+}
+
+// unreadableRead reports a read that skipped the unreadable hint record
+// stored under stored, at most once per refusalReportEvery. stored is not
+// retained.
+func (h *hintBook) unreadableRead(stored []byte, err error, now time.Time) {
+	h.mu.Lock()
+	report, suppressed := h.unreadable.due(now)
+	h.mu.Unlock()
+	if report {
+		h.log.Error("read skipped an unreadable hint record", "stored_key", stored, "err", err, "skipped_unlogged", suppressed)
+	}
+}
+
+// due reports whether an event at now is to be logged, and how many were
+// not since the last one that was.
+func (r *refusals) due(now time.Time) (report bool, suppressed int) {
+	report = r.last.IsZero() || now.Sub(r.last) >= refusalReportEvery
+	suppressed = r.suppressed
 	if report {
 		r.last, r.suppressed = now, 0
 	} else {
 		r.suppressed++
 	}
-	h.mu.Unlock()
-	if report {
-		h.log.Warn("refusing hints", "owner", owner, "err", err, "refused_unlogged", suppressed)
-	}
+	return report, suppressed
 }
 
 // pending returns the owners with records, sorted.
@@ -146,34 +279,44 @@ func (h *hintBook) pending() []string {
 	return out
 }
 
-// beginSweep starts tracking the records created while a delivery pass
-// scans the whole bucket.
-func (h *hintBook) beginSweep() {
+// beginSweep starts noting the records of owner created while a delivery
+// sweep scans the bucket for them, starting with those in flight.
+func (h *hintBook) beginSweep(owner string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.sweep = make(map[string]int64)
+	sw := &sweepNotes{}
+	if f := h.flight[owner]; f != nil {
+		for t := range f.created {
+			sw.note(t)
+		}
+	}
+	h.sweeps[owner] = sw
 }
 
-// endSweep ends the tracking. If the scan was complete, seen holds, per
-// owner, the oldest creation time of the records it saw and left in place;
-// together with the records created meanwhile that is every pending record,
-// so it settles each backlog's OldestMS.
-func (h *hintBook) endSweep(seen map[string]int64, complete bool) {
+// endSweep ends the sweep of owner's records. If the scan was complete,
+// seen holds the oldest creation time of the records of owner it saw and
+// left in place (any false if none); together with the records created
+// meanwhile that is every pending record, so it settles the backlog's
+// OldestMS, and empties a backlog of which no record was found.
+func (h *hintBook) endSweep(owner string, seen sweepNotes, complete bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	created := h.sweep
-	h.sweep = nil
-	if !complete {
+	created := h.sweeps[owner]
+	delete(h.sweeps, owner)
+	if !complete || created == nil {
 		return
 	}
-	for o, b := range h.owners {
-		oldest := int64(0)
-		for _, m := range []map[string]int64{seen, created} {
-			if t, ok := m[o]; ok && (oldest == 0 || t < oldest) {
-				oldest = t
-			}
-		}
-		h.owners[o] = b.Settle(oldest)
+	if created.any {
+		seen.note(created.oldest)
+	}
+	b, ok := h.owners[owner]
+	switch {
+	case !ok:
+	case !seen.any:
+		delete(h.owners, owner)
+		h.log.Warn("hint backlog corrected: a complete sweep found no record", "owner", owner, "keys", b.Keys, "bytes", b.Bytes)
+	default:
+		h.owners[owner] = b.Settle(seen.oldest)
 	}
 }
 
@@ -182,13 +325,14 @@ type hintStatus struct {
 	owners    []wire.HintOwner
 	delivered uint64
 	refused   uint64
+	kept      uint64
 }
 
 // status returns the backlogs sorted by owner and the counters.
 func (h *hintBook) status() hintStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := hintStatus{delivered: h.delivered, refused: h.refusedN}
+	out := hintStatus{delivered: h.delivered, refused: h.refusedN, kept: uint64(len(h.kept))}
 	for o, b := range h.owners {
 		out.owners = append(out.owners, wire.HintOwner{Owner: o, Keys: uint64(max(b.Keys, 0)), Bytes: uint64(max(b.Bytes, 0)), OldestMS: b.OldestMS})
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
@@ -20,9 +21,9 @@ import (
 // record per (key, owner) (see package hint), serves it to reads, and
 // delivers it to the owner when the owner is back (delivery.go).
 
-// hintChange is what a committed write did to a hint record, captured
-// inside the commit loop and applied to the in-memory backlog only once the
-// write is durable.
+// hintChange is what a write did to a hint record, accounted in the
+// in-memory backlog inside the commit loop (hintBook.account) and taken back
+// if the write then fails to commit.
 type hintChange struct {
 	written bool  // false: the record was already up to date
 	created bool  // the write created the record
@@ -53,7 +54,7 @@ func (s *Server) replicateHint(ctx context.Context, req *wire.Replicate) (any, e
 			return nil, nil
 		}
 		rec.Object = next
-		return s.admitHint(owner, old, rec, now, &ch)
+		return s.admitHint(owner, hk, old, rec, now, &ch)
 	})
 	if err := s.hintApplied(owner, ch, err); err != nil {
 		return nil, err
@@ -99,7 +100,7 @@ func (s *Server) coordinateHint(ctx context.Context, req *wire.Coordinate) (any,
 			return nil, err
 		}
 		rec.Object = next
-		b, err := s.admitHint(owner, old, rec, now, &ch)
+		b, err := s.admitHint(owner, hk, old, rec, now, &ch)
 		if err == nil {
 			out = next
 		}
@@ -145,11 +146,16 @@ func decodeHint(old []byte, now time.Time) (hint.Record, error) {
 	return rec, nil
 }
 
-// admitHint encodes rec, the new state of the record whose stored bytes are
-// old, and checks the write against the hint policy and owner's backlog. On
-// success it fills ch and returns the bytes to store. It runs inside the
-// commit loop.
-func (s *Server) admitHint(owner string, old []byte, rec hint.Record, now time.Time, ch *hintChange) ([]byte, error) {
+// admitHint encodes rec, the new state of the record stored under hk whose
+// bytes are old, and checks the write against the hint policy and owner's
+// backlog. On success it accounts the write in the backlog, fills ch and
+// returns the bytes to store; hintApplied must follow.
+//
+// It runs inside the commit loop, in Apply's function, which runs once: so
+// the write is accounted before it commits, and so before any delivery can
+// see the record and account its removal. (Never call it from
+// ApplyOptimistic, whose function may also run ahead, outside the loop.)
+func (s *Server) admitHint(owner string, hk, old []byte, rec hint.Record, now time.Time, ch *hintChange) ([]byte, error) {
 	b, err := hint.EncodeRecord(rec)
 	if err != nil {
 		return nil, fmt.Errorf("encode hint: %w", err)
@@ -159,21 +165,29 @@ func (s *Server) admitHint(owner string, old []byte, rec hint.Record, now time.T
 		return nil, fmt.Errorf("%w: %w", wire.ErrHintRefused, err)
 	}
 	*ch = hintChange{written: true, created: w.New, grow: w.Grow, sinceMS: rec.SinceMS}
+	s.hints.account(owner, hk, *ch)
 	return b, nil
 }
 
-// hintApplied finishes a hinted write whose Apply returned err: it accounts
-// a durable change in the owner's backlog, or a refusal, and maps err for
-// the answer.
+// hintApplied finishes a hinted write whose Apply returned err: it settles
+// the write accounted by admitHint (taking it back if it did not commit),
+// counts a refusal, and maps err for the answer.
 func (s *Server) hintApplied(owner string, ch hintChange, err error) error {
+	if hook := testHookHintApplied.Load(); hook != nil {
+		(*hook)()
+	}
+	if ch.written {
+		s.hints.settle(owner, ch, err == nil)
+	}
 	if err != nil {
 		if errors.Is(err, wire.ErrHintRefused) {
 			s.hints.refused(owner, err, time.Now())
 		}
 		return storeErr(err)
 	}
-	if ch.written {
-		s.hints.added(owner, ch)
-	}
 	return nil
 }
+
+// testHookHintApplied, when set (by tests only), runs as a hinted write's
+// Apply has returned, before hintApplied settles it.
+var testHookHintApplied atomic.Pointer[func()]

@@ -222,10 +222,12 @@ func TestHintChangedDuringDeliveryIsKept(t *testing.T) {
 }
 
 // fakeOwner serves handoffs for a member as a test double, recording what
-// it receives; meddle runs before it acknowledges its first handoff.
+// it receives; meddle runs before it acknowledges its first handoff, and
+// answer, if set, decides the answer to each handoff (nil: acknowledge).
 type fakeOwner struct {
 	c      *testCluster
 	meddle func(context.Context) error
+	answer func(ctx context.Context, req *wire.Handoff) error
 
 	mu   sync.Mutex
 	got  []string
@@ -273,6 +275,11 @@ func (f *fakeOwner) Handle(ctx context.Context, _ wire.Peer, typ wire.Type, body
 			f.mu.Lock()
 			f.errs = append(f.errs, err)
 			f.mu.Unlock()
+		}
+	}
+	if f.answer != nil {
+		if err := f.answer(ctx, &req); err != nil {
+			return nil, err
 		}
 	}
 	return &wire.Ack{}, nil
