@@ -108,6 +108,10 @@ func (s *Server) update(cur dvv.Set, actor dvv.Actor, req *wire.Coordinate) (dvv
 	} else if n > lim.MaxSiblings/4 {
 		s.log.Warn("many siblings", "key", fmt.Sprintf("%q", req.Key), "siblings", n, "limit", lim.MaxSiblings)
 	}
+	if n := len(next.VV); n > lim.MaxContext {
+		return dvv.Set{}, fmt.Errorf("%w: the write would give the key's version vector %d actors (limit %d); too many nodes have coordinated writes of this key",
+			wire.ErrTooLarge, n, lim.MaxContext)
+	}
 	if n := next.Size(); n > lim.MaxObject {
 		return dvv.Set{}, fmt.Errorf("%w: the write would make a %d-byte object (limit %d); resolve siblings", wire.ErrTooLarge, n, lim.MaxObject)
 	}
@@ -173,17 +177,15 @@ func (s *Server) get(req *wire.Get) (any, error) {
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
-		var bad error
-		err = v.Scan(store.Hints, nil, prefix, func(_, val []byte) bool {
+		return v.Scan(store.Hints, nil, prefix, func(k, val []byte) bool {
 			rec, err := hint.DecodeRecord(val)
 			if err != nil {
-				bad = fmt.Errorf("%w: stored hint is corrupt: %w", wire.ErrStorage, err)
-				return false
+				s.hints.unreadableRead(k, err, time.Now()) // skipped, as loading and delivery do
+				return true
 			}
 			out.Object, out.Found = dvv.Merge(out.Object, rec.Object), true
 			return true
 		})
-		return errors.Join(err, bad)
 	})
 	if err != nil {
 		return nil, storeErr(err)
@@ -215,6 +217,7 @@ func (s *Server) status() (any, error) {
 		HintOwners:     hs.owners,
 		HintsDelivered: hs.delivered,
 		HintsRefused:   hs.refused,
+		HintsKept:      hs.kept,
 	}, nil
 }
 
