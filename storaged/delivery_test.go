@@ -115,7 +115,8 @@ func TestHintWriterOvertakenByDelivery(t *testing.T) {
 }
 
 // TestHintRefusedForGoodIsKept: a record the owner refuses for good
-// (CodeTooLarge here) is kept on disk, logged once, and neither holds the owner's hint window nor stops its other
+// (CodeTooLarge here) is kept on disk and counted in the status, logged
+// once, and neither holds the owner's hint window nor stops its other
 // records.
 func TestHintRefusedForGoodIsKept(t *testing.T) {
 	const window = time.Second
@@ -135,7 +136,8 @@ func TestHintRefusedForGoodIsKept(t *testing.T) {
 	}}
 	fake.start(t, "n2")
 	eventually(t, func() string { return fmt.Sprintf("n1 status %+v", c.status("n1")) }, func() bool {
-		return len(fake.received()) > 0 && len(c.status("n1").HintOwners) == 0
+		st := c.status("n1")
+		return st.HintsKept == 1 && len(st.HintOwners) == 0
 	})
 	time.Sleep(time.Until(first.Add(window + 100*time.Millisecond))) // the kept record is older than the window
 	if err := c.call("n1", &wire.Replicate{Key: []byte("good"), Object: object("n9", 2, "ok"), HintFor: "n2"}, &wire.Ack{}); err != nil {
@@ -146,8 +148,8 @@ func TestHintRefusedForGoodIsKept(t *testing.T) {
 		return st.HintsDelivered == 1 && len(st.HintOwners) == 0
 	})
 	st := c.status("n1")
-	if st.Hints != 1 {
-		t.Errorf("status: %d hints stored, want the refused one, kept", st.Hints)
+	if st.Hints != 1 || st.HintsKept != 1 {
+		t.Errorf("status: %d hints stored, %d kept; want the refused one, kept", st.Hints, st.HintsKept)
 	}
 	if g := c.get("n1", "bad"); !slices.Equal(values(g.Object), []string{"big"}) {
 		t.Errorf("the kept record reads %q, want it", values(g.Object))

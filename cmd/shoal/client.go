@@ -204,4 +204,10 @@ func printHints(sts []driver.NodeStatus, now time.Time) {
 	if !header {
 		fmt.Printf("\nno pending hints\n")
 	}
+	for _, s := range sts {
+		if s.Err == nil && s.Info.HintsKept > 0 {
+			fmt.Printf("%s keeps %d hint records its owners refused for good (see its log); they are not delivered\n",
+				s.Node.ID, s.Info.HintsKept)
+		}
+	}
 }
