@@ -69,6 +69,11 @@ func WriteSVG(w io.Writer, title string, series [][]Point) error {
 	}
 	for d := yLo; d <= yHi; d++ {
 		us := math.Pow(10, d)
+		if d < yHi {
+			for _, m := range []float64{2, 5} {
+				fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#f0f0f0"/>`+"\n", padL, py(m*us), chartW-padR, py(m*us))
+			}
+		}
 		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>`+"\n", padL, py(us), chartW-padR, py(us))
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", padL-6, py(us)+4, formatMicros(us))
 	}
