@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -14,16 +15,52 @@ import (
 func (s *Store) run() {
 	defer close(s.loopDone)
 	batch := make([]*request, 0, s.opts.MaxBatch)
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	prev := 0 // requests in the previous batch
 	for {
 		first, ok := <-s.queue
 		if !ok {
 			return
 		}
 		batch = s.drain(append(batch, first))
+		if s.wantsCompany(len(batch), prev) {
+			batch = s.gather(batch, prev, wait)
+		}
+		prev = len(batch)
 		s.commit(batch)
 		clear(batch) // let answered requests be collected
 		batch = batch[:0]
 	}
+}
+
+// wantsCompany reports whether a batch of n requests, following one of
+// prev, should wait for more: the writers were concurrent a moment ago (prev
+// reached groupMin) and most of them have not come back yet.
+func (s *Store) wantsCompany(n, prev int) bool {
+	return s.opts.GroupWait > 0 && prev >= groupMin && n < prev/2
+}
+
+// gather appends to batch the requests that arrive within GroupWait, until
+// the batch is as large as the previous one (prev: the company is back, and
+// then whatever else is queued joins too), or holds MaxBatch, or the queue
+// closes. wait is the loop's stopped timer, reused.
+func (s *Store) gather(batch []*request, prev int, wait *time.Timer) []*request {
+	s.stats.groupWaits.Add(1)
+	wait.Reset(s.opts.GroupWait)
+	defer wait.Stop()
+	for len(batch) < min(prev, s.opts.MaxBatch) {
+		select {
+		case r, ok := <-s.queue:
+			if !ok {
+				return batch // Close: commit what we hold, then stop
+			}
+			batch = append(batch, r)
+		case <-wait.C:
+			return batch
+		}
+	}
+	return s.drain(batch) // and whoever came with the last of them
 }
 
 // drain appends to batch the requests already queued, without waiting, until

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -46,9 +48,107 @@ func TestLoneWriterCommitsAlone(t *testing.T) {
 		if err := set(s, Objects, fmt.Sprint(i), "v"); err != nil {
 			t.Fatal(err)
 		}
-		if st := s.Stats(); st.Commits != uint64(i+1) || st.Writes != uint64(i+1) {
+		if st := s.Stats(); st.Commits != uint64(i+1) || st.Writes != uint64(i+1) || st.GroupWaits != 0 {
 			t.Fatalf("after %d writes: %+v", i+1, st)
 		}
+	}
+}
+
+// waitLong sets the group wait of a store no write reached yet to an hour,
+// past the limit Open accepts, so that only a full batch or Close can end a
+// wait. (The commit loop reads it after taking the first write, which comes
+// after this change.)
+func waitLong(s *Store) { s.opts.GroupWait = time.Hour }
+
+// loadThenOne prepares a group wait: a batch of n concurrent writes (n >=
+// 4, so the writers count as concurrent), then one more write, which the
+// loop takes alone and holds while it waits for company. It returns once the
+// loop waits, with the channel on which that write's error arrives. s must
+// have a long GroupWait (waitLong).
+func loadThenOne(t *testing.T, s *Store, n int) <-chan error {
+	t.Helper()
+	release := stall(t, s)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := set(s, Objects, fmt.Sprintf("load%d", i), "v"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	waitQueued(s, n)
+	release()
+	wg.Wait()
+	if st := s.Stats(); st.GroupWaits != 0 {
+		t.Fatalf("%+v: waited for company before any concurrent batch", st)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- set(s, Objects, "one", "v") }()
+	for deadline := time.Now().Add(10 * time.Second); s.Stats().GroupWaits == 0; runtime.Gosched() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%+v: the loop did not wait for company after a concurrent batch", s.Stats())
+		}
+	}
+	return errc
+}
+
+// TestGroupWaitGathersUnderLoad: after a batch of concurrent writers, the
+// loop holds a lone first arrival until as many writes as last time are
+// there (not until the wait or MaxBatch runs out), and they share one
+// commit.
+func TestGroupWaitGathersUnderLoad(t *testing.T) {
+	const batch = 4
+	s := openT(t, t.TempDir(), Options{NoSync: true})
+	waitLong(s)
+	errc := loadThenOne(t, s, batch)
+	before := s.Stats()
+	var wg sync.WaitGroup
+	for i := range batch - 1 {
+		wg.Go(func() {
+			if err := set(s, Objects, fmt.Sprintf("company%d", i), "v"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait() // returns once the group is back: well before the hour
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	after := s.Stats()
+	if commits, writes := after.Commits-before.Commits, after.Writes-before.Writes; commits != 1 || writes != batch {
+		t.Errorf("%d commits carried %d writes; want one commit of %d", commits, writes, batch)
+	}
+	if after.GroupWaits != 1 {
+		t.Errorf("%+v: want exactly one group wait", after)
+	}
+}
+
+// TestCloseDuringGroupWait: Close ends a group wait at once and the waiting
+// write is committed, durably.
+func TestCloseDuringGroupWait(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLong(s) // a wait that Close did not end would hang the test
+	errc := loadThenOne(t, s, 4)
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not end the group wait")
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("the waiting write: %v", err)
+	}
+	s = openT(t, dir, Options{})
+	if got := mustGet(t, s, Objects, "one"); got != "v" {
+		t.Fatalf("one = %q after Close and reopen", got)
 	}
 }
 

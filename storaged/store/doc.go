@@ -13,6 +13,14 @@
 // many concurrent writers share the cost of an fsync. bbolt's own DB.Batch is
 // deliberately not used: it delays every batch by a timer.
 //
+// Under concurrent load the loop waits a little for company: when the
+// previous batch carried at least 4 writes and only a few are queued now (the
+// first of a burst that is still arriving), it collects writes until it holds
+// as many as last time, for at most Options.GroupWait, before committing. The
+// burst then shares one fsync rather than paying for a nearly empty commit
+// and queueing behind it. Writers that come one at a time never wait (their
+// previous batch carried one).
+//
 // # Durability and failure
 //
 // A nil error from a write means it is on stable storage (unless

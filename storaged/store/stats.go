@@ -12,11 +12,14 @@ type Stats struct {
 	Writes uint64
 	// FailedCommits counts write transactions whose commit failed.
 	FailedCommits uint64
+	// GroupWaits counts batches for which the commit loop waited for
+	// company (Options.GroupWait).
+	GroupWaits uint64
 }
 
 // counters are the live, atomically updated Stats.
 type counters struct {
-	commits, writes, failedCommits atomic.Uint64
+	commits, writes, failedCommits, groupWaits atomic.Uint64
 }
 
 // Stats returns the store's counters. It is safe to call concurrently with
@@ -26,5 +29,6 @@ func (s *Store) Stats() Stats {
 		Commits:       s.stats.commits.Load(),
 		Writes:        s.stats.writes.Load(),
 		FailedCommits: s.stats.failedCommits.Load(),
+		GroupWaits:    s.stats.groupWaits.Load(),
 	}
 }

@@ -175,6 +175,9 @@ func TestOptionsValidate(t *testing.T) {
 		{Options{MaxBatch: MaxBatchLimit}, true},
 		{Options{MaxBatch: -1}, false},
 		{Options{MaxBatch: MaxBatchLimit + 1}, false},
+		{Options{GroupWait: -1}, true},
+		{Options{GroupWait: MaxGroupWait}, true},
+		{Options{GroupWait: MaxGroupWait + 1}, false},
 	} {
 		if err := tc.opts.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%+v.Validate() = %v", tc.opts, err)
