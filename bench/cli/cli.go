@@ -101,7 +101,7 @@ func (c *Command) flagSet(o *options) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(c.Name, pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.SetOutput(c.Stderr)
-	fs.StringVar(&o.preset, "workload", "a", "YCSB core workload: a (50% read, 50% update), b (95/5), c (read only), d (read latest, 5% insert), f (read-modify-write); e (scans) is refused")
+	fs.StringVar(&o.preset, "workload", "a", "YCSB core workload: a (50% read, 50% update), b (95/5), c (read only), d (read latest, 5% insert), f (read-modify-write); e (scans) is refused. With -P and no --workload, a file starts from YCSB's CoreWorkload defaults, as in YCSB")
 	fs.StringArrayVarP(&o.files, "property-file", "P", nil, "YCSB property file, e.g. bench/workloads/workloada or one of YCSB's (repeatable; later files win)")
 	fs.StringArrayVarP(&o.sets, "set", "p", nil, "YCSB property as key=value, e.g. -p recordcount=100000 (repeatable; overrides -P)")
 	fs.IntVar(&o.valueSize, "value-size", 0, "record size in bytes, as one field (sets fieldcount=1, fieldlength=N; default 10 fields of 100 B)")

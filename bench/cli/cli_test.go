@@ -127,6 +127,32 @@ func TestPropertyLayers(t *testing.T) {
 	}
 }
 
+// TestPartialPropertyFile: what a -P file leaves out takes YCSB's
+// CoreWorkload default, not workload A's (the default --workload), unless
+// --workload is given explicitly.
+func TestPartialPropertyFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "partial")
+	os.WriteFile(file, []byte("readproportion=0.9\ninsertproportion=0.1\n"), 0o644)
+	common := []string{"-P", file, "--recordcount", "20", "--operationcount", "10", "--threads", "1", "--status-interval", "0"}
+	tg := &memTarget{}
+	if code, _, errs := run(t, tg, common...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	w := tg.opened
+	if w.ReadProportion != 0.9 || w.UpdateProportion != 0.05 || w.InsertProportion != 0.1 ||
+		w.ReadModifyWriteProportion != 0 || w.Distribution != workload.Uniform {
+		t.Errorf("partial file resolved to read %v update %v insert %v rmw %v %s; want YCSB's defaults for the rest (update 0.05, rmw 0, uniform)",
+			w.ReadProportion, w.UpdateProportion, w.InsertProportion, w.ReadModifyWriteProportion, w.Distribution)
+	}
+	tg = &memTarget{}
+	if code, _, errs := run(t, tg, append([]string{"--workload", "b"}, common...)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if w := tg.opened; w.ReadProportion != 0.9 || w.UpdateProportion != 0.05 || w.Distribution != workload.Zipfian {
+		t.Errorf("explicit --workload b under the file resolved to %+v", w)
+	}
+}
+
 func TestValueSizeAndLoadOnly(t *testing.T) {
 	tg := &memTarget{}
 	code, out, errs := run(t, tg, "--phase", "load", "--recordcount", "100", "--value-size", "4096", "--status-interval", "0")

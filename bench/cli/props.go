@@ -68,6 +68,12 @@ type settings struct {
 
 // resolve layers the properties: defaults, the --workload preset, -P files in
 // order, -p settings, then flags given on the command line.
+//
+// The preset is merged only when --workload was given or no -P file was: a
+// property file is read as YCSB reads it, so what it leaves out takes YCSB's
+// CoreWorkload default (readproportion 0.95, updateproportion 0.05, the other
+// proportions 0, requestdistribution uniform; see workload.FromProps), not
+// workload A's value from the default --workload.
 func resolve(fs *pflag.FlagSet, preset string, files, sets []string, valueSize int) (settings, error) {
 	p := props.Props{}
 	p.Merge(defaults)
@@ -76,7 +82,9 @@ func resolve(fs *pflag.FlagSet, preset string, files, sets []string, valueSize i
 	if err != nil {
 		return settings{}, err
 	}
-	p.Merge(core)
+	if f := fs.Lookup("workload"); len(files) == 0 || (f != nil && f.Changed) {
+		p.Merge(core)
+	}
 	for _, f := range files {
 		fp, err := props.ReadFile(f)
 		if err != nil {
