@@ -18,10 +18,14 @@ func (s *Store) run() {
 	wait := time.NewTimer(time.Hour)
 	wait.Stop()
 	prev := 0 // requests in the previous batch
+	var done time.Time
 	for {
 		first, ok := <-s.queue
 		if !ok {
 			return
+		}
+		if time.Since(done) > idleGroups*s.opts.GroupWait {
+			prev = 0 // the loop sat idle: whoever wrote last is gone
 		}
 		batch = s.drain(append(batch, first))
 		if s.wantsCompany(len(batch), prev) {
@@ -29,6 +33,7 @@ func (s *Store) run() {
 		}
 		prev = len(batch)
 		s.commit(batch)
+		done = time.Now()
 		clear(batch) // let answered requests be collected
 		batch = batch[:0]
 	}

@@ -377,3 +377,30 @@ func TestAmbiguousCommitFailureBreaks(t *testing.T) {
 	}
 	wantAbsent(t, s, Objects, "k2")
 }
+
+// TestLoneWriteAfterIdleDoesNotWait: a concurrent batch long ago does not
+// make a lone write wait for company: the loop forgets it after sitting
+// idle.
+func TestLoneWriteAfterIdleDoesNotWait(t *testing.T) {
+	s := openT(t, t.TempDir(), Options{NoSync: true})
+	s.opts.GroupWait = 10 * time.Millisecond
+	release := stall(t, s)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			if err := set(s, Objects, fmt.Sprintf("burst%d", i), "v"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	waitQueued(s, 8)
+	release()
+	wg.Wait()
+	time.Sleep(idleGroups*s.opts.GroupWait + 50*time.Millisecond)
+	if err := set(s, Objects, "lone", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.GroupWaits != 0 {
+		t.Errorf("%+v: a lone write after %v idle waited for company", st, idleGroups*s.opts.GroupWait)
+	}
+}

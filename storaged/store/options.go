@@ -34,6 +34,11 @@ const (
 	// groupMin is the size of the previous batch from which the loop
 	// takes the writers to be concurrent and may wait for company.
 	groupMin = 4
+	// idleGroups: a loop idle for longer than this many GroupWaits since
+	// its last commit forgets that batch, so a lone write after a quiet
+	// spell never waits for company that left (writers coming back from a
+	// commit arrive well within it).
+	idleGroups = 10
 )
 
 // Options configures a Store. The zero value is the durable default:
