@@ -132,7 +132,15 @@ bench() {
   local s0 e0 t0 s1 e1 t1
   s0=$(cpu_seconds "${shoal_pids[@]}"); e0=$(cpu_seconds "${etcd_pids[@]}"); t0=$(date +%s.%N)
   echo "== $name"
-  "$@" 2>"$OUT/$name.log" || { tail -20 "$OUT/$name.log"; die "$name failed"; }
+  local rc=0
+  "$@" 2>"$OUT/$name.log" || rc=$?
+  if [ "$rc" = 130 ]; then
+    # Ctrl-C or SIGTERM: the command printed the summary of what ran, but
+    # a cut-short run is not a result; stop the comparison here.
+    echo "compare.sh: $name was interrupted (exit 130); its summary covers only what ran" >&2
+    exit 130
+  fi
+  [ "$rc" = 0 ] || { tail -20 "$OUT/$name.log"; die "$name failed (exit $rc)"; }
   s1=$(cpu_seconds "${shoal_pids[@]}"); e1=$(cpu_seconds "${etcd_pids[@]}"); t1=$(date +%s.%N)
   awk -v n="$name" -v s="$s0" -v S="$s1" -v e="$e0" -v E="$e1" -v t="$t0" -v T="$t1" \
     'BEGIN{printf "%s\t%.1f\t%.1f\t%.1f\n", n, S-s, E-e, T-t}' >>"$OUT/cpu.tsv"

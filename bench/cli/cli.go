@@ -50,13 +50,38 @@ type Command struct {
 	Stdout, Stderr io.Writer
 }
 
+// exitInterrupted is the exit code of a run stopped by Ctrl-C (or SIGTERM),
+// after its summary: 128+SIGINT, as a shell reports a process SIGINT ended.
+const exitInterrupted = 130
+
+// watchInterrupts calls first at the first signal on sigs and second at the
+// next, then returns; it returns early when done is closed. second must
+// stop delivery to sigs (signal.Stop), so that later signals take their
+// default action again instead of being swallowed.
+func watchInterrupts(sigs <-chan os.Signal, done <-chan struct{}, first, second func()) {
+	for n := 0; ; n++ {
+		select {
+		case <-done:
+			return
+		case <-sigs:
+		}
+		if n == 0 {
+			first()
+			continue
+		}
+		second()
+		return
+	}
+}
+
 // exitError carries an exit code.
 type exitError int
 
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", int(e)) }
 
 // Main runs the command with args (without the program name) and returns
-// its exit code: 0 on success, 1 when the benchmark failed, 2 for bad usage.
+// its exit code: 0 on success, 1 when the benchmark failed, 2 for bad usage,
+// 130 when Ctrl-C (or SIGTERM) stopped the run (its summary is printed).
 func (c *Command) Main(args []string) int {
 	if c.Stdout == nil {
 		c.Stdout = os.Stdout
@@ -180,7 +205,8 @@ func (c *Command) bench(args []string) error {
 	}
 
 	// The first Ctrl-C stops new operations and prints what ran; the
-	// second abandons operations in flight.
+	// second abandons operations in flight and gives Ctrl-C back to the
+	// runtime, so a third one kills the process while the target closes.
 	stop, stopIssuing := context.WithCancel(context.Background())
 	defer stopIssuing()
 	hard, abandon := context.WithCancel(context.Background())
@@ -188,21 +214,14 @@ func (c *Command) bench(args []string) error {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	go func() {
-		for n := 0; ; n++ {
-			select {
-			case <-hard.Done():
-				return
-			case <-sigs:
-			}
-			if n == 0 {
-				fmt.Fprintf(c.Stderr, "%s: interrupted: stopping, waiting for operations in flight (Ctrl-C again to abandon them)\n", c.Name)
-				stopIssuing()
-			} else {
-				abandon()
-			}
-		}
-	}()
+	go watchInterrupts(sigs, hard.Done(), func() {
+		fmt.Fprintf(c.Stderr, "%s: interrupted: stopping, waiting for operations in flight (Ctrl-C again to abandon them)\n", c.Name)
+		stopIssuing()
+	}, func() {
+		fmt.Fprintf(c.Stderr, "%s: abandoning operations in flight (Ctrl-C again to kill the process)\n", c.Name)
+		abandon()
+		signal.Stop(sigs)
+	})
 
 	openCtx, cancelOpen := context.WithTimeout(hard, 2*time.Minute)
 	db, describe, closeTarget, err := c.Target.Open(openCtx, s.workload)
@@ -219,6 +238,14 @@ func (c *Command) bench(args []string) error {
 
 	ph := phases{c: c, s: s, o: o, plan: plan, db: db, stop: stop, hard: hard, out: out}
 	err = ph.run()
+	if stop.Err() != nil {
+		// Interrupted: the summary of what ran is out; exit as a shell
+		// reports a process ended by SIGINT, so scripts can tell.
+		if err != nil {
+			fmt.Fprintf(c.Stderr, "%s: %v\n", c.Name, err)
+		}
+		err = exitError(exitInterrupted)
+	}
 	if r, ok := db.(Reporter); ok {
 		fmt.Fprintf(c.Stderr, "%s: %s\n", c.Name, r.Report())
 	}

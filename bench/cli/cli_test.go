@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 // memTarget is an in-memory store with an optional delay per operation.
 type memTarget struct {
 	delay  time.Duration
+	onOpen func() // called once the target is open, if set
 	opened workload.Workload
 	closed bool
 	mu     sync.Mutex
@@ -31,6 +33,9 @@ func (m *memTarget) Flags(fs *pflag.FlagSet) {
 
 func (m *memTarget) Open(_ context.Context, w workload.Workload) (workload.DB, string, func() error, error) {
 	m.opened, m.data = w, map[string][]byte{}
+	if m.onOpen != nil {
+		m.onOpen()
+	}
 	return m, "memory", func() error { m.closed = true; return nil }, nil
 }
 
@@ -151,6 +156,48 @@ func TestPartialPropertyFile(t *testing.T) {
 	if w := tg.opened; w.ReadProportion != 0.9 || w.UpdateProportion != 0.05 || w.Distribution != workload.Zipfian {
 		t.Errorf("explicit --workload b under the file resolved to %+v", w)
 	}
+}
+
+// TestInterruptedRunExits130 sends this process a real SIGINT during the
+// run phase (the command has registered for it by then): the run stops,
+// prints the summary of what ran and exits 130.
+func TestInterruptedRunExits130(t *testing.T) {
+	tg := &memTarget{delay: time.Millisecond}
+	tg.onOpen = func() {
+		time.AfterFunc(150*time.Millisecond, func() { syscall.Kill(os.Getpid(), syscall.SIGINT) })
+	}
+	code, out, errs := run(t, tg, "--recordcount", "20", "--threads", "2", "--duration", "20s", "--status-interval", "0")
+	if code != exitInterrupted {
+		t.Fatalf("exit %d, want %d: %s", code, exitInterrupted, errs)
+	}
+	if !strings.Contains(errs, "interrupted") || !strings.Contains(out, "[OVERALL], RunTime(ms), ") {
+		t.Errorf("no summary of the interrupted run:\nstdout %s\nstderr %s", out, errs)
+	}
+}
+
+// TestWatchInterrupts: the first signal stops issuing, the second abandons
+// and hands signals back (the watcher returns), so a third is not swallowed.
+func TestWatchInterrupts(t *testing.T) {
+	sigs := make(chan os.Signal, 3)
+	var firsts, seconds int
+	returned := make(chan struct{})
+	go func() {
+		watchInterrupts(sigs, make(chan struct{}), func() { firsts++ }, func() { seconds++ })
+		close(returned)
+	}()
+	sigs <- syscall.SIGINT
+	sigs <- syscall.SIGINT
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the watcher still holds the signals after the second")
+	}
+	if firsts != 1 || seconds != 1 {
+		t.Errorf("first called %d times, second %d; want 1 and 1", firsts, seconds)
+	}
+	done := make(chan struct{})
+	close(done)
+	watchInterrupts(make(chan os.Signal), done, func() { t.Error("first called") }, func() { t.Error("second called") })
 }
 
 func TestValueSizeAndLoadOnly(t *testing.T) {
