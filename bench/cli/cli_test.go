@@ -224,6 +224,24 @@ func TestOpenLoopStatusLines(t *testing.T) {
 	}
 }
 
+// TestOpenLoopBacklogIsNamed: an open loop that falls behind says that
+// its percentiles leave out the operations that were due but never started.
+func TestOpenLoopBacklogIsNamed(t *testing.T) {
+	tg := &memTarget{}
+	code, out, errs := run(t, tg, "--delay", "5ms", "--recordcount", "20", "--threads", "1", "--target", "1000", "--duration", "300ms", "--status-interval", "0")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	_, backlog, _ := strings.Cut(out, "[OVERALL], Backlog(ops), ")
+	backlog, _, _ = strings.Cut(backlog, "\n")
+	if backlog == "" || backlog == "0" {
+		t.Fatalf("no backlog at 1000 ops/s with one 5 ms worker:\n%s", out)
+	}
+	if want := "percentiles exclude " + backlog + " operations that were due but never started (backlog)"; !strings.Contains(errs, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errs)
+	}
+}
+
 // TestSweepChartAndTable runs a short sweep against a store that saturates
 // near 1/delay*threads ops/s, then draws and tabulates the results.
 func TestSweepChartAndTable(t *testing.T) {

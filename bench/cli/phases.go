@@ -86,7 +86,7 @@ func (p *phases) summary(res *runner.Result) error {
 		fmt.Fprintf(p.c.Stderr, "%s: interrupted after %.1f s: the summary covers what ran\n", p.c.Name, res.RunTime.Seconds())
 	}
 	if res.Open() && res.Backlog > 0 {
-		fmt.Fprintf(p.c.Stderr, "%s: the store fell behind the target: %d scheduled operations never started\n", p.c.Name, res.Backlog)
+		fmt.Fprintf(p.c.Stderr, "%s: the store fell behind the target: percentiles exclude %d operations that were due but never started (backlog), so they understate latency at this rate\n", p.c.Name, res.Backlog)
 	}
 	if err := report.Write(p.out, p.o.format, report.Measurements(res, p.s.percentiles)); err != nil {
 		return err

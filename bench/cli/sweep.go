@@ -71,6 +71,9 @@ func (p *phases) sweep() error {
 		points = append(points, pt)
 		fmt.Fprintf(p.c.Stderr, "%s: target %g ops/s: achieved %.0f ops/s, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, %d errors, backlog %d\n",
 			p.c.Name, rate, pt.Throughput, ms(pt.P50), ms(pt.P99), ms(pt.P999), pt.Errors, pt.Backlog)
+		if pt.Backlog > 0 {
+			fmt.Fprintf(p.c.Stderr, "%s: percentiles exclude %d operations that were due but never started (backlog)\n", p.c.Name, pt.Backlog)
+		}
 		if pt.Saturated() {
 			fmt.Fprintf(p.c.Stderr, "%s: saturated: achieved %.0f%% of the target\n", p.c.Name, 100*pt.Throughput/pt.Target)
 			break

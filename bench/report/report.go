@@ -39,7 +39,9 @@ func (m Measurement) FormatValue() string {
 // Measurements lists a phase's summary in YCSB's order: [OVERALL], then
 // each operation's latency figures and return counts, its failed operations
 // ([OP-FAILED]) and, in an open loop, its service times ([OP-SERVICE]). In
-// an open loop [OP] latencies run from each operation's intended start.
+// an open loop [OP] latencies run from each operation's intended start, and
+// cover only operations that started: [OVERALL], Backlog(ops) counts those
+// that were due but never started, which no percentile includes.
 func Measurements(res *runner.Result, percentiles []float64) []Measurement {
 	ms := []Measurement{
 		{Metric: "OVERALL", Name: "RunTime(ms)", Value: float64(res.RunTime.Milliseconds()), Integer: true},

@@ -3,6 +3,20 @@
 // ends) or an open loop (operations are scheduled at a target rate and
 // measured from their scheduled start, so a stall delays, and is charged
 // to, every operation scheduled during it: no coordinated omission).
+//
+// Two limits of the open loop's figures:
+//   - Open-loop latency includes the client's own timer oversleep: a
+//     worker sleeps until an operation's intended start and the Go timer
+//     wakes it late (a few hundred µs to about 1 ms on a loaded 2-core VM),
+//     and that lateness is charged to the operation. The runner does not
+//     spin out the last part of the wait: on a machine the client shares
+//     with the store, spinning would take CPU from the store it measures.
+//     Service latency (Recorder's service histogram) starts when the
+//     operation does and excludes it.
+//   - Percentiles cover only operations that started. Operations that were
+//     due but never started when the phase stopped have no latency; they
+//     are counted as Result.Backlog and are not in the histograms, so a
+//     phase with a backlog understates its latency.
 package runner
 
 import (
@@ -80,7 +94,8 @@ type Result struct {
 	Target  float64
 	// Backlog counts, in an open loop, the operations whose scheduled start
 	// had passed when the phase stopped but that had not started: the
-	// store had fallen that far behind the target rate.
+	// store had fallen that far behind the target rate. They are in no
+	// histogram of Summary: the percentiles exclude them.
 	Backlog int64
 	// Interrupted is set when the context ended the phase before its
 	// operation count or duration did.

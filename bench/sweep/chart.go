@@ -101,9 +101,9 @@ func WriteSVG(w io.Writer, title string, series [][]Point) error {
 					if p.Saturated() {
 						fill = "white"
 					}
-					fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s" stroke="%s"><title>%s %s: target %s/s, achieved %s/s, %s</title></circle>`+"\n",
+					fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s" stroke="%s"><title>%s %s: target %s/s, achieved %s/s, %s%s</title></circle>`+"\n",
 						px(p.Throughput), py(float64(v)), fill, color, html.EscapeString(p.Label), c.name,
-						formatRate(p.Target), formatRate(p.Throughput), formatMicros(float64(v)))
+						formatRate(p.Target), formatRate(p.Throughput), formatMicros(float64(v)), pointNote(p))
 				}
 			}
 		}
@@ -129,6 +129,11 @@ func WriteSVG(w io.Writer, title string, series [][]Point) error {
 	fmt.Fprintf(&b, `<circle cx="%.0f" cy="%.0f" r="3" fill="white" stroke="#333"/>`+"\n", lx+15, ly-4)
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f">saturated step</text>`+"\n", lx+36, ly)
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" fill="#555">(below %.0f%% of target)</text>`+"\n", lx+36, ly+15, SaturationRatio*100)
+	if anyBacklog(series) {
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" fill="#555">percentiles exclude</text>`+"\n", lx, ly+36)
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" fill="#555">operations never started</text>`+"\n", lx, ly+51)
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" fill="#555">(backlog, in each tooltip)</text>`+"\n", lx, ly+66)
+	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -163,4 +168,28 @@ func formatMicros(us float64) string {
 		return fmt.Sprintf("%g ms", math.Round(us/10)/100)
 	}
 	return fmt.Sprintf("%g µs", math.Round(us))
+}
+
+// pointNote is the tail of a marker's tooltip: saturation and the backlog
+// the percentiles exclude.
+func pointNote(p Point) string {
+	note := ""
+	if p.Saturated() {
+		note += ", saturated"
+	}
+	if p.Backlog > 0 {
+		note += fmt.Sprintf(", backlog %d (due, never started, not in the percentiles)", p.Backlog)
+	}
+	return note
+}
+
+func anyBacklog(series [][]Point) bool {
+	for _, s := range series {
+		for _, p := range s {
+			if p.Backlog > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -21,7 +21,10 @@ import (
 const SaturationRatio = 0.9
 
 // Point is one step of a sweep. Latencies are in microseconds, from each
-// operation's intended start, over every operation of the step.
+// operation's intended start, over every operation of the step that
+// started. Operations that were due but never started when the step ended
+// (Backlog) have no latency and are not in the percentiles, so a step with
+// a backlog understates its latency; such a step is usually Saturated.
 type Point struct {
 	Label      string
 	Target     float64
@@ -66,9 +69,15 @@ func Rates(start, step float64, steps int) []float64 {
 	return out
 }
 
-var header = []string{"label", "target_ops", "throughput_ops", "p50_us", "p95_us", "p99_us", "p999_us", "errors", "backlog"}
+// header is the CSV's first row. saturated is derived (Point.Saturated) and
+// written for whoever reads the file; oldHeader, without it, is still read.
+var (
+	header    = []string{"label", "target_ops", "throughput_ops", "p50_us", "p95_us", "p99_us", "p999_us", "errors", "backlog", "saturated"}
+	oldHeader = header[:len(header)-1]
+)
 
-// WriteCSV writes points with a header row.
+// WriteCSV writes points with a header row. The backlog column counts the
+// operations the percentiles exclude (see Point); saturated is true or false.
 func WriteCSV(w io.Writer, points []Point) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header); err != nil {
@@ -79,6 +88,7 @@ func WriteCSV(w io.Writer, points []Point) error {
 		for _, v := range []int64{p.P50, p.P95, p.P99, p.P999, p.Errors, p.Backlog} {
 			row = append(row, strconv.FormatInt(v, 10))
 		}
+		row = append(row, strconv.FormatBool(p.Saturated()))
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -95,7 +105,7 @@ func ReadCSV(r io.Reader) ([]Point, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sweep: %w", err)
 	}
-	if len(rows) == 0 || !slices.Equal(rows[0], header) {
+	if len(rows) == 0 || !(slices.Equal(rows[0], header) || slices.Equal(rows[0], oldHeader)) {
 		return nil, errors.New("sweep: not a sweep CSV (header differs)")
 	}
 	var out []Point

@@ -49,6 +49,32 @@ func TestCSVRoundTripAndSeries(t *testing.T) {
 	}
 }
 
+// TestCSVMarksSaturationAndReadsOldFiles: each row says whether its step
+// saturated; files written before that column existed still read.
+func TestCSVMarksSaturationAndReadsOldFiles(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteCSV(&b, points()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	want := []string{
+		"label,target_ops,throughput_ops,p50_us,p95_us,p99_us,p999_us,errors,backlog,saturated",
+		"shoal,1000.0,998.0,900,2000,4000,9000,0,0,false",
+		"shoal,2000.0,1990.0,1100,3000,6000,20000,0,0,false",
+		"shoal,3000.0,2400.0,300000,900000,1200000,1300000,0,600,true",
+		"etcd,1000.0,1000.0,2000,4000,7000,12000,0,0,false",
+		"etcd,2000.0,1500.0,500000,800000,990000,999000,3,0,true",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("CSV:\n%s\nwant:\n%s", b.String(), strings.Join(want, "\n"))
+	}
+	old := "label,target_ops,throughput_ops,p50_us,p95_us,p99_us,p999_us,errors,backlog\nshoal,3000.0,2400.0,1,2,3,4,0,600\n"
+	pts, err := ReadCSV(strings.NewReader(old))
+	if err != nil || len(pts) != 1 || pts[0].Backlog != 600 || !pts[0].Saturated() {
+		t.Errorf("old CSV: %+v, %v", pts, err)
+	}
+}
+
 func TestSaturated(t *testing.T) {
 	p := points()
 	if p[0].Saturated() || !p[2].Saturated() || !p[4].Saturated() {
@@ -90,7 +116,8 @@ func TestSVGIsWellFormedAndDrawsEverySeries(t *testing.T) {
 	if hollow != 2*len(curves)+1 { // two saturated points, plus the legend's marker
 		t.Errorf("%d hollow markers, want %d", hollow, 2*len(curves)+1)
 	}
-	for _, s := range []string{"Shoal &amp; etcd", ">shoal<", ">etcd<", "1 s", "1 ms"} {
+	for _, s := range []string{"Shoal &amp; etcd", ">shoal<", ">etcd<", "1 s", "1 ms", "percentiles exclude",
+		"target 3k/s, achieved 2.4k/s, 1.2 s, saturated, backlog 600 (due, never started, not in the percentiles)</title>"} {
 		if !strings.Contains(b.String(), s) {
 			t.Errorf("SVG lacks %q", s)
 		}
