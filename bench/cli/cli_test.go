@@ -189,7 +189,7 @@ func TestValueSizeAndLoadOnly(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if !strings.Contains(out, "[INSERT], Operations, 100") || strings.Contains(out, "[READ]") {
+	if !strings.Contains(out, "[INSERT], Operations, 100\n") || strings.Contains(out, "[READ]") {
 		t.Errorf("load summary:\n%s", out)
 	}
 	for _, v := range tg.data {
@@ -219,7 +219,7 @@ func TestOpenLoopStatusLines(t *testing.T) {
 	if n := strings.Count(errs, "current ops/sec; backlog"); n < 2 {
 		t.Errorf("%d open-loop status lines in 350 ms at 100 ms:\n%s", n, errs)
 	}
-	if !strings.Contains(out, "[OVERALL], TargetThroughput(ops/sec), 400.000") || !strings.Contains(out, "[READ-SERVICE], Operations") {
+	if !strings.Contains(out, "[OVERALL], TargetThroughput(ops/sec), 400.000\n") || !strings.Contains(out, "[READ-SERVICE], Operations") {
 		t.Errorf("open-loop summary:\n%s", out)
 	}
 }

@@ -28,40 +28,71 @@ func result(open bool) *runner.Result {
 	return res
 }
 
+// fields reads a text summary into "[METRIC], Name" -> value, so that tests
+// compare whole values, never prefixes.
+func fields(t *testing.T, out string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		i := strings.LastIndex(line, ", ")
+		if i < 0 || !strings.HasPrefix(line, "[") {
+			t.Fatalf("not a summary line: %q", line)
+		}
+		if _, dup := m[line[:i]]; dup {
+			t.Fatalf("%s twice", line[:i])
+		}
+		m[line[:i]] = line[i+2:]
+	}
+	return m
+}
+
+// checkFields compares exact values (want) and, for latencies the histogram
+// rounds, values within its 0.1% precision of the true one (near, in us).
+func checkFields(t *testing.T, out string, want map[string]string, near map[string]float64) {
+	t.Helper()
+	got := fields(t, out)
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	for k, v := range near {
+		g, err := strconv.ParseFloat(got[k], 64)
+		if err != nil || math.Abs(g-v) > v*0.001 {
+			t.Errorf("%s = %q, want %v within 0.1%%", k, got[k], v)
+		}
+	}
+}
+
 func TestTextIsYCSBFormat(t *testing.T) {
 	var b bytes.Buffer
 	if err := WriteText(&b, Measurements(result(false), []float64{95, 99, 99.9})); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, line := range []string{
-		"[OVERALL], RunTime(ms), 2000\n",
-		"[OVERALL], Throughput(ops/sec), 51.000\n",
-		"[READ], Operations, 101\n",
-		"[READ], MinLatency(us), 1000\n",
-		"[READ], 95thPercentileLatency(us), 95",
-		"[READ], 99.9thPercentileLatency(us), 100",
-		"[READ], Return=OK, 100\n",
-		"[READ], Return=NOT_FOUND, 1\n",
-		"[UPDATE], Operations, 0\n",
-		"[UPDATE], Return=OK, 0\n",
-		"[UPDATE], Return=ERROR, 1\n",
-		"[UPDATE-FAILED], Operations, 1\n",
-		"[UPDATE-FAILED], MaxLatency(us), 300",
-	} {
-		if !strings.Contains(out, line) {
-			t.Errorf("summary lacks %q:\n%s", line, out)
-		}
-	}
+	checkFields(t, out, map[string]string{
+		"[OVERALL], RunTime(ms)":         "2000",
+		"[OVERALL], Throughput(ops/sec)": "51.000",
+		"[READ], Operations":             "101",
+		"[READ], MinLatency(us)":         "1000",
+		"[READ], Return=OK":              "100",
+		"[READ], Return=NOT_FOUND":       "1",
+		"[UPDATE], Operations":           "0",
+		"[UPDATE], Return=OK":            "0",
+		"[UPDATE], Return=ERROR":         "1",
+		"[UPDATE-FAILED], Operations":    "1",
+	}, map[string]float64{
+		// 95th of 1..100 ms and one 1 ms read: 95 ms; the 99.9th is the
+		// largest, 100 ms; the mean is 50,010 us.
+		"[READ], 95thPercentileLatency(us)":   95000,
+		"[READ], 99thPercentileLatency(us)":   99000,
+		"[READ], 99.9thPercentileLatency(us)": 100000,
+		"[READ], MaxLatency(us)":              100000,
+		"[READ], AverageLatency(us)":          50010,
+		"[UPDATE-FAILED], MaxLatency(us)":     3000000,
+	})
 	if strings.Contains(out, "SERVICE") || strings.Contains(out, "Backlog") {
 		t.Errorf("closed-loop summary has open-loop lines:\n%s", out)
-	}
-	// The average is the mean of 1..100 ms and one 1 ms read: 50,010 us,
-	// within the histogram's 0.1%.
-	_, avg, _ := strings.Cut(out, "[READ], AverageLatency(us), ")
-	avg, _, _ = strings.Cut(avg, "\n")
-	if v, err := strconv.ParseFloat(avg, 64); err != nil || math.Abs(v-50010) > 50 {
-		t.Errorf("average latency %q, want 50010 within 0.1%%", avg)
 	}
 }
 
@@ -70,12 +101,14 @@ func TestOpenLoopSummaryAddsServiceAndBacklog(t *testing.T) {
 	if err := WriteText(&b, Measurements(result(true), DefaultPercentiles)); err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range []string{"[OVERALL], TargetThroughput(ops/sec), 200.000", "[OVERALL], Backlog(ops), 7",
-		"[READ-SERVICE], Operations, 101", "[READ-SERVICE], MaxLatency(us), 1000", "[READ], 50thPercentileLatency(us), 50"} {
-		if !strings.Contains(b.String(), line) {
-			t.Errorf("lacks %q:\n%s", line, b.String())
-		}
-	}
+	checkFields(t, b.String(), map[string]string{
+		"[OVERALL], TargetThroughput(ops/sec)": "200.000",
+		"[OVERALL], Backlog(ops)":              "7",
+		"[READ-SERVICE], Operations":           "101",
+		"[READ-SERVICE], MaxLatency(us)":       "1000",
+	}, map[string]float64{
+		"[READ], 50thPercentileLatency(us)": 50000,
+	})
 }
 
 func TestJSONAndCSV(t *testing.T) {
@@ -135,9 +168,9 @@ func TestStatusLine(t *testing.T) {
 	rec.TakeInterval(iv)
 	s := runner.Status{Elapsed: 10 * time.Second, Operations: 1234, Interval: 10 * time.Second, Ops: iv, Open: true, Backlog: 3}
 	line := StatusLine(time.Date(2026, 11, 25, 16, 30, 10, 123e6, time.UTC), s)
-	for _, part := range []string{"2026-11-25 16:30:10:123 10 sec: 1234 operations; 5.0 current ops/sec;", "backlog 3;", "[READ: Count=50, Avg=200", "50=20"} {
-		if !strings.Contains(line, part) {
-			t.Errorf("status line %q lacks %q", line, part)
-		}
+	want := "2026-11-25 16:30:10:123 10 sec: 1234 operations; 5.0 current ops/sec; backlog 3; " +
+		"[READ: Count=50, Avg=2004.0, 50=2007, 99=2007, 99.9=2007, Max=2007]" // 2 ms, as the histogram rounds it
+	if line != want {
+		t.Errorf("status line\n%q, want\n%q", line, want)
 	}
 }
