@@ -60,6 +60,9 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	c.ring.Store(r)
 	c.spawn(func() { c.every(c.cfg.RingRefresh, c.refreshRing) })
 	c.spawn(func() { c.every(c.cfg.ProbeInterval, c.probe) })
+	if c.cfg.Silence > 0 {
+		c.spawn(func() { c.every(c.cfg.Silence/5, c.watchSilence) })
+	}
 	return c, nil
 }
 
@@ -77,6 +80,13 @@ func (c *Client) Close() error {
 	c.cancel()
 	c.wg.Wait()
 	return c.ep.Close()
+}
+
+// watchSilence applies the failure detector's silence rule (see health).
+func (c *Client) watchSilence() {
+	for _, id := range c.health.silent(time.Now(), c.cfg.Silence) {
+		c.log.Info("node marked down: it went silent with requests outstanding", "node", id, "silence", c.cfg.Silence)
+	}
 }
 
 // spawn runs fn on a goroutine that Close waits for, unless the client is
@@ -162,13 +172,19 @@ func (c *Client) attempt(parent context.Context) (context.Context, context.Cance
 //     answer if it had waited past SlowAnswer, and otherwise says nothing:
 //     a caller's tight deadline must not mark healthy nodes down.
 func (c *Client) call(ctx context.Context, n ring.Node, req, resp any) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	start := time.Now()
+	f := c.health.begin(n.ID, start, cancel)
 	err := c.ep.Call(ctx, n.Addr, string(n.ID), req, resp)
+	c.health.end(f)
 	now := time.Now()
 	var ce *wire.CallError
 	switch {
 	case err == nil:
 		c.health.answered(n.ID, now.Sub(start), now)
+	case ctx.Err() != nil && errors.Is(context.Cause(ctx), errSilent):
+		// marked down already by the silence rule
 	case ctx.Err() != nil && errors.Is(context.Cause(ctx), errNoAnswer):
 		c.health.failed(n.ID, fmt.Errorf("%w (%v)", errNoAnswer, c.cfg.CoordinatorTimeout), now)
 	case ctx.Err() != nil:

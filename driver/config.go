@@ -38,6 +38,12 @@ type Config struct {
 	// failure; three in a row mark the node down until a probe finds it
 	// well (default 500ms, about 10x the p99 of a loaded loopback cluster).
 	SlowAnswer time.Duration
+	// Silence is how long a node may answer nothing at all while requests
+	// to it are outstanding before it is marked down and those requests
+	// are retried elsewhere (default 250ms). A node killed outright sends
+	// no goodbye, so without this the requests in flight to it would each
+	// wait out CoordinatorTimeout. Negative disables it.
+	Silence time.Duration
 	// ProbeInterval is how often nodes believed down are probed (default
 	// 500ms). A node that comes back is used again within about this long.
 	ProbeInterval time.Duration
@@ -96,6 +102,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SpeculativeDelay == 0 {
 		c.SpeculativeDelay = 20 * time.Millisecond
+	}
+	if c.Silence == 0 {
+		c.Silence = 250 * time.Millisecond
 	}
 	if c.RingRefresh == 0 {
 		c.RingRefresh = 10 * time.Second

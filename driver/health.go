@@ -1,6 +1,9 @@
 package driver
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -16,6 +19,9 @@ import (
 //     the deadline) marks the node down at once.
 //   - An answer slower than the slow threshold is a soft failure; slowLimit
 //     of them in a row mark the node down too. Any prompt answer clears them.
+//   - A node that answers nothing for Config.Silence while requests to it
+//     are outstanding is marked down too, and those requests are cancelled
+//     so their callers move on (a killed process sends no goodbye).
 //   - A node marked down gets no user traffic while any node believed up can
 //     do its work. Only the background probe (probe.go) brings it back, so
 //     requests stop waiting on a dead node after the first failure.
@@ -26,7 +32,21 @@ type health struct {
 	mu    sync.Mutex
 	slow  time.Duration // answers slower than this are soft failures
 	nodes map[ring.NodeID]*nodeHealth
+	// heard is when each node last answered anything; calls are the
+	// requests in flight to each (for the silence rule).
+	heard map[ring.NodeID]time.Time
+	calls map[ring.NodeID]map[*inflight]struct{}
 }
+
+// inflight is one request on its way to a node.
+type inflight struct {
+	node   ring.NodeID
+	sent   time.Time
+	cancel context.CancelCauseFunc
+}
+
+// errSilent is the cause with which the silence rule cancels requests.
+var errSilent = errors.New("the node went silent")
 
 // nodeHealth is one node's record; absent means up with a clean history.
 type nodeHealth struct {
@@ -41,7 +61,8 @@ type nodeHealth struct {
 const slowLimit = 3
 
 func newHealth(slow time.Duration) *health {
-	return &health{slow: slow, nodes: make(map[ring.NodeID]*nodeHealth)}
+	return &health{slow: slow, nodes: make(map[ring.NodeID]*nodeHealth),
+		heard: make(map[ring.NodeID]time.Time), calls: make(map[ring.NodeID]map[*inflight]struct{})}
 }
 
 func (h *health) rec(id ring.NodeID) *nodeHealth {
@@ -58,6 +79,7 @@ func (h *health) rec(id ring.NodeID) *nodeHealth {
 func (h *health) answered(id ring.NodeID, took time.Duration, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.heard[id] = now
 	if took < h.slow {
 		if n := h.nodes[id]; n != nil && !n.down {
 			delete(h.nodes, id)
@@ -85,6 +107,71 @@ func (h *health) failed(id ring.NodeID, err error, now time.Time) {
 	if !n.down {
 		n.down, n.since = true, now
 	}
+}
+
+// begin registers a request to id sent at now, which cancel ends; end
+// must follow when it finishes.
+func (h *health) begin(id ring.NodeID, now time.Time, cancel context.CancelCauseFunc) *inflight {
+	f := &inflight{node: id, sent: now, cancel: cancel}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := h.calls[id]
+	if m == nil {
+		m = make(map[*inflight]struct{})
+		h.calls[id] = m
+	}
+	m[f] = struct{}{}
+	return f
+}
+
+func (h *health) end(f *inflight) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := h.calls[f.node]
+	delete(m, f)
+	if len(m) == 0 {
+		delete(h.calls, f.node)
+	}
+}
+
+// silent applies the silence rule at now: a node that has answered nothing
+// for silence while a request sent at least that long ago is still
+// outstanding is marked down, and every request in flight to it is
+// cancelled with errSilent. It returns the nodes it marked down.
+func (h *health) silent(now time.Time, silence time.Duration) []ring.NodeID {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []ring.NodeID
+	for id, m := range h.calls {
+		if now.Sub(h.heard[id]) < silence {
+			continue
+		}
+		oldest := now
+		for f := range m {
+			if f.sent.Before(oldest) {
+				oldest = f.sent
+			}
+		}
+		if now.Sub(oldest) < silence {
+			continue
+		}
+		n := h.rec(id)
+		n.failures++
+		since := oldest
+		if h.heard[id].After(since) {
+			since = h.heard[id]
+		}
+		n.lastErr = fmt.Sprintf("no answer at all for %v with %d requests outstanding", now.Sub(since).Round(time.Millisecond), len(m))
+		if !n.down {
+			n.down, n.since = true, now
+		}
+		for f := range m {
+			f.cancel(errSilent)
+		}
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // recovered records a successful probe: the node is up with a clean record.
