@@ -14,9 +14,12 @@ const maxOps = int(workload.ReadModifyWrite) + 1
 type OpStats struct {
 	Op workload.Op
 	// OK holds the latencies of operations that returned OK or NOT_FOUND
-	// (YCSB's [READ]); Failed those that returned ERROR ([READ-FAILED]).
-	// In an open loop these are measured from each operation's intended
-	// start.
+	// ([READ]); Failed those that returned ERROR ([READ-FAILED]). This
+	// differs from YCSB, whose Status.isOk() is true for OK only, so it
+	// files NOT_FOUND under [READ-FAILED]: here a read that correctly
+	// reports a missing record is a served request, timed with the others,
+	// and still counted apart as Return=NOT_FOUND. In an open loop these are
+	// measured from each operation's intended start.
 	OK, Failed *Histogram
 	// Service holds every operation's latency from its actual start; open
 	// loop only ([READ-SERVICE]), nil otherwise.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/shoalkv/shoal/bench/cli"
@@ -16,38 +17,60 @@ import (
 // should use it.
 type db struct {
 	c *driver.Client
-	// reads counts Gets that found values; siblings those that found more
-	// than one (concurrent writes not yet folded), mostSiblings the most.
-	reads, siblings, mostSiblings atomic.Int64
+	// reads counts the Gets of READ operations that found values, and how
+	// many met siblings (concurrent writes not yet folded); updateGets the
+	// same for the Get inside each UPDATE. READ-MODIFY-WRITE reads inside
+	// the driver's Update and is not counted. mostSiblings is the most any
+	// Get found.
+	reads, updateGets siblingCount
+	mostSiblings      atomic.Int64
 }
 
-// get is a Get that counts what it found.
-func (d *db) get(ctx context.Context, key []byte) (driver.Versions, error) {
+// siblingCount counts Gets that found values and those that found siblings.
+type siblingCount struct{ found, siblings atomic.Int64 }
+
+// get is a Get that counts what it found in sc.
+func (d *db) get(ctx context.Context, key []byte, sc *siblingCount) (driver.Versions, error) {
 	v, err := d.c.Get(ctx, key)
-	if n := int64(len(v.Values)); err == nil {
-		d.reads.Add(1)
-		if n > 1 {
-			d.siblings.Add(1)
-			for m := d.mostSiblings.Load(); n > m && !d.mostSiblings.CompareAndSwap(m, n); m = d.mostSiblings.Load() {
-			}
-		}
+	if err == nil {
+		d.count(sc, int64(len(v.Values)))
 	}
 	return v, err
 }
 
-// Report says how often reads met siblings: each one costs the reader a
-// merge and makes the next write fold them (cli.Reporter).
-func (d *db) Report() string {
-	r, s := d.reads.Load(), d.siblings.Load()
-	if r == 0 {
-		return "no reads found a value"
+// count records a Get that found n values.
+func (d *db) count(sc *siblingCount, n int64) {
+	sc.found.Add(1)
+	if n > 1 {
+		sc.siblings.Add(1)
+		for m := d.mostSiblings.Load(); n > m && !d.mostSiblings.CompareAndSwap(m, n); m = d.mostSiblings.Load() {
+		}
 	}
-	return fmt.Sprintf("%d of %d reads (%.2f%%) found concurrent siblings, at most %d", s, r, 100*float64(s)/float64(r), d.mostSiblings.Load())
+}
+
+// Report says how often reads, and the Gets inside updates, met siblings:
+// each one costs the reader a merge and makes the next write fold them
+// (cli.Reporter).
+func (d *db) Report() string {
+	var parts []string
+	for _, c := range []struct {
+		what string
+		sc   *siblingCount
+	}{{"reads", &d.reads}, {"gets inside updates", &d.updateGets}} {
+		if f := c.sc.found.Load(); f > 0 {
+			s := c.sc.siblings.Load()
+			parts = append(parts, fmt.Sprintf("%d of %d %s (%.2f%%)", s, f, c.what, 100*float64(s)/float64(f)))
+		}
+	}
+	if len(parts) == 0 {
+		return "no reads or updates found a value"
+	}
+	return fmt.Sprintf("%s found concurrent siblings, at most %d", strings.Join(parts, " and "), d.mostSiblings.Load())
 }
 
 // Read is a quorum Get (R replicas).
 func (d *db) Read(ctx context.Context, key []byte) error {
-	_, err := d.get(ctx, key)
+	_, err := d.get(ctx, key, &d.reads)
 	if errors.Is(err, driver.ErrNotFound) {
 		return workload.ErrNotFound
 	}
@@ -59,7 +82,7 @@ func (d *db) Read(ctx context.Context, key []byte) error {
 // sibling to every existing version (DVV semantics, paper §4.4), so an
 // update costs a quorum read and a quorum write.
 func (d *db) Update(ctx context.Context, key, value []byte) error {
-	cur, err := d.get(ctx, key)
+	cur, err := d.get(ctx, key, &d.updateGets)
 	if err != nil && !errors.Is(err, driver.ErrNotFound) {
 		return err
 	}
