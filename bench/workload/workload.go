@@ -12,7 +12,7 @@ import (
 // Request distributions (YCSB's requestdistribution).
 const (
 	Uniform = "uniform"
-	Zipfian = "zipfian" // scrambled, as in YCSB
+	Zipfian = "zipfian" // scrambled; hotter than YCSB's (see generator.Scrambled)
 	Latest  = "latest"
 )
 
