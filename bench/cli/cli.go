@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -74,6 +75,18 @@ func watchInterrupts(sigs <-chan os.Signal, done <-chan struct{}, first, second 
 	}
 }
 
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 // exitError carries an exit code.
 type exitError int
 
@@ -89,6 +102,12 @@ func (c *Command) Main(args []string) int {
 	if c.Stderr == nil {
 		c.Stderr = os.Stderr
 	}
+	// Messages reach stderr from several goroutines (the run, its status
+	// reporter, the Ctrl-C watcher): serialise them, on a copy so the
+	// caller's Command is left as it was.
+	cc := *c
+	cc.Stderr = &lockedWriter{w: c.Stderr}
+	c = &cc
 	var err error
 	switch {
 	case len(args) > 0 && args[0] == "chart":
