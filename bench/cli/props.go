@@ -49,7 +49,7 @@ var propFlags = []struct {
 	{"insertproportion", "insertproportion", "share of inserts"},
 	{"readmodifywriteproportion", "readmodifywriteproportion", "share of read-modify-writes"},
 	{"scanproportion", "scanproportion", "share of scans (refused: Dynamo has no range scans)"},
-	{"requestdistribution", "requestdistribution", "uniform, zipfian (scrambled; its hottest key is hotter than in YCSB, see docs/BENCHMARKS.md) or latest"},
+	{"requestdistribution", "requestdistribution", "uniform, zipfian (scrambled; its hottest key is hotter than in YCSB, see docs/BENCHMARKS.md; -p zipfian.ycsb=true for YCSB's) or latest"},
 	{"zipfianconstant", "zipfianconstant", "zipfian theta (default 0.99)"},
 	{"insertorder", "insertorder", "hashed (default) or ordered record keys"},
 }

@@ -46,11 +46,7 @@ func TestScrambledKeepsFrequencies(t *testing.T) {
 	z, _ := NewZipfian(DefaultZipfianConstant)
 	const n, samples = 10_000, 300_000
 	s := NewScrambled(z, n)
-	r := rand.New(rand.NewPCG(9, 9))
-	counts := map[int64]int{}
-	for range samples {
-		counts[s.Next(r, n)]++
-	}
+	counts := draws(s, n, samples, 9)
 	for rank := range int64(5) {
 		item := s.perm.Map(rank)
 		p := z.Probability(rank, n)

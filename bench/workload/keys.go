@@ -2,6 +2,8 @@ package workload
 
 import (
 	"strconv"
+
+	"github.com/shoalkv/shoal/bench/generator"
 )
 
 // KeyPrefix starts every record key, as in YCSB.
@@ -21,16 +23,5 @@ func (w Workload) Key(item int64) []byte {
 		}
 		return append(b, digits...)
 	}
-	return strconv.AppendUint(b, fnv64(uint64(item))&(1<<63-1), 10)
-}
-
-// fnv64 is FNV-1a 64 over the eight little-endian bytes of v.
-func fnv64(v uint64) uint64 {
-	h := uint64(14695981039346656037)
-	for range 8 {
-		h ^= v & 0xff
-		h *= 1099511628211
-		v >>= 8
-	}
-	return h
+	return strconv.AppendUint(b, generator.FNVHash64(uint64(item))&(1<<63-1), 10)
 }

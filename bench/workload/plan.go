@@ -56,7 +56,11 @@ func NewPlan(w Workload) (*Plan, error) {
 		// is expected to make (twice the expectation); records inserted
 		// beyond it are never chosen.
 		expected := int64(float64(w.OperationCount) * w.InsertProportion * 2)
-		p.chooser = generator.NewScrambled(z, w.RecordCount+expected)
+		if w.ZipfianYCSB {
+			p.chooser = generator.NewYCSBScrambled(z, w.RecordCount+expected)
+		} else {
+			p.chooser = generator.NewScrambled(z, w.RecordCount+expected)
+		}
 	case Latest:
 		p.chooser = generator.Latest{Z: z}
 	}

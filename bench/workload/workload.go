@@ -58,6 +58,11 @@ type Workload struct {
 	Distribution string
 	// ZipfianConstant is the zipfian theta (zipfianconstant, default 0.99).
 	ZipfianConstant float64
+	// ZipfianYCSB (zipfian.ycsb, default false) makes Zipfian YCSB's
+	// scrambled zipfian (generator.YCSBScrambled), whose hottest key is
+	// cooler than the default's (generator.Scrambled) at usual record
+	// counts. The default stays, so earlier results keep their meaning.
+	ZipfianYCSB bool
 	// InsertOrder names records by hashed or ordered record number
 	// (insertorder, default hashed); ZeroPadding pads ordered numbers.
 	InsertOrder string
@@ -80,7 +85,7 @@ func (w Workload) ValueSize() int { return w.FieldCount * w.FieldLength }
 var coreKeys = []string{
 	"recordcount", "operationcount", "insertstart", "insertcount", "fieldcount", "fieldlength",
 	"readproportion", "updateproportion", "insertproportion", "scanproportion", "readmodifywriteproportion",
-	"requestdistribution", "zipfianconstant", "insertorder", "zeropadding", "workload",
+	"requestdistribution", "zipfianconstant", "zipfian.ycsb", "insertorder", "zeropadding", "workload",
 	"readallfields", "writeallfields", "fieldlengthdistribution", "maxscanlength", "minscanlength",
 	"scanlengthdistribution", "table", "fieldnameprefix",
 }
@@ -124,6 +129,9 @@ func FromProps(p props.Props, name string) (Workload, error) {
 	w.ReadModifyWriteProportion = getf("readmodifywriteproportion", 0)
 	w.Distribution = strings.ToLower(p.String("requestdistribution", Uniform))
 	w.ZipfianConstant = getf("zipfianconstant", generator.DefaultZipfianConstant)
+	var err error
+	w.ZipfianYCSB, err = p.Bool("zipfian.ycsb", false)
+	errs = append(errs, err)
 	w.InsertOrder = strings.ToLower(p.String("insertorder", Hashed))
 	w.ZeroPadding = int(geti("zeropadding", 1))
 	if cls := p.String("workload", ""); cls != "" && !strings.HasSuffix(cls, ".CoreWorkload") {
@@ -214,6 +222,9 @@ func (w Workload) Describe() string {
 	dist := w.Distribution
 	if dist == Zipfian || dist == Latest {
 		dist += fmt.Sprintf(" %g", w.ZipfianConstant)
+	}
+	if w.Distribution == Zipfian && w.ZipfianYCSB {
+		dist += " (YCSB's scrambling)"
 	}
 	return fmt.Sprintf("workload %s: %s; %s; %d records of %d B", w.Name, strings.Join(mix, ", "), dist, w.RecordCount, w.ValueSize())
 }

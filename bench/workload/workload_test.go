@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shoalkv/shoal/bench/generator"
 	"github.com/shoalkv/shoal/bench/props"
 	"github.com/shoalkv/shoal/ringsync/ring"
 )
@@ -174,6 +175,39 @@ func hottest(counts map[string]int, n int) []string {
 		return strings.Compare(a, b)
 	})
 	return keys[:min(n, len(keys))]
+}
+
+// TestZipfianYCSBIsOptIn: zipfian.ycsb=true picks YCSB's scrambled zipfian;
+// without it the default chooser stays.
+func TestZipfianYCSBIsOptIn(t *testing.T) {
+	for _, c := range []struct {
+		set  string
+		ycsb bool
+	}{{"", false}, {"false", false}, {"true", true}} {
+		p, _ := Core("a")
+		if c.set != "" {
+			p["zipfian.ycsb"] = c.set
+		}
+		w, err := FromProps(p, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := NewPlan(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, isYCSB := plan.chooser.(*generator.YCSBScrambled)
+		_, isDefault := plan.chooser.(*generator.Scrambled)
+		if w.ZipfianYCSB != c.ycsb || isYCSB != c.ycsb || isDefault == c.ycsb ||
+			strings.Contains(w.Describe(), "YCSB's scrambling") != c.ycsb {
+			t.Errorf("zipfian.ycsb=%q: ZipfianYCSB %v, chooser %T", c.set, w.ZipfianYCSB, plan.chooser)
+		}
+	}
+	p, _ := Core("a")
+	p["zipfian.ycsb"] = "maybe"
+	if _, err := FromProps(p, "a"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("zipfian.ycsb=maybe: %v, want ErrInvalid", err)
+	}
 }
 
 func TestPlanMixAndInserts(t *testing.T) {
