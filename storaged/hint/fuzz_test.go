@@ -35,6 +35,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	good := mustEncode(f, Record{Epoch: 7, SinceMS: 1_700_000_000_000, Object: obj})
 	for _, s := range [][]byte{
 		good, mustEncode(f, Record{}), good[:len(good)/2], append(bytes.Clone(good), 0),
+		mustEncode(f, Record{Epoch: 7, SinceMS: 1, Object: obj, Kept: true}), {0x94, 0x01, 0x02, 0xc0, 0xc3},
 		{0x93, 0x01, 0x02, 0xc0}, {0x93, 0x01, 0x02, 0x92, 0xdd, 0xff, 0xff, 0xff, 0xff},
 		{0xdd, 0xff, 0xff, 0xff, 0xff},
 	} {
@@ -49,7 +50,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			}
 			return
 		}
-		if herr != nil || h.Epoch != r.Epoch || h.SinceMS != r.SinceMS {
+		if herr != nil || h != (Header{Epoch: r.Epoch, SinceMS: r.SinceMS, Kept: r.Kept}) {
 			t.Fatalf("DecodeHeader = %+v, %v disagrees with DecodeRecord %+v", h, herr, r)
 		}
 		if err := r.Object.Validate(); err != nil {
@@ -63,7 +64,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decode of re-encoding: %v", err)
 		}
-		if again.Epoch != r.Epoch || again.SinceMS != r.SinceMS || !again.Object.Equal(r.Object) || !dvvEqualSize(again.Object, b) {
+		if again.Epoch != r.Epoch || again.SinceMS != r.SinceMS || again.Kept != r.Kept || !again.Object.Equal(r.Object) || !dvvEqualSize(again.Object, b) {
 			t.Fatalf("re-encoding changed the record: %+v vs %+v", again, r)
 		}
 	})
@@ -72,5 +73,5 @@ func FuzzDecodeRecord(f *testing.F) {
 // dvvEqualSize checks the record encoding carries the object at its exact
 // Size, so the byte accounting of a node matches what it stores.
 func dvvEqualSize(s dvv.Set, rec []byte) bool {
-	return len(rec) >= s.Size() && len(rec) <= s.Size()+1+9+9
+	return len(rec) >= s.Size() && len(rec) <= s.Size()+1+9+9+1
 }

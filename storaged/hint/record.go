@@ -15,10 +15,14 @@ import (
 // Record is the value of one hint: what a fallback holds for one key on
 // behalf of one owner. It encodes as the msgpack array
 //
-//	[epoch uint, since_ms uint, object Set]
+//	[epoch uint, since_ms uint, object Set]            (not kept)
+//	[epoch uint, since_ms uint, object Set, kept bool] (kept)
 //
 // (the shape msgpack's as_array gives the struct; SinceMS is never negative
-// and so is written as an unsigned integer).
+// and so is written as an unsigned integer). Kept was appended later: a
+// record without it is not kept, and a record that is not kept is written
+// without it, so its bytes are those of the first format. A field added
+// after it would have to write it always.
 type Record struct {
 	_msgpack struct{} `msgpack:",as_array"`
 
@@ -28,12 +32,18 @@ type Record struct {
 	// mints it (see MintEpoch); a record that only ever received replicas
 	// keeps zero.
 	Epoch uint64
-	// SinceMS is when the record was first created, in unix milliseconds;
-	// merges keep it. The hint window counts from the oldest pending one.
+	// SinceMS is when the record was created, or last stopped being Kept,
+	// in unix milliseconds; other merges keep it. The hint window counts
+	// from the oldest pending one.
 	SinceMS int64
 	// Object is what the owner is missing: the merge of every write the
 	// fallback accepted for it.
 	Object dvv.Set
+	// Kept marks a record its owner refused for good (it holds other
+	// limits, or finds it malformed): it stays for an operator, is not
+	// delivered, and is out of the owner's backlog, until a write merges
+	// new data into it and clears the mark.
+	Kept bool
 }
 
 // Header is a record without its object: what a scan needs to account for
@@ -41,10 +51,14 @@ type Record struct {
 type Header struct {
 	Epoch   uint64
 	SinceMS int64
+	Kept    bool
 }
 
-// recordFields is the length of a record's array.
-const recordFields = 3
+// The lengths of a record's array: without and with the Kept field.
+const (
+	recordFields     = 3
+	keptRecordFields = 4
+)
 
 // EncodeRecord returns r's encoding in a new slice. It fails (ErrInvalid)
 // for a negative SinceMS, and with the dvv codec's error for an invalid
@@ -56,7 +70,11 @@ func EncodeRecord(r Record) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(r.Object.Size() + 20)
 	e := msgpack.NewEncoder(&buf)
-	if err := e.EncodeArrayLen(recordFields); err != nil {
+	fields := recordFields
+	if r.Kept {
+		fields = keptRecordFields
+	}
+	if err := e.EncodeArrayLen(fields); err != nil {
 		return nil, err
 	}
 	if err := e.EncodeUint(r.Epoch); err != nil {
@@ -68,64 +86,106 @@ func EncodeRecord(r Record) ([]byte, error) {
 	if err := r.Object.EncodeMsgpack(e); err != nil {
 		return nil, err
 	}
+	if r.Kept {
+		if err := e.EncodeBool(true); err != nil {
+			return nil, err
+		}
+	}
 	return buf.Bytes(), nil
 }
 
 // DecodeRecord decodes exactly one record from b, strictly: an array of
-// exactly three fields, unsigned integers for the epoch and the time (the
+// three or four fields, unsigned integers for the epoch and the time (the
 // time at most math.MaxInt64), the object by the dvv codec's strict rules
-// (which check every declared length before allocating), and no trailing
-// bytes. Errors wrap ErrMalformed. The result does not alias b.
+// (which check every declared length before allocating), a boolean for
+// Kept if present, and no trailing bytes. Errors wrap ErrMalformed. The
+// result does not alias b.
 func DecodeRecord(b []byte) (Record, error) {
 	r := bytes.NewReader(b)
 	d := msgpack.NewDecoder(r)
-	h, err := decodeHeader(d)
+	fields, h, err := decodeHeader(d)
 	if err != nil {
 		return Record{}, err
 	}
-	var obj dvv.Set
-	if err := obj.DecodeMsgpack(d); err != nil {
-		return Record{}, fmt.Errorf("%w: object: %w", ErrMalformed, err)
+	rec, err := decodeRest(d, fields, h)
+	if err != nil {
+		return Record{}, err
 	}
 	if r.Len() != 0 {
 		return Record{}, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, r.Len())
 	}
-	return Record{Epoch: h.Epoch, SinceMS: h.SinceMS, Object: obj}, nil
+	return rec, nil
 }
 
-// DecodeHeader decodes the epoch and time of the record encoded in b without
-// decoding (or checking) its object. Errors wrap ErrMalformed.
+// DecodeHeader decodes the epoch, time and kept mark of the record encoded
+// in b. It neither decodes nor checks the object of a record without the
+// kept field (the common case); for one with it, which ends the array, it
+// decodes the object to reach the field. Errors wrap ErrMalformed.
 func DecodeHeader(b []byte) (Header, error) {
-	return decodeHeader(msgpack.NewDecoder(bytes.NewReader(b)))
-}
-
-func decodeHeader(d *msgpack.Decoder) (Header, error) {
-	c, err := peek(d)
+	d := msgpack.NewDecoder(bytes.NewReader(b))
+	fields, h, err := decodeHeader(d)
+	if err != nil || fields == recordFields {
+		return h, err
+	}
+	rec, err := decodeRest(d, fields, h)
 	if err != nil {
 		return Header{}, err
 	}
+	return Header{Epoch: rec.Epoch, SinceMS: rec.SinceMS, Kept: rec.Kept}, nil
+}
+
+// decodeRest decodes what follows the header of a record of fields fields:
+// its object and, if present, its kept mark.
+func decodeRest(d *msgpack.Decoder, fields int, h Header) (Record, error) {
+	rec := Record{Epoch: h.Epoch, SinceMS: h.SinceMS}
+	if err := rec.Object.DecodeMsgpack(d); err != nil {
+		return Record{}, fmt.Errorf("%w: object: %w", ErrMalformed, err)
+	}
+	if fields == keptRecordFields {
+		c, err := peek(d)
+		if err != nil {
+			return Record{}, err
+		}
+		if c != msgpcode.True && c != msgpcode.False {
+			return Record{}, fmt.Errorf("%w: record kept: want a boolean, found code 0x%02x", ErrMalformed, c)
+		}
+		rec.Kept = c == msgpcode.True
+		if _, err := d.DecodeBool(); err != nil {
+			return Record{}, fmt.Errorf("%w: record kept: %w", ErrMalformed, eof(err))
+		}
+	}
+	return rec, nil
+}
+
+// decodeHeader decodes a record's array length (returned as fields) and the
+// fields before its object.
+func decodeHeader(d *msgpack.Decoder) (fields int, h Header, err error) {
+	c, err := peek(d)
+	if err != nil {
+		return 0, Header{}, err
+	}
 	if !msgpcode.IsFixedArray(c) && c != msgpcode.Array16 && c != msgpcode.Array32 {
-		return Header{}, fmt.Errorf("%w: record: want an array, found code 0x%02x", ErrMalformed, c)
+		return 0, Header{}, fmt.Errorf("%w: record: want an array, found code 0x%02x", ErrMalformed, c)
 	}
 	n, err := d.DecodeArrayLen()
 	if err != nil {
-		return Header{}, fmt.Errorf("%w: record: %w", ErrMalformed, eof(err))
+		return 0, Header{}, fmt.Errorf("%w: record: %w", ErrMalformed, eof(err))
 	}
-	if n != recordFields {
-		return Header{}, fmt.Errorf("%w: record: want %d fields, found %d", ErrMalformed, recordFields, n)
+	if n != recordFields && n != keptRecordFields {
+		return 0, Header{}, fmt.Errorf("%w: record: want %d or %d fields, found %d", ErrMalformed, recordFields, keptRecordFields, n)
 	}
 	epoch, err := readUint(d, "epoch")
 	if err != nil {
-		return Header{}, err
+		return 0, Header{}, err
 	}
 	since, err := readUint(d, "since")
 	if err != nil {
-		return Header{}, err
+		return 0, Header{}, err
 	}
 	if since > math.MaxInt64 {
-		return Header{}, fmt.Errorf("%w: record time %d out of range", ErrMalformed, since)
+		return 0, Header{}, fmt.Errorf("%w: record time %d out of range", ErrMalformed, since)
 	}
-	return Header{Epoch: epoch, SinceMS: int64(since)}, nil
+	return n, Header{Epoch: epoch, SinceMS: int64(since)}, nil
 }
 
 // readUint reads an unsigned integer: a positive fixint or uint8/16/32/64.

@@ -16,21 +16,53 @@ func TestRecordRoundTrip(t *testing.T) {
 		{Epoch: 1, SinceMS: 1},
 		{Epoch: math.MaxUint64, SinceMS: math.MaxInt64, Object: obj},
 		{Epoch: 0, SinceMS: 1_700_000_000_000, Object: obj},
+		{Kept: true},
+		{Epoch: 4, SinceMS: 1_700_000_000_000, Object: obj, Kept: true},
 	} {
 		b := mustEncode(t, r)
 		got, err := DecodeRecord(b)
 		if err != nil {
 			t.Fatalf("DecodeRecord(%x): %v", b, err)
 		}
-		if got.Epoch != r.Epoch || got.SinceMS != r.SinceMS || !got.Object.Equal(r.Object) {
+		if got.Epoch != r.Epoch || got.SinceMS != r.SinceMS || !got.Object.Equal(r.Object) || got.Kept != r.Kept {
 			t.Errorf("round trip: got %+v, want %+v", got, r)
 		}
 		h, err := DecodeHeader(b)
-		if err != nil || h != (Header{Epoch: r.Epoch, SinceMS: r.SinceMS}) {
-			t.Errorf("DecodeHeader = %+v, %v; want epoch %d since %d", h, err, r.Epoch, r.SinceMS)
+		if err != nil || h != (Header{Epoch: r.Epoch, SinceMS: r.SinceMS, Kept: r.Kept}) {
+			t.Errorf("DecodeHeader = %+v, %v; want epoch %d since %d kept %v", h, err, r.Epoch, r.SinceMS, r.Kept)
 		}
-		if want := r.Object.Size(); !bytes.HasSuffix(b, mustSet(t, r.Object)) || len(b) > want+1+9+9 {
-			t.Errorf("record encoding %x does not end with the object's encoding", b)
+		objEnd := b
+		if r.Kept {
+			objEnd = b[:len(b)-1] // the kept mark, one byte, follows the object
+		}
+		if want := r.Object.Size(); !bytes.HasSuffix(objEnd, mustSet(t, r.Object)) || len(b) > want+1+9+9+1 {
+			t.Errorf("record encoding %x does not carry the object's encoding", b)
+		}
+	}
+}
+
+// TestRecordKeptFormat: a record that is not kept is written in the first,
+// three-field format, so records written before the kept mark existed read
+// as not kept; a kept one appends the mark, and a four-field record with
+// the mark false reads as not kept.
+func TestRecordKeptFormat(t *testing.T) {
+	obj := sampleObject(t)
+	plain := mustEncode(t, Record{Epoch: 2, SinceMS: 3, Object: obj})
+	if want := append([]byte{0x93, 0x02, 0x03}, mustSet(t, obj)...); !bytes.Equal(plain, want) {
+		t.Errorf("a record that is not kept encodes as %x, want the three-field %x", plain, want)
+	}
+	kept := mustEncode(t, Record{Epoch: 2, SinceMS: 3, Object: obj, Kept: true})
+	if want := append(append([]byte{0x94}, plain[1:]...), 0xc3); !bytes.Equal(kept, want) {
+		t.Errorf("a kept record encodes as %x, want %x", kept, want)
+	}
+	unmarked := append(append([]byte{0x94}, plain[1:]...), 0xc2)
+	for _, in := range [][]byte{plain, unmarked} {
+		r, err := DecodeRecord(in)
+		if err != nil || r.Kept {
+			t.Errorf("DecodeRecord(%x) = %+v, %v; want not kept", in, r, err)
+		}
+		if h, err := DecodeHeader(in); err != nil || h.Kept {
+			t.Errorf("DecodeHeader(%x) = %+v, %v; want not kept", in, h, err)
 		}
 	}
 }
@@ -82,6 +114,10 @@ func TestDecodeRecordMalformed(t *testing.T) {
 		{"two fields", cat([]byte{0x92, 0x01, 0x02})},
 		{"four fields", cat([]byte{0x94, 0x01, 0x02}, empty, []byte{0x00})},
 		{"array16 of 4", cat([]byte{0xdc, 0x00, 0x04, 0x01, 0x02}, empty, []byte{0x00})},
+		{"nil kept", cat([]byte{0x94, 0x01, 0x02}, empty, []byte{0xc0})},
+		{"no kept", cat([]byte{0x94, 0x01, 0x02}, empty)},
+		{"five fields", cat([]byte{0x95, 0x01, 0x02}, empty, []byte{0xc3, 0xc3})},
+		{"kept then trailing byte", cat([]byte{0x94, 0x01, 0x02}, empty, []byte{0xc3, 0x00})},
 		{"huge array32", []byte{0xdd, 0xff, 0xff, 0xff, 0xff}},
 		{"nil epoch", cat([]byte{0x93, 0xc0, 0x02}, empty)},
 		{"negative epoch", cat([]byte{0x93, 0xff, 0x02}, empty)},
@@ -112,5 +148,10 @@ func TestDecodeHeaderIgnoresObject(t *testing.T) {
 	}
 	if _, err := DecodeHeader([]byte{0x93, 0x05}); !errors.Is(err, ErrMalformed) {
 		t.Errorf("truncated header: %v, want ErrMalformed", err)
+	}
+	// The kept mark follows the object, so a four-field record's header
+	// needs it: a bad object there is malformed.
+	if h, err := DecodeHeader([]byte{0x94, 0x05, 0x01, 0xc0, 0xc3}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("kept record with a nil object: DecodeHeader = %+v, %v; want ErrMalformed", h, err)
 	}
 }
