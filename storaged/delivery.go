@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -25,9 +26,10 @@ import (
 // record deleted, and only if it is byte for byte what was sent: a write that
 // merged into it meanwhile keeps it for the next sweep. An owner that fails
 // backs off (hint.Backoff); the rest of that sweep only takes stock. A record
-// the owner refuses for good (it holds other limits, or finds it malformed),
-// or that cannot be decoded, is kept for an operator, reported once, and
-// taken out of the owner's backlog (hintBook.keep).
+// the owner refuses for good (it holds other limits, or finds it malformed)
+// is marked kept on disk (hint.Record.Kept), unless it changed since it was
+// sent, reported once, and taken out of the owner's backlog (hintBook.keep);
+// one that cannot be decoded is kept in memory only.
 const (
 	// batchRecords and batchBytes bound one batch: the records copied out of
 	// one read transaction (a batch always takes at least one record).
@@ -212,12 +214,12 @@ func (w *worker) snapshot(from []byte, deliver bool, seen *sweepNotes) (batch []
 			if !bytes.HasSuffix(k, []byte(w.owner)) {
 				return true
 			}
-			if _, owner, err := hint.ParseKey(k); err != nil || owner != w.owner || h.isKept(k) {
+			if _, owner, err := hint.ParseKey(k); err != nil || owner != w.owner || h.isUndecodable(k) {
 				return true // unreadable keys were reported by the startup scan
 			}
 			hd, err := hint.DecodeHeader(val)
-			if err != nil {
-				return true // not counted by the startup scan either
+			if err != nil || hd.Kept {
+				return true // not counted by the startup scan either, or not pending
 			}
 			if !deliver {
 				seen.note(hd.SinceMS)
@@ -225,7 +227,11 @@ func (w *worker) snapshot(from []byte, deliver bool, seen *sweepNotes) (batch []
 			}
 			rec, err := hint.DecodeRecord(val) // copies what it decodes
 			if err != nil {
-				w.keep(k, len(val), "hint delivery: unreadable record kept, not delivered", err)
+				if h.keepUndecodable(w.owner, k, int64(len(val))) {
+					key, _, _ := hint.ParseKey(k)
+					w.d.s.log.Warn("hint delivery: unreadable record kept, not delivered",
+						"owner", w.owner, "key", fmt.Sprintf("%q", key), "bytes", len(val), "err", err)
+				}
 				return true
 			}
 			stored := bytes.Clone(k)
@@ -238,13 +244,45 @@ func (w *worker) snapshot(from []byte, deliver bool, seen *sweepNotes) (batch []
 	return batch, next, err
 }
 
-// keep takes a record delivery gives up on out of the backlog, reporting it
-// the first time.
-func (w *worker) keep(stored []byte, size int, msg string, err error) {
-	if w.d.s.hints.keep(w.owner, stored, size) {
-		key, _, _ := hint.ParseKey(stored)
-		w.d.s.log.Warn(msg, "owner", w.owner, "key", key, "bytes", size, "err", err)
+// keep marks p's record kept, durably, the owner having refused it for
+// good (refusal), and takes it out of the backlog, reporting it; it reports
+// whether it did. It does neither if the record changed since it was copied
+// out (a write merged into it while it was being sent): the owner refused
+// other bytes, and the record stays pending. The decision and the book's
+// account of it are made inside the commit loop, ordered with the writes.
+func (w *worker) keep(ctx context.Context, p pending, refusal error) bool {
+	s, h := w.d.s, w.d.s.hints
+	rec := p.rec
+	rec.Kept = true
+	b, err := hint.EncodeRecord(rec)
+	if err != nil {
+		s.log.Error("hint delivery: encoding a kept record", "owner", w.owner, "key", fmt.Sprintf("%q", p.key), "err", err)
+		return false
 	}
+	size, keptSize := int64(len(p.value)), int64(len(b))
+	kept := false
+	err = s.st.Apply(ctx, store.Hints, p.stored, func(old []byte) ([]byte, error) {
+		if !bytes.Equal(old, p.value) {
+			return nil, nil
+		}
+		h.keep(w.owner, size, keptSize)
+		kept = true
+		return b, nil
+	})
+	if err != nil {
+		if kept {
+			h.unkeep(w.owner, size, keptSize, p.rec.SinceMS)
+		}
+		if !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
+			s.log.Error("hint delivery: marking a refused record kept", "owner", w.owner, "key", fmt.Sprintf("%q", p.key), "err", err)
+		}
+		return false
+	}
+	if kept {
+		s.log.Warn("hint delivery: owner refused a record for good; kept, not retried until it changes",
+			"owner", w.owner, "key", fmt.Sprintf("%q", p.key), "bytes", size, "err", refusal)
+	}
+	return kept
 }
 
 // deliverAll delivers recs in order and notes the records it leaves in seen.
@@ -261,7 +299,9 @@ func (w *worker) deliverAll(ctx context.Context, node ring.Node, recs []pending,
 			}
 			w.succeeded()
 		case recordRefused(err):
-			w.keep(p.stored, len(p.value), "hint delivery: owner refused a record for good; kept, not retried", err)
+			if !w.keep(ctx, p, err) {
+				seen.note(p.rec.SinceMS)
+			}
 		default:
 			w.failed(ctx, err)
 			for _, q := range recs[i:] {

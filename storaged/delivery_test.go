@@ -8,32 +8,38 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/shoalkv/shoal/storaged"
 	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/dvv"
 )
 
 // logRecorder is a slog.Handler that keeps each record's message and owner
-// attribute, for tests that check what a node reported.
+// and key attributes, for tests that check what a node reported.
 type logRecorder struct {
 	mu    *sync.Mutex
 	lines *[]string // "message owner=..."
+	keys  *[]string // "message key=...", of the records with a key
 	attrs []slog.Attr
 }
 
 func newLogRecorder() *logRecorder {
-	return &logRecorder{mu: &sync.Mutex{}, lines: new([]string)}
+	return &logRecorder{mu: &sync.Mutex{}, lines: new([]string), keys: new([]string)}
 }
 
 func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
 
 func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
-	owner := ""
+	owner, key := "", ""
 	find := func(a slog.Attr) bool {
-		if a.Key == "owner" {
+		switch a.Key {
+		case "owner":
 			owner = a.Value.String()
+		case "key":
+			key = a.Value.String()
 		}
 		return true
 	}
@@ -44,11 +50,14 @@ func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	*r.lines = append(*r.lines, rec.Message+" owner="+owner)
+	if key != "" {
+		*r.keys = append(*r.keys, rec.Message+" key="+key)
+	}
 	return nil
 }
 
 func (r *logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
-	return &logRecorder{mu: r.mu, lines: r.lines, attrs: append(slices.Clone(r.attrs), as...)}
+	return &logRecorder{mu: r.mu, lines: r.lines, keys: r.keys, attrs: append(slices.Clone(r.attrs), as...)}
 }
 
 func (r *logRecorder) WithGroup(string) slog.Handler { return r }
@@ -64,6 +73,20 @@ func (r *logRecorder) count(prefix, owner string) int {
 		}
 	}
 	return n
+}
+
+// keysOf returns the key attributes of the records that start with prefix.
+func (r *logRecorder) keysOf(prefix string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, l := range *r.keys {
+		if rest, ok := strings.CutPrefix(l, prefix); ok {
+			_, k, _ := strings.Cut(rest, " key=")
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // TestHintWriterOvertakenByDelivery: a hinted write whose goroutine stalls
@@ -157,6 +180,9 @@ func TestHintRefusedForGoodIsKept(t *testing.T) {
 	if n := logs.count("hint delivery: owner refused", "n2"); n != 1 {
 		t.Errorf("the refusal was logged %d times over many passes, want once", n)
 	}
+	if k := logs.keysOf("hint delivery: owner refused"); !slices.Equal(k, []string{`"bad"`}) {
+		t.Errorf("the refusal names key %q, want the object key, quoted", k)
+	}
 	if got := fake.received(); slices.Index(got, "big") != 0 || slices.Index(got[1:], "big") != -1 {
 		t.Errorf("the owner received %q: the refused record was sent again", got)
 	}
@@ -197,5 +223,172 @@ func TestHintDeadOwnerDoesNotStallOthers(t *testing.T) {
 	}
 	if g := c.get("n2", "for-n2"); !g.Found {
 		t.Errorf("n2 does not hold its hint")
+	}
+}
+
+// refuseTooLarge answers a handoff as an owner that holds smaller limits.
+func refuseTooLarge() error {
+	return fmt.Errorf("%w: the owner holds smaller limits", wire.ErrTooLarge)
+}
+
+// resolved is a one-sibling object that, merged into object("n9", 1, ...),
+// leaves both siblings: what a client writing without context would add.
+func resolved(value string) dvv.Set {
+	return object("n8", 1, value)
+}
+
+// TestHintUnkeptDuringSweepIsDelivered: a write into a kept record, landing
+// after the running sweep passed it, makes it pending again and is noted by
+// the sweep, which therefore neither empties the owner's backlog (nor warns
+// of a phantom): the record is delivered.
+func TestHintUnkeptDuringSweepIsDelivered(t *testing.T) {
+	logs := newLogRecorder()
+	c := newTestCluster(t, 2, func(cfg *storaged.Config) { cfg.Logger = slog.New(logs) })
+	c.start("n1")
+	// "bad" sorts, and so is delivered, before "ok1".
+	c.must("n1", &wire.Replicate{Key: []byte("bad"), Object: object("n9", 1, "big"), HintFor: "n2"}, &wire.Ack{})
+	c.must("n1", &wire.Replicate{Key: []byte("ok1"), Object: object("n9", 2, "x"), HintFor: "n2"}, &wire.Ack{})
+	var once sync.Once
+	fake := &fakeOwner{c: c, answer: func(_ context.Context, req *wire.Handoff) error {
+		switch vals := strings.Join(values(req.Object), ","); {
+		case string(req.Key) == "bad" && vals == "big":
+			return refuseTooLarge()
+		case string(req.Key) == "ok1":
+			// "bad" was just refused and kept; a client writes into it.
+			once.Do(func() {
+				if err := c.call("n1", &wire.Replicate{Key: []byte("bad"), Object: resolved("fixed"), HintFor: "n2"}, &wire.Ack{}); err != nil {
+					t.Errorf("write into the kept record: %v", err)
+				}
+			})
+		}
+		return nil
+	}}
+	fake.start(t, "n2")
+	eventually(t, func() string { return fmt.Sprintf("n1 %+v, owner got %q", c.status("n1"), fake.received()) }, func() bool {
+		st := c.status("n1")
+		return st.Hints == 0 && st.HintsDelivered == 2
+	})
+	if got := fake.received(); !slices.ContainsFunc(got, withFixed) {
+		t.Errorf("owner received %q, want the changed record", got)
+	}
+	if n := logs.count("hint backlog corrected", "n2"); n != 0 {
+		t.Errorf("a phantom correction was logged %d times; there was none", n)
+	}
+}
+
+// TestHintKeepRacesWrite: when a write merges into a record while its
+// handoff is in flight and the owner then refuses the bytes it was sent,
+// the record is not kept: the owner has not seen what it holds now, which
+// is delivered.
+func TestHintKeepRacesWrite(t *testing.T) {
+	c := newTestCluster(t, 2, nil)
+	c.start("n1")
+	c.must("n1", &wire.Replicate{Key: []byte("bad"), Object: object("n9", 1, "big"), HintFor: "n2"}, &wire.Ack{})
+	fake := &fakeOwner{c: c,
+		meddle: func(context.Context) error { // during the first handoff
+			return c.call("n1", &wire.Replicate{Key: []byte("bad"), Object: resolved("fixed"), HintFor: "n2"}, &wire.Ack{})
+		},
+		answer: func(_ context.Context, req *wire.Handoff) error {
+			if strings.Join(values(req.Object), ",") == "big" {
+				return refuseTooLarge()
+			}
+			return nil
+		}}
+	fake.start(t, "n2")
+	eventually(t, func() string { return fmt.Sprintf("n1 %+v, owner got %q", c.status("n1"), fake.received()) }, func() bool {
+		st := c.status("n1")
+		return st.Hints == 0 && st.HintsDelivered == 1 && len(st.HintOwners) == 0
+	})
+	if st := c.status("n1"); st.HintsKept != 0 {
+		t.Errorf("%d records kept, want none", st.HintsKept)
+	}
+}
+
+// TestHintKeptSurvivesRestart: the kept mark is durable: after a restart
+// the kept record is counted as kept, so it neither holds the owner's hint
+// window shut nor is sent again, and a write of new data into it makes it
+// deliverable.
+func TestHintKeptSurvivesRestart(t *testing.T) {
+	const window = time.Second
+	c := newTestCluster(t, 2, func(cfg *storaged.Config) { cfg.HintWindow = window })
+	c.start("n1")
+	first := time.Now()
+	c.must("n1", &wire.Replicate{Key: []byte("bad"), Object: object("n9", 1, "big"), HintFor: "n2"}, &wire.Ack{})
+	var down atomic.Bool
+	fake := &fakeOwner{c: c, answer: func(_ context.Context, req *wire.Handoff) error {
+		if down.Load() {
+			return errors.New("fake owner: unavailable")
+		}
+		if strings.Join(values(req.Object), ",") == "big" {
+			return refuseTooLarge()
+		}
+		return nil
+	}}
+	fake.start(t, "n2")
+	eventually(t, func() string { return fmt.Sprintf("n1 %+v", c.status("n1")) }, func() bool { return c.status("n1").HintsKept == 1 })
+	down.Store(true) // the owner goes away again
+	c.stop("n1")
+	c.start("n1")
+	if st := c.status("n1"); st.HintsKept != 1 || len(st.HintOwners) != 0 {
+		t.Fatalf("after restart: %d kept, book %q; want the record kept, nothing pending", st.HintsKept, ownersOf(st))
+	}
+	time.Sleep(time.Until(first.Add(window + 100*time.Millisecond))) // the kept record is older than the window
+	if err := c.call("n1", &wire.Replicate{Key: []byte("k2"), Object: object("n9", 3, "z"), HintFor: "n2"}, &wire.Ack{}); err != nil {
+		t.Fatalf("after restart, a new hint: %v (book %q)", err, ownersOf(c.status("n1")))
+	}
+	c.must("n1", &wire.Replicate{Key: []byte("bad"), Object: resolved("fixed"), HintFor: "n2"}, &wire.Ack{})
+	down.Store(false)
+	eventually(t, func() string { return fmt.Sprintf("n1 %+v, owner got %q", c.status("n1"), fake.received()) }, func() bool {
+		st := c.status("n1")
+		return st.Hints == 0 && st.HintsKept == 0
+	})
+	got := fake.received()
+	if n := countOf(got, "big"); n != 1 || !slices.ContainsFunc(got, withFixed) {
+		t.Errorf("owner received %q: want the refused record sent once, then its changed version", got)
+	}
+}
+
+// withFixed reports whether a handoff's values include resolved("fixed").
+func withFixed(vals string) bool { return slices.Contains(strings.Split(vals, ","), "fixed") }
+
+// countOf counts the elements of s equal to v.
+func countOf(s []string, v string) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
+// TestHintKeptCountsTowardCaps: records the owner refused for good count
+// toward its key and byte caps (though not its window), so an owner that
+// refuses everything cannot make a fallback hold without bound; kept
+// records still take merges of new data within the caps.
+func TestHintKeptCountsTowardCaps(t *testing.T) {
+	c := newTestCluster(t, 2, func(cfg *storaged.Config) {
+		cfg.HintMaxKeys = 2
+		cfg.HintMaxBytes = 4096
+	})
+	c.start("n1")
+	fake := &fakeOwner{c: c, answer: func(context.Context, *wire.Handoff) error { return refuseTooLarge() }}
+	fake.start(t, "n2")
+	for _, k := range []string{"a", "b"} {
+		c.must("n1", &wire.Replicate{Key: []byte(k), Object: object("n9", 1, "v"), HintFor: "n2"}, &wire.Ack{})
+	}
+	eventually(t, func() string { return fmt.Sprintf("n1 %+v", c.status("n1")) }, func() bool { return c.status("n1").HintsKept == 2 })
+	err := c.call("n1", &wire.Replicate{Key: []byte("c"), Object: object("n9", 1, "v"), HintFor: "n2"}, &wire.Ack{})
+	var re *wire.RemoteError
+	if !errors.As(err, &re) || re.Code != wire.CodeHintRefused || !strings.Contains(err.Error(), "key cap") {
+		t.Fatalf("a third record for an owner with two kept: %v, want a key cap refusal", err)
+	}
+	big := object("n7", 1, strings.Repeat("x", 5000))
+	err = c.call("n1", &wire.Replicate{Key: []byte("a"), Object: big, HintFor: "n2"}, &wire.Ack{})
+	if !errors.As(err, &re) || re.Code != wire.CodeHintRefused || !strings.Contains(err.Error(), "byte cap") {
+		t.Fatalf("growing a kept record past the byte cap: %v, want a byte cap refusal", err)
+	}
+	if err := c.call("n1", &wire.Replicate{Key: []byte("a"), Object: object("n8", 1, "w"), HintFor: "n2"}, &wire.Ack{}); err != nil {
+		t.Fatalf("a merge into a kept record within the caps: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package storaged
 
 import (
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -17,18 +18,20 @@ import (
 // a read reports skipping an unreadable hint record.
 const refusalReportEvery = 10 * time.Second
 
-// hintBook is the in-memory account of the hints a node holds: a
-// hint.Backlog per owner, rebuilt by a scan of the hints bucket when the
-// node starts and kept up to date as writes and deliveries commit, the
-// records kept because they cannot be delivered, and the counters. Safe for
-// concurrent use.
+// hintBook is the in-memory account of the hints a node holds: per owner, a
+// hint.Backlog of the records to deliver and one of the records kept
+// because they cannot be delivered, rebuilt by a scan of the hints bucket
+// when the node starts and kept up to date as writes, deliveries and keeps
+// commit; and the counters. Safe for concurrent use.
 //
 // Writes are accounted inside the store's commit loop, before their commit
 // (account), and taken back if the commit then fails (settle). A delivery
 // deletes a record only after seeing it in a snapshot, so after its commit,
 // so a removal is always accounted after the write that created the record:
-// the counts cannot drift. Admission checks a write against the backlog
-// including the writes ahead of it in its commit batch.
+// the counts cannot drift. A record is kept (hint.Record.Kept) inside the
+// commit loop as well (keep), so a write that un-keeps it is ordered with
+// it. Admission checks a write against the backlog including the writes
+// ahead of it in its commit batch.
 //
 // OldestMS is approximate in one documented way: it only moves back when a
 // complete delivery sweep of the owner's records settles it (endSweep);
@@ -46,16 +49,21 @@ type hintBook struct {
 	// sweeps holds, per owner whose records a delivery sweep is scanning,
 	// the oldest creation time of the records created since it began.
 	sweeps map[string]*sweepNotes
-	// kept holds the records delivery gave up on for good (the owner
-	// refused them, or they cannot be decoded), by stored key, with their
-	// size. They stay in the bucket for an operator but are out of their
-	// owner's backlog: they neither hold the hint window nor keep delivery
-	// busy. A write that changes one puts it back.
-	kept       map[string]int64
-	refusals   map[string]*refusals
-	unreadable refusals // reads that skipped an unreadable record
-	delivered  uint64
-	refusedN   uint64
+	// kept summarises, per owner, the records delivery gave up on for good
+	// (the owner refused them, or they cannot be decoded). They stay in the
+	// bucket for an operator but are out of their owner's backlog: they
+	// neither hold the hint window nor keep delivery busy, but count toward
+	// the caps. A write that merges new data into a refused one makes it
+	// pending again. OldestMS is not used.
+	kept map[string]hint.Backlog
+	// undecodable holds the stored keys of the kept records that cannot be
+	// decoded: they cannot carry the durable mark, so it is held here
+	// (a restart counts them as pending until a sweep finds them again).
+	undecodable map[string]struct{}
+	refusals    map[string]*refusals
+	unreadable  refusals // reads that skipped an unreadable record
+	delivered   uint64
+	refusedN    uint64
 }
 
 // refusals rate-limits the warnings about one kind of event.
@@ -86,18 +94,20 @@ func (n *sweepNotes) note(sinceMS int64) {
 
 func newHintBook(log *slog.Logger) *hintBook {
 	return &hintBook{
-		log:      log,
-		owners:   make(map[string]hint.Backlog),
-		flight:   make(map[string]*flight),
-		sweeps:   make(map[string]*sweepNotes),
-		kept:     make(map[string]int64),
-		refusals: make(map[string]*refusals),
+		log:         log,
+		owners:      make(map[string]hint.Backlog),
+		flight:      make(map[string]*flight),
+		sweeps:      make(map[string]*sweepNotes),
+		kept:        make(map[string]hint.Backlog),
+		undecodable: make(map[string]struct{}),
+		refusals:    make(map[string]*refusals),
 	}
 }
 
 // load rebuilds the book from the hints bucket, before the book is shared
 // (it takes no lock). Records whose key or header cannot be read are left
-// out (and reported): they are neither counted nor delivered.
+// out (and reported): they are neither counted nor delivered. Kept records
+// are counted as kept.
 func (h *hintBook) load(st *store.Store) error {
 	bad := 0
 	err := st.ForEach(store.Hints, func(k, v []byte) error {
@@ -111,7 +121,11 @@ func (h *hintBook) load(st *store.Store) error {
 			bad++
 			return nil
 		}
-		h.owners[owner] = h.owners[owner].Added(true, int64(len(v)), hd.SinceMS)
+		if hd.Kept {
+			h.kept[owner] = h.kept[owner].Added(true, int64(len(v)), 0)
+		} else {
+			h.owners[owner] = h.owners[owner].Added(true, int64(len(v)), hd.SinceMS)
+		}
 		return nil
 	})
 	if bad > 0 {
@@ -127,27 +141,33 @@ func (h *hintBook) backlog(owner string) hint.Backlog {
 	return h.owners[owner]
 }
 
-// account accounts a hinted write to the record stored under stored. It
-// runs inside the commit loop, once per write, before the write commits;
-// settle must follow once Apply returns.
-func (h *hintBook) account(owner string, stored []byte, ch hintChange) {
+// held returns owner's backlog and the summary of its kept records.
+func (h *hintBook) held(owner string) (pending, kept hint.Backlog) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	b := h.owners[owner]
-	if size, ok := h.kept[string(stored)]; ok {
-		// The write changes a record delivery gave up on: it is worth
-		// another try, and counts again.
-		delete(h.kept, string(stored))
-		b = b.Added(true, size, ch.sinceMS)
+	return h.owners[owner], h.kept[owner]
+}
+
+// account accounts a hinted write of owner's. It runs inside the commit
+// loop, once per write, before the write commits; settle must follow once
+// Apply returns. A write that un-keeps a record adds it to the backlog like
+// a creation, noted by a running sweep, which may have passed it already.
+func (h *hintBook) account(owner string, ch hintChange) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ch.kept > 0 {
+		h.setKept(owner, h.kept[owner].Removed(ch.kept))
+		h.owners[owner] = h.owners[owner].Added(true, ch.kept+ch.grow, ch.sinceMS)
+	} else {
+		h.owners[owner] = h.owners[owner].Added(ch.created, ch.grow, ch.sinceMS)
 	}
-	h.owners[owner] = b.Added(ch.created, ch.grow, ch.sinceMS)
 	f := h.flight[owner]
 	if f == nil {
 		f = &flight{created: make(map[int64]int)}
 		h.flight[owner] = f
 	}
 	f.writes++
-	if ch.created {
+	if ch.adds() {
 		f.created[ch.sinceMS]++
 		if sw := h.sweeps[owner]; sw != nil {
 			sw.note(ch.sinceMS)
@@ -163,7 +183,7 @@ func (h *hintBook) settle(owner string, ch hintChange, committed bool) {
 	if f := h.flight[owner]; f != nil {
 		if f.writes--; f.writes <= 0 {
 			delete(h.flight, owner)
-		} else if ch.created {
+		} else if ch.adds() {
 			if f.created[ch.sinceMS]--; f.created[ch.sinceMS] <= 0 {
 				delete(f.created, ch.sinceMS)
 			}
@@ -173,12 +193,26 @@ func (h *hintBook) settle(owner string, ch hintChange, committed bool) {
 		return
 	}
 	b := h.owners[owner]
-	if ch.created {
+	switch {
+	case ch.kept > 0:
+		b = b.Removed(ch.kept + ch.grow)
+		h.kept[owner] = h.kept[owner].Added(true, ch.kept, 0)
+	case ch.created:
 		b = b.Removed(ch.grow)
-	} else {
+	default:
 		b.Bytes -= ch.grow
 	}
 	h.setBacklog(owner, b)
+}
+
+// setKept stores k as the summary of owner's kept records, forgetting an
+// empty one.
+func (h *hintBook) setKept(owner string, k hint.Backlog) {
+	if k.Keys <= 0 {
+		delete(h.kept, owner)
+		return
+	}
+	h.kept[owner] = k
 }
 
 // setBacklog stores b as owner's backlog, forgetting an empty one.
@@ -201,25 +235,49 @@ func (h *hintBook) removed(owner string, size int) (drained bool) {
 	return b.Keys <= 0
 }
 
-// keep takes the record stored under stored, of size bytes, out of owner's
-// backlog: delivery gave up on it for good. It reports whether the record
-// was not kept already.
-func (h *hintBook) keep(owner string, stored []byte, size int) bool {
+// keep moves a record of owner's, of size bytes, from its backlog to its
+// kept records, where it takes keptSize bytes (its encoding with the kept
+// mark). It runs inside the commit loop, in the Apply that marks the record
+// kept, so it is ordered with account; unkeep takes it back if that write
+// does not commit.
+func (h *hintBook) keep(owner string, size, keptSize int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := h.kept[string(stored)]; ok {
+	h.setBacklog(owner, h.owners[owner].Removed(size))
+	h.kept[owner] = h.kept[owner].Added(true, keptSize, 0)
+}
+
+// unkeep takes back a keep whose write did not commit: the record, of size
+// bytes and created at sinceMS, is pending again.
+func (h *hintBook) unkeep(owner string, size, keptSize, sinceMS int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.setKept(owner, h.kept[owner].Removed(keptSize))
+	h.owners[owner] = h.owners[owner].Added(true, size, sinceMS)
+}
+
+// keepUndecodable moves the record of owner's stored under stored, of size
+// bytes, which cannot be decoded (and so cannot be marked kept), from its
+// backlog to its kept records. It reports whether the record was not kept
+// already. stored is not retained.
+func (h *hintBook) keepUndecodable(owner string, stored []byte, size int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.undecodable[string(stored)]; ok {
 		return false
 	}
-	h.kept[string(stored)] = int64(size)
-	h.setBacklog(owner, h.owners[owner].Removed(int64(size)))
+	h.undecodable[string(stored)] = struct{}{}
+	h.setBacklog(owner, h.owners[owner].Removed(size))
+	h.kept[owner] = h.kept[owner].Added(true, size, 0)
 	return true
 }
 
-// isKept reports whether the record stored under stored is kept (see keep).
-func (h *hintBook) isKept(stored []byte) bool {
+// isUndecodable reports whether the record stored under stored was kept by
+// keepUndecodable.
+func (h *hintBook) isUndecodable(stored []byte) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	_, ok := h.kept[string(stored)]
+	_, ok := h.undecodable[string(stored)]
 	return ok
 }
 
@@ -247,9 +305,15 @@ func (h *hintBook) unreadableRead(stored []byte, err error, now time.Time) {
 	h.mu.Lock()
 	report, suppressed := h.unreadable.due(now)
 	h.mu.Unlock()
-	if report {
-		h.log.Error("read skipped an unreadable hint record", "stored_key", stored, "err", err, "skipped_unlogged", suppressed)
+	if !report {
+		return
 	}
+	key, owner, perr := hint.ParseKey(stored)
+	if perr != nil {
+		h.log.Error("read skipped an unreadable hint record", "stored_key", fmt.Sprintf("%q", stored), "err", err, "skipped_unlogged", suppressed)
+		return
+	}
+	h.log.Error("read skipped an unreadable hint record", "key", fmt.Sprintf("%q", key), "owner", owner, "err", err, "skipped_unlogged", suppressed)
 }
 
 // due reports whether an event at now is to be logged, and how many were
@@ -332,7 +396,10 @@ type hintStatus struct {
 func (h *hintBook) status() hintStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := hintStatus{delivered: h.delivered, refused: h.refusedN, kept: uint64(len(h.kept))}
+	out := hintStatus{delivered: h.delivered, refused: h.refusedN}
+	for _, k := range h.kept {
+		out.kept += uint64(max(k.Keys, 0))
+	}
 	for o, b := range h.owners {
 		out.owners = append(out.owners, wire.HintOwner{Owner: o, Keys: uint64(max(b.Keys, 0)), Bytes: uint64(max(b.Bytes, 0)), OldestMS: b.OldestMS})
 	}

@@ -27,9 +27,14 @@ import (
 type hintChange struct {
 	written bool  // false: the record was already up to date
 	created bool  // the write created the record
+	kept    int64 // the encoded size of the kept record the write un-kept; 0 if none
 	grow    int64 // change of the record's encoded size
-	sinceMS int64 // the record's creation time
+	sinceMS int64 // the record's creation time (see hint.Record.SinceMS)
 }
+
+// adds reports whether the write adds a record to its owner's backlog: it
+// created it, or un-kept it.
+func (ch hintChange) adds() bool { return ch.created || ch.kept > 0 }
 
 // replicateHint merges a replica meant for req.HintFor into this node's hint
 // record for it, creating the record if needed, durably before answering.
@@ -54,7 +59,7 @@ func (s *Server) replicateHint(ctx context.Context, req *wire.Replicate) (any, e
 			return nil, nil
 		}
 		rec.Object = next
-		return s.admitHint(owner, hk, old, rec, now, &ch)
+		return s.admitHint(owner, old, rec, now, &ch)
 	})
 	if err := s.hintApplied(owner, ch, err); err != nil {
 		return nil, err
@@ -100,7 +105,7 @@ func (s *Server) coordinateHint(ctx context.Context, req *wire.Coordinate) (any,
 			return nil, err
 		}
 		rec.Object = next
-		b, err := s.admitHint(owner, hk, old, rec, now, &ch)
+		b, err := s.admitHint(owner, old, rec, now, &ch)
 		if err == nil {
 			out = next
 		}
@@ -146,26 +151,34 @@ func decodeHint(old []byte, now time.Time) (hint.Record, error) {
 	return rec, nil
 }
 
-// admitHint encodes rec, the new state of the record stored under hk whose
-// bytes are old, and checks the write against the hint policy and owner's
-// backlog. On success it accounts the write in the backlog, fills ch and
-// returns the bytes to store; hintApplied must follow.
+// admitHint encodes rec, the new state (with new data) of a record of owner
+// whose bytes are old, and checks the write against the hint policy and
+// owner's records. A record that was kept stops being kept, as of now: the
+// owner refused what it held, not the new data (a resolved, smaller
+// object, say), so it is pending again. On success admitHint accounts the
+// write in the book, fills ch and returns the bytes to store; hintApplied
+// must follow.
 //
 // It runs inside the commit loop, in Apply's function, which runs once: so
 // the write is accounted before it commits, and so before any delivery can
 // see the record and account its removal. (Never call it from
 // ApplyOptimistic, whose function may also run ahead, outside the loop.)
-func (s *Server) admitHint(owner string, hk, old []byte, rec hint.Record, now time.Time, ch *hintChange) ([]byte, error) {
+func (s *Server) admitHint(owner string, old []byte, rec hint.Record, now time.Time, ch *hintChange) ([]byte, error) {
+	var kept int64
+	if rec.Kept {
+		rec.Kept, rec.SinceMS, kept = false, now.UnixMilli(), int64(len(old))
+	}
 	b, err := hint.EncodeRecord(rec)
 	if err != nil {
 		return nil, fmt.Errorf("encode hint: %w", err)
 	}
 	w := hint.Write{New: old == nil, Grow: int64(len(b) - len(old))}
-	if err := s.policy.Admit(owner, s.hints.backlog(owner), w, now); err != nil {
+	pending, keptB := s.hints.held(owner)
+	if err := s.policy.Admit(owner, pending, keptB, w, now); err != nil {
 		return nil, fmt.Errorf("%w: %w", wire.ErrHintRefused, err)
 	}
-	*ch = hintChange{written: true, created: w.New, grow: w.Grow, sinceMS: rec.SinceMS}
-	s.hints.account(owner, hk, *ch)
+	*ch = hintChange{written: true, created: w.New, kept: kept, grow: w.Grow, sinceMS: rec.SinceMS}
+	s.hints.account(owner, *ch)
 	return b, nil
 }
 

@@ -11,11 +11,12 @@ import (
 // anti-entropy (paper §4.7), so both the size of the backlog and its age are
 // capped. The zero Policy refuses nothing.
 type Policy struct {
-	// MaxBytes caps the encoded bytes of an owner's records; a write that
-	// would grow them past it is refused. Zero means no cap.
+	// MaxBytes caps the encoded bytes of an owner's records, kept ones
+	// included; a write that would grow them past it is refused. Zero means
+	// no cap.
 	MaxBytes int64
-	// MaxKeys caps an owner's records (one per key); a write that would
-	// create one more is refused. Zero means no cap.
+	// MaxKeys caps an owner's records (one per key), kept ones included; a
+	// write that would create one more is refused. Zero means no cap.
 	MaxKeys int64
 	// Window is Cassandra's max_hint_window: once the oldest pending record
 	// for an owner is older than Window, new records for it are refused
@@ -82,23 +83,29 @@ func (e *RefusedError) Error() string {
 // Is reports whether target is ErrRefused.
 func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
 
-// Admit decides whether w may be applied to a record of owner, whose backlog
-// is b, at time now. It returns nil or a *RefusedError naming the first
-// bound w would break, checked in the order window, keys, bytes. Writes that
+// Admit decides whether w may be applied to a record of owner at time now,
+// where pending is the owner's backlog (the records to deliver) and kept
+// summarises its kept records (Record.Kept: refused by the owner for good).
+// It returns nil or a *RefusedError naming the first bound w would break,
+// checked in the order window, keys, bytes. The window counts only pending
+// records: a kept one is not waiting for the owner to come back. The caps
+// count both: they bound the disk the owner's records take, and an owner
+// that refused everything would otherwise make them unbounded. Writes that
 // do not create a record pass the window and key checks; writes that do not
-// grow the backlog pass the byte check.
-func (p Policy) Admit(owner string, b Backlog, w Write, now time.Time) error {
-	if w.New && p.Window > 0 && b.Keys > 0 {
-		age := now.UnixMilli() - b.OldestMS
+// grow the records pass the byte check.
+func (p Policy) Admit(owner string, pending, kept Backlog, w Write, now time.Time) error {
+	if w.New && p.Window > 0 && pending.Keys > 0 {
+		age := now.UnixMilli() - pending.OldestMS
 		if window := p.Window.Milliseconds(); age > window {
 			return &RefusedError{Owner: owner, Limit: LimitWindow, Have: age, Max: window}
 		}
 	}
-	if w.New && p.MaxKeys > 0 && b.Keys+1 > p.MaxKeys {
-		return &RefusedError{Owner: owner, Limit: LimitKeys, Have: b.Keys, Max: p.MaxKeys}
+	keys, bytes := pending.Keys+kept.Keys, pending.Bytes+kept.Bytes
+	if w.New && p.MaxKeys > 0 && keys+1 > p.MaxKeys {
+		return &RefusedError{Owner: owner, Limit: LimitKeys, Have: keys, Max: p.MaxKeys}
 	}
-	if w.Grow > 0 && p.MaxBytes > 0 && b.Bytes+w.Grow > p.MaxBytes {
-		return &RefusedError{Owner: owner, Limit: LimitBytes, Have: b.Bytes, Max: p.MaxBytes}
+	if w.Grow > 0 && p.MaxBytes > 0 && bytes+w.Grow > p.MaxBytes {
+		return &RefusedError{Owner: owner, Limit: LimitBytes, Have: bytes, Max: p.MaxBytes}
 	}
 	return nil
 }

@@ -15,27 +15,32 @@ func TestAdmit(t *testing.T) {
 		name string
 		p    Policy
 		b    Backlog
+		kept Backlog
 		w    Write
 		want Limit // 0: admitted
 	}{
-		{"empty backlog", p, Backlog{}, Write{New: true, Grow: 100}, 0},
-		{"within every bound", p, Backlog{Keys: 2, Bytes: 800, OldestMS: ago(time.Minute)}, Write{New: true, Grow: 200}, 0},
-		{"byte cap", p, Backlog{Keys: 1, Bytes: 900, OldestMS: ago(0)}, Write{New: true, Grow: 101}, LimitBytes},
-		{"byte cap on a merge", p, Backlog{Keys: 3, Bytes: 990, OldestMS: ago(0)}, Write{Grow: 20}, LimitBytes},
-		{"shrinking merge over the byte cap", p, Backlog{Keys: 3, Bytes: 2000, OldestMS: ago(0)}, Write{Grow: -5}, 0},
-		{"unchanged merge over the byte cap", p, Backlog{Keys: 3, Bytes: 2000, OldestMS: ago(0)}, Write{}, 0},
-		{"key cap", p, Backlog{Keys: 3, Bytes: 10, OldestMS: ago(0)}, Write{New: true, Grow: 1}, LimitKeys},
-		{"key cap spares merges", p, Backlog{Keys: 3, Bytes: 10, OldestMS: ago(0)}, Write{Grow: 1}, 0},
-		{"window passed", p, Backlog{Keys: 1, Bytes: 10, OldestMS: ago(time.Hour + time.Millisecond)}, Write{New: true, Grow: 1}, LimitWindow},
-		{"window exactly", p, Backlog{Keys: 1, Bytes: 10, OldestMS: ago(time.Hour)}, Write{New: true, Grow: 1}, 0},
-		{"window spares merges", p, Backlog{Keys: 1, Bytes: 10, OldestMS: ago(10 * time.Hour)}, Write{Grow: 1}, 0},
-		{"window checked first", p, Backlog{Keys: 3, Bytes: 1000, OldestMS: ago(2 * time.Hour)}, Write{New: true, Grow: 1}, LimitWindow},
-		{"keys before bytes", p, Backlog{Keys: 3, Bytes: 1000, OldestMS: ago(0)}, Write{New: true, Grow: 1}, LimitKeys},
-		{"empty backlog has no age", Policy{Window: time.Millisecond}, Backlog{}, Write{New: true, Grow: 1}, 0},
-		{"zero policy refuses nothing", Policy{}, Backlog{Keys: 1 << 40, Bytes: 1 << 60, OldestMS: 1}, Write{New: true, Grow: 1 << 30}, 0},
+		{"empty backlog", p, Backlog{}, Backlog{}, Write{New: true, Grow: 100}, 0},
+		{"within every bound", p, Backlog{Keys: 2, Bytes: 800, OldestMS: ago(time.Minute)}, Backlog{}, Write{New: true, Grow: 200}, 0},
+		{"byte cap", p, Backlog{Keys: 1, Bytes: 900, OldestMS: ago(0)}, Backlog{}, Write{New: true, Grow: 101}, LimitBytes},
+		{"byte cap on a merge", p, Backlog{Keys: 3, Bytes: 990, OldestMS: ago(0)}, Backlog{}, Write{Grow: 20}, LimitBytes},
+		{"shrinking merge over the byte cap", p, Backlog{Keys: 3, Bytes: 2000, OldestMS: ago(0)}, Backlog{}, Write{Grow: -5}, 0},
+		{"unchanged merge over the byte cap", p, Backlog{Keys: 3, Bytes: 2000, OldestMS: ago(0)}, Backlog{}, Write{}, 0},
+		{"key cap", p, Backlog{Keys: 3, Bytes: 10, OldestMS: ago(0)}, Backlog{}, Write{New: true, Grow: 1}, LimitKeys},
+		{"key cap spares merges", p, Backlog{Keys: 3, Bytes: 10, OldestMS: ago(0)}, Backlog{}, Write{Grow: 1}, 0},
+		{"window passed", p, Backlog{Keys: 1, Bytes: 10, OldestMS: ago(time.Hour + time.Millisecond)}, Backlog{}, Write{New: true, Grow: 1}, LimitWindow},
+		{"window exactly", p, Backlog{Keys: 1, Bytes: 10, OldestMS: ago(time.Hour)}, Backlog{}, Write{New: true, Grow: 1}, 0},
+		{"window spares merges", p, Backlog{Keys: 1, Bytes: 10, OldestMS: ago(10 * time.Hour)}, Backlog{}, Write{Grow: 1}, 0},
+		{"window checked first", p, Backlog{Keys: 3, Bytes: 1000, OldestMS: ago(2 * time.Hour)}, Backlog{}, Write{New: true, Grow: 1}, LimitWindow},
+		{"keys before bytes", p, Backlog{Keys: 3, Bytes: 1000, OldestMS: ago(0)}, Backlog{}, Write{New: true, Grow: 1}, LimitKeys},
+		{"empty backlog has no age", Policy{Window: time.Millisecond}, Backlog{}, Backlog{}, Write{New: true, Grow: 1}, 0},
+		{"kept records count toward the key cap", p, Backlog{Keys: 1, Bytes: 10, OldestMS: ago(0)}, Backlog{Keys: 2, Bytes: 10}, Write{New: true, Grow: 1}, LimitKeys},
+		{"kept records count toward the byte cap", p, Backlog{}, Backlog{Keys: 1, Bytes: 950}, Write{New: true, Grow: 51}, LimitBytes},
+		{"kept records spare merges within the caps", p, Backlog{Keys: 1, Bytes: 10, OldestMS: ago(0)}, Backlog{Keys: 2, Bytes: 900}, Write{Grow: 90}, 0},
+		{"kept records do not hold the window", p, Backlog{}, Backlog{Keys: 1, Bytes: 10, OldestMS: ago(10 * time.Hour)}, Write{New: true, Grow: 1}, 0},
+		{"zero policy refuses nothing", Policy{}, Backlog{Keys: 1 << 40, Bytes: 1 << 60, OldestMS: 1}, Backlog{}, Write{New: true, Grow: 1 << 30}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.p.Admit("n2", tc.b, tc.w, now)
+			err := tc.p.Admit("n2", tc.b, tc.kept, tc.w, now)
 			if tc.want == 0 {
 				if err != nil {
 					t.Fatalf("Admit = %v, want nil", err)
