@@ -109,7 +109,7 @@ func (s *Server) update(cur dvv.Set, actor dvv.Actor, req *wire.Coordinate) (dvv
 		s.log.Warn("many siblings", "key", fmt.Sprintf("%q", req.Key), "siblings", n, "limit", lim.MaxSiblings)
 	}
 	if n := len(next.VV); n > lim.MaxContext {
-		return dvv.Set{}, fmt.Errorf("%w: the write would give the key's version vector %d actors (limit %d); too many nodes have coordinated writes of this key",
+		return dvv.Set{}, fmt.Errorf("%w: the write would give the key's version vector %d actors (limit %d): each failover in which a stand-in node coordinated a write of this key added an actor; resolve the key (read it and write back one value with its context) once all its primaries are back (actor pruning is not built yet)",
 			wire.ErrTooLarge, n, lim.MaxContext)
 	}
 	if n := next.Size(); n > lim.MaxObject {
