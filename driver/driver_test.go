@@ -35,7 +35,7 @@ func TestHealthMarksDownAtOnceAndOnlyProbesRevive(t *testing.T) {
 	if got := h.downNodes(); !slices.Equal(got, []ring.NodeID{"a"}) {
 		t.Fatalf("downNodes = %v", got)
 	}
-	h.recovered("a")
+	h.recovered("a", now.Add(2*time.Hour))
 	if !h.up("a") || len(h.downNodes()) != 0 {
 		t.Fatal("a successful probe did not bring the node back")
 	}

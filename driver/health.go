@@ -175,9 +175,10 @@ func (h *health) silent(now time.Time, silence time.Duration) []ring.NodeID {
 }
 
 // recovered records a successful probe: the node is up with a clean record.
-func (h *health) recovered(id ring.NodeID) {
+func (h *health) recovered(id ring.NodeID, now time.Time) {
 	h.mu.Lock()
 	delete(h.nodes, id)
+	h.heard[id] = now // the probe's answer is an answer
 	h.mu.Unlock()
 }
 

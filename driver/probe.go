@@ -23,7 +23,7 @@ func (c *Client) probe() {
 	for _, id := range down {
 		n, ok := r.Node(id)
 		if !ok {
-			c.health.recovered(id) // no longer a member: forget it
+			c.health.recovered(id, time.Now()) // no longer a member: forget it
 			continue
 		}
 		wg.Go(func() {
@@ -31,7 +31,7 @@ func (c *Client) probe() {
 			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.ProbeInterval*2)
 			defer cancel()
 			if err := c.ep.Call(ctx, n.Addr, string(n.ID), &wire.RingReq{}, &wire.RingOK{}); err == nil {
-				c.health.recovered(id)
+				c.health.recovered(id, time.Now())
 				c.log.Info("node answers again", "node", id)
 			}
 		})
