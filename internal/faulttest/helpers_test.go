@@ -15,11 +15,8 @@ import (
 	"github.com/shoalkv/shoal/ringsync/ring"
 )
 
-func ctxT(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxT is testcluster.Context.
+func ctxT(t *testing.T, d time.Duration) context.Context { return testcluster.Context(t, d) }
 
 // keysOwnedBy returns count keys (prefix-i) whose N primaries include every
 // node in owners.

@@ -17,11 +17,8 @@ import (
 	"github.com/shoalkv/shoal/internal/testcluster"
 )
 
-func ctxT(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxT is testcluster.Context.
+func ctxT(t *testing.T, d time.Duration) context.Context { return testcluster.Context(t, d) }
 
 // TestRoundTripsArbitraryBytes writes, reads and deletes keys and values
 // holding every byte value, including empty values and maximum-size keys.
