@@ -60,9 +60,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	c.ring.Store(r)
 	c.spawn(func() { c.every(c.cfg.RingRefresh, c.refreshRing) })
 	c.spawn(func() { c.every(c.cfg.ProbeInterval, c.probe) })
-	if c.cfg.Silence > 0 {
-		c.spawn(func() { c.every(c.cfg.Silence/5, c.watchSilence) })
-	}
+	c.spawn(func() { c.every(c.watchTick(), c.watch) })
 	return c, nil
 }
 
@@ -82,11 +80,24 @@ func (c *Client) Close() error {
 	return c.ep.Close()
 }
 
-// watchSilence applies the failure detector's silence rule (see health).
-func (c *Client) watchSilence() {
-	for _, id := range c.health.silent(time.Now(), c.cfg.Silence) {
+// watch ends requests past CoordinatorTimeout and applies the failure
+// detector's silence rule (see health.watch). A watchdog instead of a timer
+// per request: one ticker for the client rather than a timer started and
+// stopped for every request.
+func (c *Client) watch() {
+	for _, id := range c.health.watch(time.Now(), c.cfg.CoordinatorTimeout, c.cfg.Silence) {
 		c.log.Info("node marked down: it went silent with requests outstanding", "node", id, "silence", c.cfg.Silence)
 	}
+}
+
+// watchTick is the watchdog's period: a fifth of the shorter of
+// CoordinatorTimeout and Silence (when the silence rule is on).
+func (c *Client) watchTick() time.Duration {
+	d := c.cfg.CoordinatorTimeout
+	if c.cfg.Silence > 0 {
+		d = min(d, c.cfg.Silence)
+	}
+	return max(d/5, time.Millisecond)
 }
 
 // spawn runs fn on a goroutine that Close waits for, unless the client is
@@ -152,22 +163,18 @@ func (c *Client) plan(key []byte) *plan {
 	return newPlan(primaries, fallbacks, c.health.up)
 }
 
-// errNoAnswer is the cause of an attempt's own deadline (see attempt).
+// errNoAnswer is the cause with which the watchdog ends a request that had
+// no answer within CoordinatorTimeout.
 var errNoAnswer = errors.New("no answer within the coordinator timeout")
 
-// attempt returns the context of one request to one node: it ends
-// CoordinatorTimeout from now, with cause errNoAnswer, or with parent,
-// whichever comes first. Only the first says something about the node.
-func (c *Client) attempt(parent context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeoutCause(parent, c.cfg.CoordinatorTimeout, errNoAnswer)
-}
-
-// call sends one request to a node and tells the failure detector how it
-// went:
+// call sends one request to a node, as one attempt: besides ctx, the
+// failure detector's watchdog (watch) ends it CoordinatorTimeout after it
+// was sent (give or take one watchdog tick), or sooner if the node falls
+// silent. It tells the failure detector how it went:
 //   - an answer (even an error answer) shows the node alive, and a slow one
 //     counts against it;
-//   - a transport failure, or no answer within the attempt's own deadline,
-//     marks it down;
+//   - a transport failure, no answer within CoordinatorTimeout, or the
+//     silence rule marks it down;
 //   - a call the caller ended (its deadline or cancellation) is a slow
 //     answer if it had waited past SlowAnswer, and otherwise says nothing:
 //     a caller's tight deadline must not mark healthy nodes down.

@@ -32,7 +32,8 @@ type Config struct {
 	// CoordinatorTimeout bounds one attempt at a replica, as coordinator or
 	// as a replicate target, before the node is marked down and the next
 	// node (another primary, or a fallback holding a hint) takes its place
-	// (default 1s).
+	// (default 1s). A watchdog enforces it, to within a fifth of the
+	// shorter of it and Silence.
 	CoordinatorTimeout time.Duration
 	// SlowAnswer is the latency above which an answer counts as a soft
 	// failure; three in a row mark the node down until a probe finds it

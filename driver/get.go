@@ -88,14 +88,13 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 			askedP++
 		}
 		go func() {
-			// The attempt outlives the read (by CoordinatorTimeout at most):
-			// a replica still silent when the quorum answered must show up
-			// in the failure detector, or a paused node would stay believed
-			// up while every read of its keys waited for speculation.
-			actx, acancel := c.attempt(context.WithoutCancel(ctx))
-			defer acancel()
+			// The attempt outlives the read (by CoordinatorTimeout at most,
+			// which call enforces): a replica still silent when the quorum
+			// answered must show up in the failure detector, or a paused
+			// node would stay believed up while every read of its keys
+			// waited for speculation.
 			a := answer{t: t}
-			a.err = c.call(actx, t.node, req, &a.resp)
+			a.err = c.call(context.WithoutCancel(ctx), t.node, req, &a.resp)
 			answers <- a // buffered for every candidate: never blocks
 		}()
 	}

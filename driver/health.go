@@ -134,25 +134,28 @@ func (h *health) end(f *inflight) {
 	}
 }
 
-// silent applies the silence rule at now: a node that has answered nothing
-// for silence while a request sent at least that long ago is still
-// outstanding is marked down, and every request in flight to it is
-// cancelled with errSilent. It returns the nodes it marked down.
-func (h *health) silent(now time.Time, silence time.Duration) []ring.NodeID {
+// watch runs the watchdog at now. It cancels, with errNoAnswer, every
+// request outstanding for limit or longer (its caller then records the
+// failure). And it applies the silence rule, unless silence <= 0: a node
+// that has answered nothing for silence while a request sent at least that
+// long ago is still outstanding is marked down, and every request in
+// flight to it is cancelled with errSilent. It returns the nodes the
+// silence rule marked down.
+func (h *health) watch(now time.Time, limit, silence time.Duration) []ring.NodeID {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []ring.NodeID
 	for id, m := range h.calls {
-		if now.Sub(h.heard[id]) < silence {
-			continue
-		}
 		oldest := now
 		for f := range m {
+			if now.Sub(f.sent) >= limit {
+				f.cancel(errNoAnswer)
+			}
 			if f.sent.Before(oldest) {
 				oldest = f.sent
 			}
 		}
-		if now.Sub(oldest) < silence {
+		if silence <= 0 || now.Sub(h.heard[id]) < silence || now.Sub(oldest) < silence {
 			continue
 		}
 		n := h.rec(id)

@@ -27,10 +27,10 @@ func TestSilenceRule(t *testing.T) {
 	h.answered("busy", 10*time.Millisecond, t0.Add(200*time.Millisecond)) // it answers others
 	youngCtx, young := newCall("young", t0.Add(100*time.Millisecond))
 
-	if got := h.silent(t0.Add(200*time.Millisecond), silence); len(got) != 0 {
+	if got := h.watch(t0.Add(200*time.Millisecond), time.Hour*24, silence); len(got) != 0 {
 		t.Fatalf("marked %v down before anyone was silent for %v", got, silence)
 	}
-	got := h.silent(t0.Add(260*time.Millisecond), silence)
+	got := h.watch(t0.Add(260*time.Millisecond), time.Hour*24, silence)
 	if len(got) != 1 || got[0] != "dead" {
 		t.Fatalf("silent at 260ms = %v, want [dead]", got)
 	}
@@ -46,10 +46,36 @@ func TestSilenceRule(t *testing.T) {
 		t.Error("a node that answered recently, or whose requests are young, was touched")
 	}
 	h.end(young)
-	if got := h.silent(t0.Add(time.Hour), silence); len(got) != 2 || got[0] != "busy" || got[1] != "dead" {
+	if got := h.watch(t0.Add(time.Hour), time.Hour*24, silence); len(got) != 2 || got[0] != "busy" || got[1] != "dead" {
 		// busy's request from t0 is still outstanding and it has been quiet
 		// since 200ms; young's request ended; dead's requests are still
 		// registered (their callers end them when they return).
 		t.Fatalf("silent an hour later = %v, want [busy dead]", got)
+	}
+}
+
+// The watchdog ends any request outstanding past the attempt limit with
+// errNoAnswer, whether or not the node answers others (its caller records
+// the failure), and leaves younger ones alone; with the silence rule off it
+// marks nobody down itself.
+func TestWatchdogEndsRequestsPastTheLimit(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	h := newHealth(500 * time.Millisecond)
+	oldCtx, cancelOld := context.WithCancelCause(context.Background())
+	h.begin("a", t0, cancelOld)
+	youngCtx, cancelYoung := context.WithCancelCause(context.Background())
+	h.begin("a", t0.Add(900*time.Millisecond), cancelYoung)
+	h.answered("a", time.Millisecond, t0.Add(950*time.Millisecond))
+	if got := h.watch(t0.Add(time.Second), time.Second, -1); len(got) != 0 {
+		t.Fatalf("watch with the silence rule off marked %v down", got)
+	}
+	if !errors.Is(context.Cause(oldCtx), errNoAnswer) {
+		t.Errorf("a request outstanding for the whole limit was not ended with errNoAnswer: %v", context.Cause(oldCtx))
+	}
+	if youngCtx.Err() != nil {
+		t.Error("a young request was ended")
+	}
+	if !h.up("a") {
+		t.Error("the watchdog itself marked the node down")
 	}
 }

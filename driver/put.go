@@ -118,10 +118,8 @@ func (c *Client) coordinate(ctx context.Context, req *wire.Coordinate, p *plan) 
 		queue = queue[1:]
 		t := p.slot(i)
 		req.HintFor = string(t.hintFor)
-		actx, cancel := c.attempt(ctx)
 		var resp wire.Object
-		err := c.call(actx, t.node, req, &resp)
-		cancel()
+		err := c.call(ctx, t.node, req, &resp)
 		if err == nil {
 			return resp.Object, i, causes, nil
 		}
@@ -197,9 +195,7 @@ func (c *Client) replicateSlot(ctx context.Context, key []byte, obj dvv.Set, p *
 	var causes []ReplicaError
 	t := p.slot(i)
 	for {
-		actx, cancel := c.attempt(ctx)
-		err := c.call(actx, t.node, &wire.Replicate{Key: key, Object: obj, HintFor: string(t.hintFor)}, &wire.Ack{})
-		cancel()
+		err := c.call(ctx, t.node, &wire.Replicate{Key: key, Object: obj, HintFor: string(t.hintFor)}, &wire.Ack{})
 		if err == nil {
 			return t, causes, true
 		}

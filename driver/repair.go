@@ -53,9 +53,8 @@ func (c *Client) repair(key []byte, merged dvv.Set, seen []answer) {
 		c.stats.repairs.Add(1) // before the repair can count itself failed
 		started := c.spawn(func() {
 			defer func() { <-c.repairs }()
-			ctx, cancel := c.attempt(context.Background()) // not ended by Close: Close waits for it
-			defer cancel()
-			if err := c.call(ctx, a.t.node, &wire.Replicate{Key: key, Object: merged}, &wire.Ack{}); err != nil {
+			// Not ended by Close (Close waits for it); call bounds it.
+			if err := c.call(context.Background(), a.t.node, &wire.Replicate{Key: key, Object: merged}, &wire.Ack{}); err != nil {
 				c.stats.repairsFailed.Add(1)
 				c.log.Debug("read repair failed", "node", a.t.node.ID, "err", err)
 			}

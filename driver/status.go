@@ -30,9 +30,7 @@ func (c *Client) Status(ctx context.Context) []NodeStatus {
 	for i, n := range nodes {
 		out[i].Node = n
 		wg.Go(func() {
-			cctx, cancel := c.attempt(ctx)
-			defer cancel()
-			out[i].Err = c.call(cctx, n, &wire.StatusReq{}, &out[i].Info)
+			out[i].Err = c.call(ctx, n, &wire.StatusReq{}, &out[i].Info)
 			out[i].Belief = c.health.belief(n.ID)
 			out[i].Believed = "up"
 			if !out[i].Belief.Up {
