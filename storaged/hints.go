@@ -43,25 +43,12 @@ func (s *Server) replicateHint(ctx context.Context, req *wire.Replicate) (any, e
 	if err := errors.Join(lim.CheckKey(req.Key), lim.CheckObject(req.Object)); err != nil {
 		return nil, err
 	}
-	owner, hk, err := s.hintTarget(req.Key, req.HintFor)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	var ch hintChange
-	err = s.st.Apply(ctx, store.Hints, hk, func(old []byte) ([]byte, error) {
-		rec, err := decodeHint(old, now)
-		if err != nil {
-			return nil, err
-		}
+	err := s.applyHint(ctx, req.Key, req.HintFor, func(rec *hint.Record) (bool, error) {
 		next, changed := mergeObject(rec.Object, req.Object)
-		if old != nil && !changed {
-			return nil, nil
-		}
 		rec.Object = next
-		return s.admitHint(owner, old, rec, now, &ch)
+		return changed, nil
 	})
-	if err := s.hintApplied(owner, ch, err); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return &wire.Ack{}, nil
@@ -83,38 +70,55 @@ func (s *Server) coordinateHint(ctx context.Context, req *wire.Coordinate) (any,
 	if err := s.checkCoordinate(req); err != nil {
 		return nil, err
 	}
-	owner, hk, err := s.hintTarget(req.Key, req.HintFor)
+	var out dvv.Set
+	err := s.applyHint(ctx, req.Key, req.HintFor, func(rec *hint.Record) (bool, error) {
+		if rec.Epoch == 0 {
+			var err error
+			if rec.Epoch, err = hint.MintEpoch(rand.Reader, s.actor.Epoch); err != nil {
+				return false, err
+			}
+		}
+		next, err := s.update(rec.Object, dvv.Actor{Node: s.cfg.ID, Epoch: rec.Epoch}, req)
+		if err != nil {
+			return false, err
+		}
+		rec.Object, out = next, next
+		return true, nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	return &wire.Object{Object: out}, nil
+}
+
+// applyHint runs change on the hint record of key for owner (a new, empty
+// one when there is none) inside the store's commit loop, then admits the
+// result against the hint policy and stores it durably; hinted replicates
+// and coordinates share everything but change. change reports whether it
+// changed the record: an existing record it did not change is not
+// rewritten.
+func (s *Server) applyHint(ctx context.Context, key []byte, owner string, change func(rec *hint.Record) (bool, error)) error {
+	owner, hk, err := s.hintTarget(key, owner)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	var ch hintChange
-	var out dvv.Set
 	err = s.st.Apply(ctx, store.Hints, hk, func(old []byte) ([]byte, error) {
 		rec, err := decodeHint(old, now)
 		if err != nil {
 			return nil, err
 		}
-		if rec.Epoch == 0 {
-			if rec.Epoch, err = hint.MintEpoch(rand.Reader, s.actor.Epoch); err != nil {
-				return nil, err
-			}
-		}
-		next, err := s.update(rec.Object, dvv.Actor{Node: s.cfg.ID, Epoch: rec.Epoch}, req)
+		changed, err := change(&rec)
 		if err != nil {
 			return nil, err
 		}
-		rec.Object = next
-		b, err := s.admitHint(owner, old, rec, now, &ch)
-		if err == nil {
-			out = next
+		if old != nil && !changed {
+			return nil, nil
 		}
-		return b, err
+		return s.admitHint(owner, old, rec, now, &ch)
 	})
-	if err := s.hintApplied(owner, ch, err); err != nil {
-		return nil, err
-	}
-	return &wire.Object{Object: out}, nil
+	return s.hintApplied(owner, ch, err)
 }
 
 // hintTarget checks that owner may be hinted for, a member of the current
