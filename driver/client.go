@@ -184,24 +184,23 @@ func (c *Client) call(ctx context.Context, n ring.Node, req, resp any) error {
 	start := time.Now()
 	f := c.health.begin(n.ID, start, cancel)
 	err := c.ep.Call(ctx, n.Addr, string(n.ID), req, resp)
-	c.health.end(f)
 	now := time.Now()
+	took := now.Sub(start)
+	o, cause := heardAnswer, error(nil)
 	var ce *wire.CallError
 	switch {
 	case err == nil:
-		c.health.answered(n.ID, now.Sub(start), now)
 	case ctx.Err() != nil && errors.Is(context.Cause(ctx), errSilent):
-		// marked down already by the silence rule
+		o = heardNothing // marked down already by the silence rule
 	case ctx.Err() != nil && errors.Is(context.Cause(ctx), errNoAnswer):
-		c.health.failed(n.ID, fmt.Errorf("%w (%v)", errNoAnswer, c.cfg.CoordinatorTimeout), now)
+		o, cause = heardFailure, fmt.Errorf("%w (%v)", errNoAnswer, c.cfg.CoordinatorTimeout)
 	case ctx.Err() != nil:
-		if took := now.Sub(start); took >= c.cfg.SlowAnswer {
-			c.health.answered(n.ID, took, now)
+		if took < c.cfg.SlowAnswer {
+			o = heardNothing
 		}
 	case errors.As(err, &ce):
-		c.health.failed(n.ID, err, now)
-	default:
-		c.health.answered(n.ID, now.Sub(start), now)
+		o, cause = heardFailure, err
 	}
+	c.health.end(f, o, took, cause, now)
 	return err
 }

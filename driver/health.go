@@ -79,6 +79,10 @@ func (h *health) rec(id ring.NodeID) *nodeHealth {
 func (h *health) answered(id ring.NodeID, took time.Duration, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.answeredLocked(id, took, now)
+}
+
+func (h *health) answeredLocked(id ring.NodeID, took time.Duration, now time.Time) {
 	h.heard[id] = now
 	if took < h.slow {
 		if n := h.nodes[id]; n != nil && !n.down {
@@ -99,6 +103,10 @@ func (h *health) answered(id ring.NodeID, took time.Duration, now time.Time) {
 func (h *health) failed(id ring.NodeID, err error, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.failedLocked(id, err, now)
+}
+
+func (h *health) failedLocked(id ring.NodeID, err error, now time.Time) {
 	n := h.rec(id)
 	n.failures++
 	if err != nil {
@@ -124,9 +132,26 @@ func (h *health) begin(id ring.NodeID, now time.Time, cancel context.CancelCause
 	return f
 }
 
-func (h *health) end(f *inflight) {
+// outcome is what a finished request tells of its node.
+type outcome int
+
+const (
+	heardNothing outcome = iota // nothing (the caller ended it early, or the silence rule did)
+	heardAnswer                 // the node answered, in took
+	heardFailure                // a transport failure, or no answer in time
+)
+
+// end unregisters f and records its outcome (see answered and failed), in
+// one critical section: requests are the hot path.
+func (h *health) end(f *inflight, o outcome, took time.Duration, err error, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	switch o {
+	case heardAnswer:
+		h.answeredLocked(f.node, took, now)
+	case heardFailure:
+		h.failedLocked(f.node, err, now)
+	}
 	m := h.calls[f.node]
 	delete(m, f)
 	if len(m) == 0 {

@@ -45,7 +45,7 @@ func TestSilenceRule(t *testing.T) {
 	if busyCtx.Err() != nil || youngCtx.Err() != nil || !h.up("busy") || !h.up("young") {
 		t.Error("a node that answered recently, or whose requests are young, was touched")
 	}
-	h.end(young)
+	h.end(young, heardNothing, 0, nil, t0.Add(time.Hour))
 	if got := h.watch(t0.Add(time.Hour), time.Hour*24, silence); len(got) != 2 || got[0] != "busy" || got[1] != "dead" {
 		// busy's request from t0 is still outstanding and it has been quiet
 		// since 200ms; young's request ended; dead's requests are still
