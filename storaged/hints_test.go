@@ -209,8 +209,11 @@ func TestHintChangedDuringDeliveryIsKept(t *testing.T) {
 		return c.call("n1", &wire.Replicate{Key: []byte("k"), Object: objB, HintFor: "n2"}, &wire.Ack{})
 	}}
 	fake.start(t, "n2")
+	// Hints counts the bucket, which is empty once the delete commits;
+	// HintsDelivered is counted just after: wait for both.
 	eventually(t, func() string { return fmt.Sprintf("handoffs %q, n1 %+v", fake.received(), c.status("n1")) }, func() bool {
-		return c.status("n1").Hints == 0
+		st := c.status("n1")
+		return st.Hints == 0 && st.HintsDelivered > 0
 	})
 	got := fake.received()
 	if len(got) != 2 || got[0] != "a" || got[1] != "a,b" {
