@@ -203,7 +203,7 @@ func (w *worker) sweep(ctx context.Context) {
 func (w *worker) snapshot(from []byte, deliver bool, seen *sweepNotes) (batch []pending, next []byte, err error) {
 	h := w.d.s.hints
 	size, visits := 0, 0
-	err = w.d.s.st.View(func(v *store.View) error {
+	err = w.d.s.st.View(func(v store.View) error {
 		next = nil
 		return v.Scan(store.Hints, from, nil, func(k, val []byte) bool {
 			if visits >= batchVisits || len(batch) >= batchRecords || (len(batch) > 0 && size+len(val) > batchBytes) {

@@ -166,7 +166,7 @@ func (s *Server) get(req *wire.Get) (any, error) {
 		return nil, fmt.Errorf("%w: %w", wire.ErrBadRequest, err)
 	}
 	var out wire.GetOK
-	err = s.st.View(func(v *store.View) error {
+	err = s.st.View(func(v store.View) error {
 		b, err := v.Get(store.Objects, req.Key)
 		switch {
 		case err == nil:

@@ -108,7 +108,7 @@ func newHintBook(log *slog.Logger) *hintBook {
 // (it takes no lock). Records whose key or header cannot be read are left
 // out (and reported): they are neither counted nor delivered. Kept records
 // are counted as kept.
-func (h *hintBook) load(st *store.Store) error {
+func (h *hintBook) load(st store.Engine) error {
 	bad := 0
 	err := st.ForEach(store.Hints, func(k, v []byte) error {
 		_, owner, err := hint.ParseKey(k)

@@ -21,7 +21,7 @@ import (
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
-	st      *store.Store
+	st      store.Engine
 	ep      *wire.Endpoint
 	actor   dvv.Actor
 	ring    atomic.Pointer[ring.Ring]

@@ -23,6 +23,9 @@ const MaxKeySize = bolt.MaxKeySize
 // buckets lists every valid bucket, in creation order.
 var buckets = []Bucket{Objects, Hints, Meta}
 
+// Buckets returns every bucket, in order.
+func Buckets() []Bucket { return append([]Bucket(nil), buckets...) }
+
 // String returns the bucket's name in the database file.
 func (b Bucket) String() string {
 	switch b {
@@ -38,7 +41,9 @@ func (b Bucket) String() string {
 
 func (b Bucket) name() []byte { return []byte(b.String()) }
 
-func (b Bucket) validate() error {
+// Validate reports a bucket that is not one of Objects, Hints and Meta
+// (ErrInvalidBucket).
+func (b Bucket) Validate() error {
 	switch b {
 	case Objects, Hints, Meta:
 		return nil
@@ -46,21 +51,21 @@ func (b Bucket) validate() error {
 	return fmt.Errorf("%w: %d", ErrInvalidBucket, uint8(b))
 }
 
-// validateKey checks that key has a length bbolt accepts.
-func validateKey(key []byte) error {
+// ValidateKey checks that key has a length bbolt accepts.
+func ValidateKey(key []byte) error {
 	if n := len(key); n == 0 || n > MaxKeySize {
 		return fmt.Errorf("%w: %d bytes, want 1 to %d", ErrInvalidKey, n, MaxKeySize)
 	}
 	return nil
 }
 
-// validateWrite checks that key can be written in bucket b: a valid key that
+// ValidateWrite checks that key can be written in bucket b: a valid key that
 // is not reserved by the store.
-func validateWrite(b Bucket, key []byte) error {
-	if err := b.validate(); err != nil {
+func ValidateWrite(b Bucket, key []byte) error {
+	if err := b.Validate(); err != nil {
 		return err
 	}
-	if err := validateKey(key); err != nil {
+	if err := ValidateKey(key); err != nil {
 		return err
 	}
 	if b == Meta && bytes.Equal(key, epochKey) {

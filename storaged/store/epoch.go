@@ -1,9 +1,9 @@
 package store
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"log/slog"
 
 	bolt "go.etcd.io/bbolt"
@@ -16,7 +16,7 @@ var epochKey = []byte("epoch")
 // new one and reports fresh. A missing, malformed or zero epoch is replaced:
 // a database that lost its epoch may also have lost writes, so the node must
 // not keep issuing counters under its old identity.
-func ensureEpoch(tx *bolt.Tx, log *slog.Logger) (epoch uint64, fresh bool, err error) {
+func ensureEpoch(tx *bolt.Tx, rnd io.Reader, log *slog.Logger) (epoch uint64, fresh bool, err error) {
 	meta := tx.Bucket(Meta.name())
 	if v := meta.Get(epochKey); v != nil {
 		if e, ok := decodeEpoch(v); ok {
@@ -26,23 +26,32 @@ func ensureEpoch(tx *bolt.Tx, log *slog.Logger) (epoch uint64, fresh bool, err e
 	} else if k, _ := tx.Bucket(Objects.name()).Cursor().First(); k != nil {
 		log.Warn("store: database holds objects but no epoch, starting a new one")
 	}
-	epoch = newEpoch()
+	if epoch, err = NewEpoch(rnd); err != nil {
+		return 0, false, err
+	}
 	if err := meta.Put(epochKey, encodeEpoch(epoch)); err != nil {
 		return 0, false, fmt.Errorf("store: record epoch: %w", err)
 	}
 	return epoch, true, nil
 }
 
-// newEpoch returns a uniformly random nonzero epoch.
-func newEpoch() uint64 {
+// NewEpoch returns a uniformly random nonzero epoch read from rnd
+// (crypto/rand.Reader in a node, a seeded source in the simulator).
+func NewEpoch(rnd io.Reader) (uint64, error) {
 	var b [8]byte
 	for {
-		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it crashes instead)
+		if _, err := io.ReadFull(rnd, b[:]); err != nil {
+			return 0, fmt.Errorf("store: new epoch: %w", err)
+		}
 		if e := binary.BigEndian.Uint64(b[:]); e != 0 {
-			return e
+			return e, nil
 		}
 	}
 }
+
+// EpochKey is the Meta key an Engine keeps its epoch under (8 bytes, big
+// endian, nonzero); writes to it are refused (ValidateWrite).
+func EpochKey() []byte { return append([]byte(nil), epochKey...) }
 
 func encodeEpoch(e uint64) []byte {
 	return binary.BigEndian.AppendUint64(nil, e)

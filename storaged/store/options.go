@@ -1,8 +1,10 @@
 package store
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 )
@@ -69,6 +71,9 @@ type Options struct {
 	// Logger receives commit failures and epoch changes. Nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// Rand is where a new epoch's bits come from (default crypto/rand's
+	// Reader); the simulator passes a seeded source.
+	Rand io.Reader
 }
 
 // Validate reports every problem with o at once (errors.Join), or nil.
@@ -93,6 +98,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
 	}
 	return o
 }

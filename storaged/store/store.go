@@ -111,7 +111,7 @@ func (s *Store) prepare() error {
 			}
 		}
 		var err error
-		s.epoch, s.fresh, err = ensureEpoch(tx, s.opts.Logger)
+		s.epoch, s.fresh, err = ensureEpoch(tx, s.opts.Rand, s.opts.Logger)
 		return err
 	})
 	if err != nil {
@@ -141,10 +141,10 @@ func (s *Store) Fresh() bool { return s.fresh }
 // or an error matching ErrNotFound. It reads the latest committed state
 // (possibly a batch whose fsync is still in progress).
 func (s *Store) Get(b Bucket, key []byte) ([]byte, error) {
-	if err := b.validate(); err != nil {
+	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	if err := validateKey(key); err != nil {
+	if err := ValidateKey(key); err != nil {
 		return nil, err
 	}
 	var out []byte
@@ -165,7 +165,7 @@ func (s *Store) Get(b Bucket, key []byte) ([]byte, error) {
 // call the Store's write methods or Close: the snapshot can block a commit
 // that has to grow the file, which would deadlock.
 func (s *Store) ForEach(b Bucket, fn func(key, value []byte) error) error {
-	if err := b.validate(); err != nil {
+	if err := b.Validate(); err != nil {
 		return err
 	}
 	return s.view(func(tx *bolt.Tx) error {
@@ -176,7 +176,7 @@ func (s *Store) ForEach(b Bucket, fn func(key, value []byte) error) error {
 // Count returns the number of keys in bucket b. It walks the bucket, so it
 // costs O(keys).
 func (s *Store) Count(b Bucket) (int, error) {
-	if err := b.validate(); err != nil {
+	if err := b.Validate(); err != nil {
 		return 0, err
 	}
 	n := 0

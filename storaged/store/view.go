@@ -6,11 +6,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// View is a read-only, consistent snapshot of every bucket of a Store. It is
-// valid only during the function Store.View passes it to, and so are the
-// keys and values its methods return: they point into the database file and
-// must not be modified or retained.
-type View struct {
+// boltView is the Store's View: a read transaction.
+type boltView struct {
 	tx *bolt.Tx
 }
 
@@ -20,18 +17,18 @@ type View struct {
 // the other reads. It reads the latest committed state. fn must not call the
 // Store's write methods or Close, for the reason given at ForEach, and
 // should be quick: a long snapshot keeps the file from reusing pages.
-func (s *Store) View(fn func(v *View) error) error {
-	return s.view(func(tx *bolt.Tx) error { return fn(&View{tx: tx}) })
+func (s *Store) View(fn func(v View) error) error {
+	return s.view(func(tx *bolt.Tx) error { return fn(boltView{tx: tx}) })
 }
 
 // Get returns the value of key in bucket b, or an error matching
 // ErrNotFound, ErrInvalidBucket or ErrInvalidKey. See View for how long the
 // value is valid.
-func (v *View) Get(b Bucket, key []byte) ([]byte, error) {
-	if err := b.validate(); err != nil {
+func (v boltView) Get(b Bucket, key []byte) ([]byte, error) {
+	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	if err := validateKey(key); err != nil {
+	if err := ValidateKey(key); err != nil {
 		return nil, err
 	}
 	val, ok := lookup(v.tx.Bucket(b.name()), key)
@@ -46,8 +43,8 @@ func (v *View) Get(b Bucket, key []byte) ([]byte, error) {
 // false or the bucket ends. With a non-empty prefix only keys starting with
 // it are visited: the scan starts at max(from, prefix) and ends at the first
 // key past the prefix. See View for how long keys and values are valid.
-func (v *View) Scan(b Bucket, from, prefix []byte, fn func(key, value []byte) bool) error {
-	if err := b.validate(); err != nil {
+func (v boltView) Scan(b Bucket, from, prefix []byte, fn func(key, value []byte) bool) error {
+	if err := b.Validate(); err != nil {
 		return err
 	}
 	c := v.tx.Bucket(b.name()).Cursor()

@@ -17,7 +17,7 @@ func TestViewGetAndScan(t *testing.T) {
 	if err := set(s, Objects, "b1", "object"); err != nil {
 		t.Fatal(err)
 	}
-	scan := func(v *View, from, prefix string, limit int) string {
+	scan := func(v View, from, prefix string, limit int) string {
 		var got []string
 		err := v.Scan(Hints, []byte(from), []byte(prefix), func(k, val []byte) bool {
 			if string(val) != "v"+string(k) {
@@ -31,7 +31,7 @@ func TestViewGetAndScan(t *testing.T) {
 		}
 		return strings.Join(got, ",")
 	}
-	err := s.View(func(v *View) error {
+	err := s.View(func(v View) error {
 		if val, err := v.Get(Objects, []byte("b1")); err != nil || string(val) != "object" {
 			t.Errorf("Get(objects, b1) = %q, %v", val, err)
 		}
@@ -70,7 +70,7 @@ func TestViewGetAndScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := errors.New("stop")
-	if err := s.View(func(*View) error { return stop }); !errors.Is(err, stop) {
+	if err := s.View(func(View) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("View returns fn's error: got %v", err)
 	}
 }
@@ -83,7 +83,7 @@ func TestViewAfterClose(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.View(func(*View) error { return nil }); !errors.Is(err, ErrClosed) {
+	if err := s.View(func(View) error { return nil }); !errors.Is(err, ErrClosed) {
 		t.Errorf("View after Close: %v, want ErrClosed", err)
 	}
 }

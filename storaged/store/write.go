@@ -101,7 +101,7 @@ func (s *Store) write(ctx context.Context, b Bucket, key []byte, fn func([]byte)
 
 // newRequest validates a write and builds its request.
 func newRequest(ctx context.Context, b Bucket, key []byte, fn func([]byte) ([]byte, error)) (*request, error) {
-	if err := validateWrite(b, key); err != nil {
+	if err := ValidateWrite(b, key); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

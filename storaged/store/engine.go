@@ -1,0 +1,44 @@
+package store
+
+import "context"
+
+// Engine is what a storage node needs of its durable local store. *Store
+// (bbolt, group commit, fsync) is the real one; storaged/store/memstore is
+// an in-memory one that can simulate a crash, for the simulator. Both pass
+// the conformance suite in storaged/store/storetest, which pins down the
+// contract each method's documentation on *Store gives: Apply's atomic
+// read-modify-write and durable nil, ErrCommit and ErrBroken on failed
+// commits, CompareAndDelete's byte-for-byte condition, View's consistent
+// snapshot, and the epoch. Implementations are safe for concurrent use.
+type Engine interface {
+	Apply(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, error)) error
+	Delete(ctx context.Context, b Bucket, key []byte) error
+	CompareAndDelete(ctx context.Context, b Bucket, key, old []byte) (bool, error)
+	Get(b Bucket, key []byte) ([]byte, error)
+	View(fn func(v View) error) error
+	ForEach(b Bucket, fn func(key, value []byte) error) error
+	Count(b Bucket) (int, error)
+	Epoch() uint64
+	Fresh() bool
+	Stats() Stats
+	Close() error
+}
+
+// View is a read-only, consistent snapshot of every bucket of a store. It
+// is valid only during the function Engine.View passes it to, and so are
+// the keys and values its methods return: they may point into the database
+// file and must not be modified or retained.
+type View interface {
+	// Get returns the value of key in bucket b, or an error matching
+	// ErrNotFound, ErrInvalidBucket or ErrInvalidKey.
+	Get(b Bucket, key []byte) ([]byte, error)
+	// Scan calls fn for the keys of bucket b in byte order, starting at the
+	// first key not before from (nil: the first key of the bucket), until
+	// fn returns false or the bucket ends. With a non-empty prefix only keys
+	// starting with it are visited: the scan starts at max(from, prefix) and
+	// ends at the first key past the prefix. An empty value is passed as a
+	// non-nil empty slice.
+	Scan(b Bucket, from, prefix []byte, fn func(key, value []byte) bool) error
+}
+
+var _ Engine = (*Store)(nil)
