@@ -11,12 +11,15 @@ import (
 
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/clock"
 )
 
 // Client is a connection to a Shoal cluster. Safe for concurrent use.
 type Client struct {
 	cfg    Config
 	log    *slog.Logger
+	clock  clock.Clock
+	rand   *lockedRand
 	ep     *wire.Endpoint
 	ring   atomic.Pointer[ring.Ring]
 	health *health
@@ -41,15 +44,17 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	cfg.setDefaults()
 	ep, err := wire.NewEndpoint(wire.EndpointConfig{
-		Addr:      cfg.LocalAddr,
-		TLS:       cfg.TLS,
-		ClusterID: cfg.ClusterID,
-		Logger:    cfg.Logger,
+		Addr:       cfg.LocalAddr,
+		PacketConn: cfg.PacketConn,
+		TLS:        cfg.TLS,
+		ClusterID:  cfg.ClusterID,
+		Logger:     cfg.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("driver: %w", err)
 	}
-	c := &Client{cfg: cfg, log: cfg.Logger, ep: ep, health: newHealth(cfg.SlowAnswer), repairs: make(chan struct{}, maxRepairs)}
+	c := &Client{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, rand: newLockedRand(cfg.Rand), ep: ep,
+		health: newHealth(cfg.SlowAnswer), repairs: make(chan struct{}, maxRepairs)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	r, err := c.fetchRing(ctx, cfg.Seeds)
 	if err != nil {
@@ -85,7 +90,7 @@ func (c *Client) Close() error {
 // per request: one ticker for the client rather than a timer started and
 // stopped for every request.
 func (c *Client) watch() {
-	for _, id := range c.health.watch(time.Now(), c.cfg.CoordinatorTimeout, c.cfg.Silence) {
+	for _, id := range c.health.watch(c.clock.Now(), c.cfg.CoordinatorTimeout, c.cfg.Silence) {
 		c.log.Info("node marked down: it went silent with requests outstanding", "node", id, "silence", c.cfg.Silence)
 	}
 }
@@ -181,10 +186,10 @@ var errNoAnswer = errors.New("no answer within the coordinator timeout")
 func (c *Client) call(ctx context.Context, n ring.Node, req, resp any) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	start := time.Now()
+	start := c.clock.Now()
 	f := c.health.begin(n.ID, start, cancel)
 	err := c.ep.Call(ctx, n.Addr, string(n.ID), req, resp)
-	now := time.Now()
+	now := c.clock.Now()
 	took := now.Sub(start)
 	o, cause := heardAnswer, error(nil)
 	var ce *wire.CallError

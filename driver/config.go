@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"net"
 	"time"
 
 	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/clock"
 	"github.com/shoalkv/shoal/wire/pki"
 )
 
@@ -23,6 +26,17 @@ type Config struct {
 	// interface, any port). Bind a fixed address to be one address on the
 	// network, as the fault tests do.
 	LocalAddr string
+	// PacketConn, when set, is used instead of binding LocalAddr: a
+	// simulated network's connection (internal/sim). The client owns it.
+	PacketConn net.PacketConn
+	// Clock is the driver's time source for its failure detector,
+	// deadlines it enforces, probes and backoff (default the machine's
+	// clock; the simulator gives each client one of its own).
+	Clock clock.Clock
+	// Rand is the source of the driver's random choices (Update's
+	// backoff). Nil means math/rand/v2's global generator; the simulator
+	// passes a seeded one. The driver serialises its use.
+	Rand rand.Source
 	// N is the replication factor (default 3), R and W the read and write
 	// quorums (default 2 and 2, so R+W > N: paper §4.5's "typical (3,2,2)").
 	N, R, W int
@@ -113,6 +127,7 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Clock = clock.Or(c.Clock)
 	c.Limits = c.Limits.WithDefaults()
 }
 

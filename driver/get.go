@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
@@ -105,7 +104,7 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 	for asked < first {
 		ask(next(false))
 	}
-	spec := time.NewTimer(c.cfg.SpeculativeDelay)
+	spec := c.clock.NewTimer(c.cfg.SpeculativeDelay)
 	defer spec.Stop()
 	var (
 		merged                     dvv.Set
@@ -146,7 +145,7 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 			if a.resp.Found {
 				merged = dvv.Merge(merged, a.resp.Object)
 			}
-		case <-spec.C:
+		case <-spec.C():
 			// Speculate with a primary while the primaries asked cannot
 			// make PR, with anyone otherwise.
 			if i := next(askedP-failedP < pr); i >= 0 {

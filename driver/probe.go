@@ -23,7 +23,7 @@ func (c *Client) probe() {
 	for _, id := range down {
 		n, ok := r.Node(id)
 		if !ok {
-			c.health.recovered(id, time.Now()) // no longer a member: forget it
+			c.health.recovered(id, c.clock.Now()) // no longer a member: forget it
 			continue
 		}
 		wg.Go(func() {
@@ -31,7 +31,7 @@ func (c *Client) probe() {
 			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.ProbeInterval*2)
 			defer cancel()
 			if err := c.ep.Call(ctx, n.Addr, string(n.ID), &wire.RingReq{}, &wire.RingOK{}); err == nil {
-				c.health.recovered(id, time.Now())
+				c.health.recovered(id, c.clock.Now())
 				c.log.Info("node answers again", "node", id)
 			}
 		})
@@ -42,13 +42,13 @@ func (c *Client) probe() {
 // every runs fn each period until Close; a run that overlaps a tick
 // delays the next one rather than running twice.
 func (c *Client) every(period time.Duration, fn func()) {
-	t := time.NewTicker(period)
+	t := c.clock.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 			fn()
 		}
 	}

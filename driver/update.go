@@ -3,7 +3,6 @@ package driver
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"time"
 )
 
@@ -53,11 +52,12 @@ func (c *Client) Update(ctx context.Context, key []byte, fn func(siblings [][]by
 		}
 		// Writers racing on one key back off by a random, growing amount so
 		// that one of them folds everything in alone.
-		backoff := time.Duration(rand.Int64N(int64(time.Millisecond) << round))
+		backoff := c.clock.NewTimer(time.Duration(c.rand.Int64N(int64(time.Millisecond) << round)))
 		select {
 		case <-ctx.Done():
+			backoff.Stop()
 			return nil // stored; the siblings stay for the next reader to fold
-		case <-time.After(backoff):
+		case <-backoff.C():
 		}
 	}
 }

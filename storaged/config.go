@@ -1,13 +1,18 @@
 package storaged
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/clock"
 	"github.com/shoalkv/shoal/wire/pki"
 )
 
@@ -44,8 +49,23 @@ type Config struct {
 	// Listen is the UDP address to serve on, e.g. "127.0.0.2:7070";
 	// defaults to this node's address in InitialCluster.
 	Listen string
-	// DataDir holds the bbolt file and its lock. Required.
+	// DataDir holds the bbolt file and its lock. Required unless Store is
+	// set.
 	DataDir string
+	// Store, when set, is used instead of opening DataDir: an in-memory
+	// crashable store in the simulator (storaged/store/memstore). The
+	// server owns it and closes it on Close.
+	Store store.Engine
+	// PacketConn, when set, is used instead of binding Listen: a simulated
+	// network's connection (internal/sim). The server owns it.
+	PacketConn net.PacketConn
+	// Clock is the node's time source for hint timestamps and windows,
+	// delivery pacing and uptime (default the machine's clock).
+	Clock clock.Clock
+	// Rand is where the node's random identifiers come from: the epochs of
+	// a new data directory and of hint records (default crypto/rand's
+	// Reader; the simulator passes a seeded source).
+	Rand io.Reader
 	// ClusterID must be the same on every node and client (default "shoal").
 	ClusterID string
 	// InitialCluster lists every member with its address; every node of a new
@@ -94,7 +114,7 @@ func (c Config) Validate() error {
 	if c.ID == "" {
 		errs = append(errs, errors.New("storaged: node id is required"))
 	}
-	if c.DataDir == "" {
+	if c.DataDir == "" && c.Store == nil {
 		errs = append(errs, errors.New("storaged: data directory is required"))
 	}
 	if len(c.InitialCluster) == 0 {
@@ -168,5 +188,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.HintInterval == 0 {
 		c.HintInterval = DefaultHintInterval
+	}
+	c.Clock = clock.Or(c.Clock)
+	if c.Rand == nil {
+		c.Rand = rand.Reader
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/shoalkv/shoal/storaged/hint"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/clock"
 )
 
 // Hint delivery (paper §4.6: "once [the owner] is detected to have
@@ -87,7 +88,7 @@ func (s *Server) startDelivery() error {
 	s.deliverStop, s.deliverDone = cancel, make(chan struct{})
 	d := &deliverer{
 		s:        s,
-		throttle: hint.NewTokenBucket(s.cfg.HintRate, time.Now()),
+		throttle: hint.NewTokenBucket(s.cfg.HintRate, s.clock.Now()),
 		running:  make(map[string]bool),
 	}
 	go func() {
@@ -112,13 +113,13 @@ func (s *Server) stopDelivery() {
 // HintInterval apart, until ctx ends; then it waits for the workers.
 func (d *deliverer) run(ctx context.Context) {
 	defer d.wg.Wait()
-	t := time.NewTicker(d.s.cfg.HintInterval)
+	t := d.s.clock.NewTicker(d.s.cfg.HintInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 		for _, o := range d.s.hints.pending() {
 			if !d.deliverable(o) {
@@ -157,8 +158,8 @@ func (d *deliverer) deliverable(owner string) bool {
 func (w *worker) run(ctx context.Context) {
 	for ctx.Err() == nil && w.d.s.hints.backlog(w.owner).Keys > 0 && w.d.deliverable(w.owner) {
 		w.sweep(ctx)
-		wait := max(w.d.s.cfg.HintInterval, time.Until(w.retryAt))
-		if sleep(ctx, wait) != nil {
+		wait := max(w.d.s.cfg.HintInterval, w.retryAt.Sub(w.d.s.clock.Now()))
+		if sleep(ctx, w.d.s.clock, wait) != nil {
 			return
 		}
 	}
@@ -319,9 +320,9 @@ func (w *worker) deliverAll(ctx context.Context, node ring.Node, recs []pending,
 func (w *worker) deliver(ctx context.Context, node ring.Node, p pending) (bool, error) {
 	d := w.d
 	d.tmu.Lock()
-	wait := d.throttle.Reserve(time.Now(), len(p.value))
+	wait := d.throttle.Reserve(d.s.clock.Now(), len(p.value))
 	d.tmu.Unlock()
-	if err := sleep(ctx, wait); err != nil {
+	if err := sleep(ctx, d.s.clock, wait); err != nil {
 		return false, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, handoffTimeout)
@@ -357,7 +358,7 @@ func (w *worker) failed(ctx context.Context, err error) {
 	}
 	w.failures++
 	backoff := hint.Backoff(w.failures)
-	w.retryAt = time.Now().Add(backoff)
+	w.retryAt = w.d.s.clock.Now().Add(backoff)
 	if w.failures == 1 {
 		w.d.s.log.Info("hint delivery failing; backing off", "owner", w.owner, "retry_in", backoff, "err", err)
 	} else {
@@ -374,16 +375,16 @@ func recordRefused(err error) bool {
 }
 
 // sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
+func sleep(ctx context.Context, c clock.Clock, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
+	t := c.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-t.C():
 		return nil
 	}
 }

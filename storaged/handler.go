@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/shoalkv/shoal/storaged/hint"
 	"github.com/shoalkv/shoal/storaged/store"
@@ -180,7 +179,7 @@ func (s *Server) get(req *wire.Get) (any, error) {
 		return v.Scan(store.Hints, nil, prefix, func(k, val []byte) bool {
 			rec, err := hint.DecodeRecord(val)
 			if err != nil {
-				s.hints.unreadableRead(k, err, time.Now()) // skipped, as loading and delivery do
+				s.hints.unreadableRead(k, err, s.clock.Now()) // skipped, as loading and delivery do
 				return true
 			}
 			out.Object, out.Found = dvv.Merge(out.Object, rec.Object), true
@@ -211,7 +210,7 @@ func (s *Server) status() (any, error) {
 		RingVersion:    s.ring.Load().Version(),
 		Objects:        uint64(objects),
 		Hints:          uint64(hints),
-		UptimeMS:       uint64(time.Since(s.started).Milliseconds()),
+		UptimeMS:       uint64(s.clock.Now().Sub(s.started).Milliseconds()),
 		Commits:        st.Commits,
 		Writes:         st.Writes,
 		HintOwners:     hs.owners,

@@ -2,7 +2,6 @@ package storaged
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -74,7 +73,7 @@ func (s *Server) coordinateHint(ctx context.Context, req *wire.Coordinate) (any,
 	err := s.applyHint(ctx, req.Key, req.HintFor, func(rec *hint.Record) (bool, error) {
 		if rec.Epoch == 0 {
 			var err error
-			if rec.Epoch, err = hint.MintEpoch(rand.Reader, s.actor.Epoch); err != nil {
+			if rec.Epoch, err = hint.MintEpoch(s.cfg.Rand, s.actor.Epoch); err != nil {
 				return false, err
 			}
 		}
@@ -102,7 +101,7 @@ func (s *Server) applyHint(ctx context.Context, key []byte, owner string, change
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := s.clock.Now()
 	var ch hintChange
 	err = s.st.Apply(ctx, store.Hints, hk, func(old []byte) ([]byte, error) {
 		rec, err := decodeHint(old, now)
@@ -198,7 +197,7 @@ func (s *Server) hintApplied(owner string, ch hintChange, err error) error {
 	}
 	if err != nil {
 		if errors.Is(err, wire.ErrHintRefused) {
-			s.hints.refused(owner, err, time.Now())
+			s.hints.refused(owner, err, s.clock.Now())
 		}
 		return storeErr(err)
 	}

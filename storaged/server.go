@@ -14,6 +14,7 @@ import (
 	"github.com/shoalkv/shoal/storaged/hint"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/clock"
 	"github.com/shoalkv/shoal/wire/dvv"
 )
 
@@ -24,6 +25,7 @@ type Server struct {
 	st      store.Engine
 	ep      *wire.Endpoint
 	actor   dvv.Actor
+	clock   clock.Clock
 	ring    atomic.Pointer[ring.Ring]
 	started time.Time
 	closed  atomic.Bool
@@ -49,16 +51,19 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storaged: ring: %w", err)
 	}
-	st, err := store.Open(cfg.DataDir, store.Options{NoSync: cfg.NoSync, Logger: cfg.Logger})
-	if err != nil {
-		return nil, fmt.Errorf("storaged: %w", err)
+	st := cfg.Store
+	if st == nil {
+		if st, err = store.Open(cfg.DataDir, store.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, Rand: cfg.Rand}); err != nil {
+			return nil, fmt.Errorf("storaged: %w", err)
+		}
 	}
 	s := &Server{
 		cfg:     cfg,
 		log:     cfg.Logger.With("node", cfg.ID),
 		st:      st,
 		actor:   dvv.Actor{Node: cfg.ID, Epoch: st.Epoch()},
-		started: time.Now(),
+		clock:   cfg.Clock,
+		started: cfg.Clock.Now(),
 		policy:  hint.Policy{MaxBytes: cfg.HintMaxBytes, MaxKeys: cfg.HintMaxKeys, Window: cfg.HintWindow},
 	}
 	s.hints = newHintBook(s.log)
@@ -68,10 +73,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ring.Store(r)
 	s.ep, err = wire.NewEndpoint(wire.EndpointConfig{
-		Addr:      cfg.Listen,
-		TLS:       cfg.TLS,
-		ClusterID: cfg.ClusterID,
-		Handler:   s,
+		Addr:       cfg.Listen,
+		PacketConn: cfg.PacketConn,
+		TLS:        cfg.TLS,
+		ClusterID:  cfg.ClusterID,
+		Handler:    s,
 		// A get is one bbolt read: cheaper than a goroutine hand-off.
 		Inline: func(t wire.Type) bool { return t == wire.TypeGet },
 		Logger: s.log,

@@ -22,8 +22,13 @@ import (
 type EndpointConfig struct {
 	// Addr is the local UDP address to bind, e.g. "127.0.0.2:7070". Both
 	// listening and dialing use it, so a process is one address on the
-	// network. Required; use port 0 for any free port.
+	// network. Required unless PacketConn is set; use port 0 for any free
+	// port.
 	Addr string
+	// PacketConn, when set, is used instead of binding Addr (which is then
+	// ignored): a simulated network's connection (internal/sim), say. The
+	// endpoint owns it and closes it on Close. Nil: bind a UDP socket.
+	PacketConn net.PacketConn
 	// TLS is this process's certificate and the cluster CA.
 	TLS pki.Material
 	// ClusterID must match the peer's. Required.
@@ -77,7 +82,7 @@ func (c *EndpointConfig) setDefaults() {
 // Validate reports every problem with the configuration.
 func (c EndpointConfig) Validate() error {
 	var errs []error
-	if c.Addr == "" {
+	if c.Addr == "" && c.PacketConn == nil {
 		errs = append(errs, errors.New("wire: endpoint address is required"))
 	}
 	if c.ClusterID == "" {
@@ -100,7 +105,7 @@ func (c EndpointConfig) Validate() error {
 // long-lived connections to peers. Safe for concurrent use.
 type Endpoint struct {
 	cfg   EndpointConfig
-	udp   *net.UDPConn
+	udp   net.PacketConn
 	tr    *quic.Transport
 	quic  *quic.Config
 	ln    *quic.Listener
@@ -133,13 +138,15 @@ func NewEndpoint(cfg EndpointConfig) (*Endpoint, error) {
 	if cfg.Handler != nil && role != pki.RoleNode {
 		return nil, fmt.Errorf("wire: serving needs a node certificate, have %s", role)
 	}
-	ua, err := net.ResolveUDPAddr("udp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("wire: resolve %s: %w", cfg.Addr, err)
-	}
-	udp, err := net.ListenUDP("udp", ua)
-	if err != nil {
-		return nil, fmt.Errorf("wire: bind %s: %w", cfg.Addr, err)
+	udp := cfg.PacketConn
+	if udp == nil {
+		ua, err := net.ResolveUDPAddr("udp", cfg.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("wire: resolve %s: %w", cfg.Addr, err)
+		}
+		if udp, err = net.ListenUDP("udp", ua); err != nil {
+			return nil, fmt.Errorf("wire: bind %s: %w", cfg.Addr, err)
+		}
 	}
 	e := &Endpoint{
 		cfg:   cfg,
