@@ -27,13 +27,17 @@ type Client struct {
 	repairs chan struct{}
 	stats   stats
 
-	ctx    context.Context // ended by Close; parent of background work
+	ctx    context.Context // ended by Close; the ring refresher's and the probe's
 	cancel context.CancelFunc
+	loops  sync.WaitGroup // the ring refresher and the probe
 	// bgMu orders starting background work (spawn) against Close, so no
 	// goroutine is added to wg once Close waits on it.
 	bgMu   sync.Mutex
-	wg     sync.WaitGroup // ring refresher, probe, replication, repairs
+	wg     sync.WaitGroup // replication and repairs outliving their calls
 	closed atomic.Bool
+	// The watchdog outlives the rest: it bounds the calls Close waits for.
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
 }
 
 // Open binds the driver's endpoint and fetches the ring from the first seed
@@ -63,15 +67,22 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.ring.Store(r)
-	c.spawn(func() { c.every(c.cfg.RingRefresh, c.refreshRing) })
-	c.spawn(func() { c.every(c.cfg.ProbeInterval, c.probe) })
-	c.spawn(func() { c.every(c.watchTick(), c.watch) })
+	c.loops.Go(func() { c.every(c.ctx, c.cfg.RingRefresh, c.refreshRing) })
+	c.loops.Go(func() { c.every(c.ctx, c.cfg.ProbeInterval, c.probe) })
+	wctx, stop := context.WithCancel(context.Background())
+	c.stopWatch, c.watchDone = stop, make(chan struct{})
+	go func() {
+		defer close(c.watchDone)
+		c.every(wctx, c.watchTick(), c.watch)
+	}()
 	return c, nil
 }
 
-// Close lets the replication and read repairs in flight finish (each
-// bounded by its call's timeout), so a put answered at W still reaches all N
-// replicas; then it stops background work and closes connections. Calls
+// Close lets the replication and read repairs in flight finish, so a put
+// answered at W still reaches all N replicas; each attempt stays bounded by
+// CoordinatorTimeout and the silence rule, whose watchdog Close stops only
+// after them, so a dead node delays Close by at most about
+// CoordinatorTimeout per spare tried. Then it closes connections. Calls
 // after Close fail with ErrClosed.
 func (c *Client) Close() error {
 	c.bgMu.Lock()
@@ -81,7 +92,12 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.cancel()
+	c.loops.Wait()
+	// The watchdog still runs: it ends the calls below that wait on a dead
+	// node, as it does for any call (CoordinatorTimeout, silence).
 	c.wg.Wait()
+	c.stopWatch()
+	<-c.watchDone
 	return c.ep.Close()
 }
 

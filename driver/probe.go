@@ -39,14 +39,14 @@ func (c *Client) probe() {
 	wg.Wait()
 }
 
-// every runs fn each period until Close; a run that overlaps a tick
+// every runs fn each period until ctx ends; a run that overlaps a tick
 // delays the next one rather than running twice.
-func (c *Client) every(period time.Duration, fn func()) {
+func (c *Client) every(ctx context.Context, period time.Duration, fn func()) {
 	t := c.clock.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
-		case <-c.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-t.C():
 			fn()

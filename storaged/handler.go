@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/shoalkv/shoal/internal/mutant"
 	"github.com/shoalkv/shoal/storaged/hint"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
@@ -148,6 +149,9 @@ func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set) (any, error
 // mergeObject returns the merge of cur and obj and whether it differs from
 // cur.
 func mergeObject(cur, obj dvv.Set) (dvv.Set, bool) {
+	if mutant.On(mutant.ReplicateOverwrites) {
+		return obj, !obj.Equal(cur) // a deliberate bug, for the simulator's negative control
+	}
 	next := dvv.Merge(cur, obj)
 	return next, !next.Equal(cur)
 }

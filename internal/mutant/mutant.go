@@ -1,0 +1,27 @@
+// Package mutant holds deliberate bugs behind switches that only tests
+// turn on, so that a checker can show it catches the kind of bug it looks
+// for (mutation testing): the simulator must find a replica that
+// overwrites instead of merging. Every switch is off unless a test sets
+// it; production code pays one atomic load where a switch is read.
+package mutant
+
+import "sync/atomic"
+
+// Switch names one deliberate bug.
+type Switch int
+
+const (
+	// ReplicateOverwrites makes a storage node store an incoming replica
+	// (replicate, hinted replicate, handoff) in place of what it holds,
+	// instead of merging the two: concurrent siblings are lost.
+	ReplicateOverwrites Switch = iota
+	count
+)
+
+var on [count]atomic.Bool
+
+// Set turns s on or off, for every server in the process.
+func Set(s Switch, v bool) { on[s].Store(v) }
+
+// On reports whether s is on.
+func On(s Switch) bool { return on[s].Load() }
