@@ -28,6 +28,11 @@ type Engine interface {
 // is valid only during the function Engine.View passes it to, and so are
 // the keys and values its methods return: they may point into the database
 // file and must not be modified or retained.
+//
+// A View must be short, and the goroutine holding it must not wait for a
+// write: bbolt's commit that has to grow the file waits for every open
+// snapshot, so a View held across another goroutine's Apply can stall it
+// (the same holds for ForEach).
 type View interface {
 	// Get returns the value of key in bucket b, or an error matching
 	// ErrNotFound, ErrInvalidBucket or ErrInvalidKey.

@@ -1,0 +1,205 @@
+package memstore
+
+import (
+	"bytes"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/shoalkv/shoal/storaged/store"
+)
+
+// run is the commit loop, the only goroutine that writes to the Disk while
+// the Store holds it. It ends when Close closes the queue and every queued
+// write is answered, or when a Crash closes gone.
+func (s *Store) run() {
+	defer close(s.loopDone)
+	batch := make([]*request, 0, s.opts.MaxBatch)
+	for {
+		select {
+		case first, ok := <-s.queue:
+			if !ok {
+				return
+			}
+			batch = s.drain(append(batch, first))
+		case <-s.gone:
+			return
+		}
+		alive := s.commit(batch)
+		clear(batch) // let answered requests be collected
+		batch = batch[:0]
+		if !alive {
+			return
+		}
+	}
+}
+
+// drain appends to batch the requests already queued, without waiting, until
+// the batch holds MaxBatch requests or the queue is empty.
+func (s *Store) drain(batch []*request) []*request {
+	for len(batch) < s.opts.MaxBatch {
+		select {
+		case r, ok := <-s.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit applies the live requests of batch, in order, to a copy of the
+// committed state, publishes it, syncs it (unless NoSync) and answers them
+// all. It reports false if the Store crashed meanwhile: then it answers
+// nobody (the callers learn of the crash from gone) and the Disk decides
+// what survives.
+func (s *Store) commit(batch []*request) bool {
+	if err := s.brokenErr(); err != nil {
+		s.answerAll(batch, err)
+		return true
+	}
+	base, ok := s.d.current(s)
+	if !ok {
+		return false
+	}
+	st := base.clone()
+	live := s.live[:0]
+	for _, r := range batch {
+		if !r.claim() {
+			continue // its caller got ctx.Err()
+		}
+		r.err = s.apply(st, r)
+		live = append(live, r)
+	}
+	defer func() { clear(live); s.live = live[:0] }()
+	if len(live) == 0 {
+		return true
+	}
+	f, ok := s.d.publish(s, st)
+	switch {
+	case !ok:
+		return false
+	case f == failRollback:
+		s.rollBack(live)
+		return true
+	case f == failAmbiguous:
+		s.failAmbiguously(live)
+		return true
+	}
+	if s.opts.NoSync {
+		s.wakeWriteback()
+	} else if !s.sleep(s.opts.SyncLatency) || !s.d.sync(s, -1) {
+		return false
+	}
+	s.stats.commits.Add(1)
+	s.stats.writes.Add(uint64(len(live)))
+	for _, r := range live {
+		r.finish()
+	}
+	return true
+}
+
+// apply performs one request on st, the batch's private state, and returns
+// its caller's error.
+func (s *Store) apply(st state, r *request) error {
+	t := st[r.bucket]
+	if r.fn == nil {
+		if r.ifValue {
+			if old, ok := t.get(r.key); !ok || !bytes.Equal(old, r.want) {
+				return nil
+			}
+		}
+		st[r.bucket] = t.del(r.key)
+		r.deleted = r.ifValue
+		return nil
+	}
+	old, ok := t.get(r.key)
+	var arg []byte // fn's private copy: a bug in fn cannot reach the snapshots
+	if ok {
+		arg = own(old)
+	}
+	v, err := s.call(r, arg)
+	if r.panicked == nil && !bytes.Equal(arg, old) {
+		// bbolt hands out read-only memory: the contract forbids this.
+		r.panicked = fmt.Sprintf("memstore: the Apply function for key %q in bucket %s modified old", r.key, r.bucket)
+		return nil
+	}
+	if err != nil || v == nil {
+		return err
+	}
+	st[r.bucket] = t.put(r.key, own(v))
+	return nil
+}
+
+// call runs r.fn, turning a panic into r.panicked so that one caller's bug
+// cannot take down the loop (and every other caller's write) with it.
+func (s *Store) call(r *request, old []byte) (v []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.opts.Logger.Error("memstore: Apply function panicked; re-panicking in its caller",
+				"bucket", r.bucket.String(), "panic", p, "stack", string(debug.Stack()))
+			r.panicked = p
+			v, err = nil, nil
+		}
+	}()
+	return r.fn(old)
+}
+
+// rollBack answers the writers of a batch that FailCommits rolled back.
+func (s *Store) rollBack(live []*request) {
+	s.stats.failedCommits.Add(1)
+	err := fmt.Errorf("memstore: %w: batch of %d writes rolled back: %w", store.ErrCommit, len(live), ErrInjected)
+	s.opts.Logger.Error("memstore: commit failed; batch rolled back", "writes", len(live), "err", ErrInjected)
+	for _, r := range live {
+		r.err = err
+		r.finish()
+	}
+}
+
+// breakDown marks the Store broken by an ambiguous commit failure. The Disk
+// calls it while publishing the batch.
+func (s *Store) breakDown() {
+	broken := fmt.Errorf("memstore: %w: a batch failed after becoming visible: %w", store.ErrBroken, ErrInjected)
+	s.broken.Store(&broken)
+}
+
+// failAmbiguously answers the writers of a batch whose commit failed after
+// it became visible.
+func (s *Store) failAmbiguously(live []*request) {
+	s.stats.failedCommits.Add(1)
+	err := fmt.Errorf("memstore: %w: outcome of a batch of %d writes unknown: %w", store.ErrCommit, len(live), s.brokenErr())
+	s.opts.Logger.Error("memstore: commit failed ambiguously; refusing all further calls", "writes", len(live), "err", ErrInjected)
+	for _, r := range live {
+		r.err = err
+		r.finish()
+	}
+}
+
+// answerAll fails every request of batch that its caller still waits for.
+func (s *Store) answerAll(batch []*request, err error) {
+	for _, r := range batch {
+		if r.claim() {
+			r.err = err
+			r.finish()
+		}
+	}
+}
+
+// sleep waits d, as a sync does, and reports false if the Store crashed
+// meanwhile.
+func (s *Store) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return !s.crashed()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.gone:
+		return false
+	}
+}
