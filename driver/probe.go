@@ -28,7 +28,9 @@ func (c *Client) probe() {
 		}
 		wg.Go(func() {
 			c.ep.Redial(n.Addr)
-			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.ProbeInterval*2)
+			// One interval: the next tick probes again on a fresh dial
+			// rather than waiting on this one's handshake backoff.
+			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.ProbeInterval)
 			defer cancel()
 			if err := c.ep.Call(ctx, n.Addr, string(n.ID), &wire.RingReq{}, &wire.RingOK{}); err == nil {
 				c.health.recovered(id, c.clock.Now())

@@ -26,10 +26,11 @@ func (e *CallError) Unwrap() error { return e.Err }
 
 // peer is a cached connection, being dialed until ready is closed.
 type peer struct {
-	ready chan struct{}
-	sess  *session
-	node  string // id the peer's hello gave
-	err   error
+	ready  chan struct{}
+	cancel context.CancelFunc // ends the dial
+	sess   *session
+	node   string // id the peer's hello gave
+	err    error
 }
 
 func (p *peer) usable() bool {
@@ -126,27 +127,36 @@ func stale(c *quic.Conn, err error) bool {
 	return c.Context().Err() != nil && errors.As(err, &ce) && ce.Op == "open"
 }
 
-// Redial drops the established connection to addr, if any, so that the next
-// Call dials afresh. A connection to a peer that died keeps looking usable
-// until its idle timeout, and a request sent on it waits behind QUIC's loss
-// recovery backoff, which grows with every unanswered packet; a caller with
-// evidence that the peer failed (the driver probing a node it believes down)
-// redials instead. Requests still in flight on the old connection fail. A
-// dial under way is left alone: it is already a fresh connection.
+// Redial drops the connection to addr, established or being dialed, so that
+// the next Call dials afresh. A connection to a peer that died keeps looking
+// usable until its idle timeout, and a request sent on it waits behind
+// QUIC's loss recovery backoff, which grows with every unanswered packet; a
+// caller with evidence that the peer failed (the driver probing a node it
+// believes down) redials instead. A dial under way is abandoned too: its
+// handshake packets back off the same way (in the simulator a probe that
+// joined a 2s-old dial to a node that had just restarted waited 1.2s for
+// the next retransmission). Requests still in flight on the old connection,
+// or waiting for the abandoned dial, fail.
 func (e *Endpoint) Redial(addr string) {
 	e.mu.Lock()
 	p := e.peers[addr]
-	if p != nil {
-		select {
-		case <-p.ready:
-			delete(e.peers, addr)
-		default:
-			p = nil
+	delete(e.peers, addr)
+	e.mu.Unlock()
+	if p == nil {
+		return
+	}
+	p.cancel()
+	hangUp := func() {
+		<-p.ready // at once when established; soon after cancel when dialing
+		if p.sess != nil {
+			p.sess.conn.CloseWithError(closeRedial, "redialing")
 		}
 	}
-	e.mu.Unlock()
-	if p != nil && p.sess != nil {
-		p.sess.conn.CloseWithError(closeRedial, "redialing")
+	select {
+	case <-p.ready:
+		hangUp()
+	default: // a dial that completes all the same must not be left open
+		e.goAsync(hangUp)
 	}
 }
 
@@ -158,13 +168,17 @@ func (e *Endpoint) conn(ctx context.Context, addr, wantNode string) (*session, e
 			e.mu.Unlock()
 			return nil, errors.New("endpoint closed")
 		}
-		p = &peer{ready: make(chan struct{})}
+		// The dial runs under the endpoint's context, not a caller's,
+		// because the connection is shared.
+		ctx, cancel := context.WithTimeout(e.ctx, 2*e.cfg.HandshakeTimeout)
+		p = &peer{ready: make(chan struct{}), cancel: cancel}
 		e.peers[addr] = p
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
 			defer close(p.ready)
-			p.sess, p.node, p.err = e.dial(addr)
+			defer cancel()
+			p.sess, p.node, p.err = e.dial(ctx, addr)
 		}()
 	}
 	e.mu.Unlock()
@@ -182,15 +196,12 @@ func (e *Endpoint) conn(ctx context.Context, addr, wantNode string) (*session, e
 	return p.sess, nil
 }
 
-// dial connects and says hello. It runs under the endpoint's context, not a
-// caller's, because the connection is shared.
-func (e *Endpoint) dial(addr string) (*session, string, error) {
+// dial connects and says hello, until ctx ends.
+func (e *Endpoint) dial(ctx context.Context, addr string) (*session, string, error) {
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return nil, "", err
 	}
-	ctx, cancel := context.WithTimeout(e.ctx, 2*e.cfg.HandshakeTimeout)
-	defer cancel()
 	c, err := e.tr.Dial(ctx, ua, pki.ClientConfig(e.cfg.TLS, ALPN, ""), e.quic)
 	if err != nil {
 		return nil, "", err

@@ -120,3 +120,40 @@ func TestPutReadBackOnHealthyCluster(t *testing.T) {
 		}
 	})
 }
+
+// TestProbeBringsRestartedNodeBack: a node marked down is probed every
+// ProbeInterval (500ms) on a fresh connection; once it runs again, the next
+// probe marks it up, so within 500ms plus a handshake of its restart.
+func TestProbeBringsRestartedNodeBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, cl := healthy(t, nil)
+		n := c.Nodes[0]
+		key := keyWithFirstPrimary(t, cl.Ring(), n.ID)
+		n.Crash()
+		if _, err := cl.Put(t.Context(), key, []byte("v"), nil); err != nil {
+			t.Fatalf("put with a dead primary: %v", err)
+		}
+		if cl.Belief(n.ID).Up {
+			t.Fatal("the dead node is still believed up after a put to it")
+		}
+		time.Sleep(2 * time.Second) // probes fail meanwhile
+		if cl.Belief(n.ID).Up {
+			t.Fatal("a probe marked a dead node up")
+		}
+		if err := n.Start(); err != nil {
+			t.Fatal(err)
+		}
+		restarted := time.Now()
+		for !cl.Belief(n.ID).Up {
+			time.Sleep(time.Millisecond)
+			if time.Since(restarted) > 5*time.Second {
+				t.Fatal("the restarted node is still believed down after 5s")
+			}
+		}
+		took := time.Since(restarted)
+		t.Logf("restarted node believed up again %v after its restart", took)
+		if took > 520*time.Millisecond {
+			t.Fatalf("believed up %v after the restart, want within a probe interval (500ms) and a handshake", took)
+		}
+	})
+}
