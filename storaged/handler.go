@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/shoalkv/shoal/internal/mutant"
 	"github.com/shoalkv/shoal/storaged/hint"
+	"github.com/shoalkv/shoal/storaged/replica"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
@@ -91,31 +91,17 @@ func (s *Server) checkCoordinate(req *wire.Coordinate) error {
 	return errors.Join(lim.CheckKey(req.Key), lim.CheckValue(req.Value), lim.CheckContext(req.Context))
 }
 
-// update applies a coordinated write to cur under actor: the next dot over
-// the client's context, the new sibling, and the sibling and object size
-// limits. It is shared by ordinary and hinted coordination, which differ only
-// in the actor and where cur is stored. It must run inside the store's
-// commit loop, which serialises it with every other write of the key.
+// update applies a coordinated write to cur under actor (replica.Coordinate)
+// and warns of a key with many siblings. It is shared by ordinary and
+// hinted coordination, which differ only in the actor and where cur is
+// stored. It must run inside the store's commit loop, which serialises it
+// with every other write of the key.
 func (s *Server) update(cur dvv.Set, actor dvv.Actor, req *wire.Coordinate) (dvv.Set, error) {
-	lim := s.cfg.Limits
-	if _, err := cur.NextDot(actor, req.Context); err != nil {
-		return dvv.Set{}, fmt.Errorf("%w: %w", wire.ErrBadRequest, err)
+	next, err := replica.Coordinate(cur, actor, replica.Write{Value: req.Value, Tombstone: req.Tombstone, Context: req.Context}, s.cfg.Limits)
+	if err == nil && replica.ManySiblings(next, s.cfg.Limits) {
+		s.log.Warn("many siblings", "key", fmt.Sprintf("%q", req.Key), "siblings", len(next.Siblings), "limit", s.cfg.Limits.MaxSiblings)
 	}
-	next, _ := cur.Update(actor, req.Context, req.Value, req.Tombstone)
-	if n := len(next.Siblings); n > lim.MaxSiblings {
-		return dvv.Set{}, fmt.Errorf("%w: the write would leave %d siblings (limit %d); read the key and write back a resolved value with its context",
-			wire.ErrSiblingLimit, n, lim.MaxSiblings)
-	} else if n > lim.MaxSiblings/4 {
-		s.log.Warn("many siblings", "key", fmt.Sprintf("%q", req.Key), "siblings", n, "limit", lim.MaxSiblings)
-	}
-	if n := len(next.VV); n > lim.MaxContext {
-		return dvv.Set{}, fmt.Errorf("%w: the write would give the key's version vector %d actors (limit %d): each failover in which a stand-in node coordinated a write of this key added an actor; resolve the key (read it and write back one value with its context) once all its primaries are back (actor pruning is not built yet)",
-			wire.ErrTooLarge, n, lim.MaxContext)
-	}
-	if n := next.Size(); n > lim.MaxObject {
-		return dvv.Set{}, fmt.Errorf("%w: the write would make a %d-byte object (limit %d); resolve siblings", wire.ErrTooLarge, n, lim.MaxObject)
-	}
-	return next, nil
+	return next, err
 }
 
 // merge syncs a replica's object into the local one and persists the result
@@ -130,7 +116,7 @@ func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set) (any, error
 		if err != nil {
 			return nil, err
 		}
-		next, changed := mergeObject(cur, obj)
+		next, changed := replica.Merge(cur, obj)
 		if old != nil && !changed {
 			return nil, nil // nothing new; what we hold is already durable
 		}
@@ -144,16 +130,6 @@ func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set) (any, error
 		return nil, storeErr(err)
 	}
 	return &wire.Ack{}, nil
-}
-
-// mergeObject returns the merge of cur and obj and whether it differs from
-// cur.
-func mergeObject(cur, obj dvv.Set) (dvv.Set, bool) {
-	if mutant.On(mutant.ReplicateOverwrites) {
-		return obj, !obj.Equal(cur) // a deliberate bug, for the simulator's negative control
-	}
-	next := dvv.Merge(cur, obj)
-	return next, !next.Equal(cur)
 }
 
 // get answers with the merge of this node's replica of the key and every

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/hint"
+	"github.com/shoalkv/shoal/storaged/replica"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
@@ -43,7 +44,7 @@ func (s *Server) replicateHint(ctx context.Context, req *wire.Replicate) (any, e
 		return nil, err
 	}
 	err := s.applyHint(ctx, req.Key, req.HintFor, func(rec *hint.Record) (bool, error) {
-		next, changed := mergeObject(rec.Object, req.Object)
+		next, changed := replica.Merge(rec.Object, req.Object)
 		rec.Object = next
 		return changed, nil
 	})
