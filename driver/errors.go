@@ -1,13 +1,12 @@
 package driver
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/shoalkv/shoal/driver/coord"
 	"github.com/shoalkv/shoal/ringsync/ring"
-	"github.com/shoalkv/shoal/wire"
 )
 
 var (
@@ -96,30 +95,22 @@ func (e *QuorumError) Is(target error) bool {
 	return target == ErrUnavailable || (e.Unknown && target == ErrUnknownOutcome)
 }
 
-// mayHaveApplied reports whether a failed request may have reached its node
-// and been acted on: it was sent and no answer came (the connection broke,
-// the deadline passed), or the node answered that its storage failed in a
-// way that may have left the write behind. A request that could not be sent
-// (no connection) or was refused by an answer did not happen.
-func mayHaveApplied(err error) bool {
-	var ce *wire.CallError
-	if errors.As(err, &ce) {
-		return ce.Op != "dial" && ce.Op != "open"
-	}
-	var re *wire.RemoteError
-	if errors.As(err, &re) {
-		return re.Code == wire.CodeStorage || re.Code == wire.CodeInternal
-	}
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
-}
-
-func anyMayHaveApplied(causes []ReplicaError) bool {
-	for _, c := range causes {
-		if c.Node != callWide && mayHaveApplied(c.Err) {
-			return true
+// quorumError is the QuorumError of op that coord's description of a
+// failure stands for: its causes as ReplicaErrors, the caller's end (if it
+// decided the failure) as the call-wide one, sorted by node.
+func quorumError(op string, f coord.Failure) *QuorumError {
+	var causes []ReplicaError
+	if n := len(f.Causes); n > 0 || f.Ended != nil {
+		causes = make([]ReplicaError, n, n+1)
+		for i, c := range f.Causes {
+			causes[i] = ReplicaError{Node: c.Node, Err: c.Err}
+		}
+		if f.Ended != nil {
+			causes = append(causes, ReplicaError{Node: callWide, Err: f.Ended})
 		}
 	}
-	return false
+	return &QuorumError{Op: op, Needed: f.Needed, Acked: f.Acked, NeededPrimary: f.NeededPrimary,
+		AckedPrimary: f.AckedPrimary, Causes: sortCauses(causes), Unknown: f.Unknown}
 }
 
 // Unwrap exposes the per-replica causes to errors.Is and errors.As.

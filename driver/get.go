@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/shoalkv/shoal/driver/coord"
 	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/clock"
 	"github.com/shoalkv/shoal/wire/dvv"
 )
 
@@ -33,21 +36,19 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...Option) (Versions,
 	return v, nil
 }
 
+// answer is how one read send ended.
 type answer struct {
-	t    target
+	id   coord.SendID
 	resp wire.GetOK
 	err  error
 }
 
 // read asks the key's sloppy quorum (see Config.ReadAll) and merges the first
-// R answers, at least PR of them from primaries. Candidates are the plan's
-// slots (nodes believed up first), then the unused fallbacks: a fallback
-// answers with what it holds for the key, hints included, so a read finds a
-// write that only stand-ins hold while its primaries are down; last, the
-// primaries believed down, for a read that needs primaries (PR). When
-// primaries are what is short, the next primary is asked, not just the next
-// candidate. Primaries whose answer was stale get the merged object
-// afterwards (read repair).
+// R answers, at least PR of them from primaries: the rules, and whom to ask
+// when (the plan's slots, then the unused fallbacks, then the primaries
+// believed down), are coord.Read's; this runs its sends and its speculative
+// timer. Primaries whose answer was stale get the merged object afterwards
+// (read repair).
 func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, error) {
 	if c.closed.Load() {
 		return dvv.Set{}, ErrClosed
@@ -59,107 +60,56 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	p := c.plan(key)
-	cands := p.readCandidates()
-	r := min(o.r, len(p.slots))
-	pr := min(o.pr, r)
-	if r < 1 {
+	q := coord.ReadQuorum(o.r, o.pr, p.Len())
+	if q.Need < 1 {
 		return dvv.Set{}, fmt.Errorf("driver: r=%d: %w", o.r, ErrUnavailable)
 	}
-	answers := make(chan answer, len(cands))
+	m := coord.NewRead(p, q, c.cfg.ReadAll)
+	answers := make(chan answer, m.Candidates()) // buffered for every candidate: a late answer never blocks
 	req := &wire.Get{Key: key}
-	asked, askedP := 0, 0
-	used := make([]bool, len(cands))
-	// next is the first candidate not yet asked, or with primary set the
-	// first such primary; -1 when there is none.
-	next := func(primary bool) int {
-		for i, t := range cands {
-			if !used[i] && (!primary || t.primary()) {
-				return i
+	var spec clock.Timer
+	defer func() {
+		if spec != nil {
+			spec.Stop()
+		}
+	}()
+	var tick <-chan time.Time
+	for {
+		rd := m.Ready()
+		for _, s := range rd.Sends {
+			go func() {
+				// The attempt outlives the read (by CoordinatorTimeout at
+				// most, which call enforces): a replica still silent when
+				// the quorum answered must show up in the failure detector,
+				// or a paused node would stay believed up while every read
+				// of its keys waited for speculation.
+				a := answer{id: s.ID}
+				a.err = c.call(context.WithoutCancel(ctx), s.To.Node, req, &a.resp)
+				answers <- a
+			}()
+		}
+		if rd.Arm {
+			if spec == nil {
+				spec = c.clock.NewTimer(c.cfg.SpeculativeDelay)
+				tick = spec.C()
+			} else {
+				spec.Reset(c.cfg.SpeculativeDelay)
 			}
 		}
-		return -1
-	}
-	ask := func(i int) {
-		t := cands[i]
-		used[i] = true
-		asked++
-		if t.primary() {
-			askedP++
-		}
-		go func() {
-			// The attempt outlives the read (by CoordinatorTimeout at most,
-			// which call enforces): a replica still silent when the quorum
-			// answered must show up in the failure detector, or a paused
-			// node would stay believed up while every read of its keys
-			// waited for speculation.
-			a := answer{t: t}
-			a.err = c.call(context.WithoutCancel(ctx), t.node, req, &a.resp)
-			answers <- a // buffered for every candidate: never blocks
-		}()
-	}
-	first := r
-	if c.cfg.ReadAll {
-		first = len(p.slots)
-	}
-	for asked < first {
-		ask(next(false))
-	}
-	spec := c.clock.NewTimer(c.cfg.SpeculativeDelay)
-	defer spec.Stop()
-	var (
-		merged                     dvv.Set
-		got, gotP, failed, failedP int
-		causes                     []ReplicaError
-		seen                       []answer // successful answers from primaries, for repair
-	)
-	met := func() bool { return got >= r && gotP >= pr }
-	for !met() {
-		// Ask another candidate when those outstanding cannot meet the
-		// quorum even if they all answer: any one when answers are short, a
-		// primary when primaries are.
-		out, outP := asked-got-failed, askedP-gotP-failedP
-		if short, shortP := got+out < r, gotP+outP < pr; short || shortP {
-			if i := next(shortP && !short); i >= 0 {
-				ask(i)
-				continue
-			}
-			if out == 0 {
-				break
-			}
+		switch res := rd.Result; res.Verdict {
+		case coord.Succeeded:
+			c.repair(key, res.Object, res.Repairs)
+			return res.Object, nil
+		case coord.Failed:
+			return dvv.Set{}, quorumError("get", res.Failure)
 		}
 		select {
 		case a := <-answers:
-			if a.err != nil {
-				failed++
-				if a.t.primary() {
-					failedP++
-				}
-				causes = append(causes, ReplicaError{Node: a.t.node.ID, Err: a.err})
-				continue
-			}
-			got++
-			if a.t.primary() {
-				gotP++
-				seen = append(seen, a)
-			}
-			if a.resp.Found {
-				merged = dvv.Merge(merged, a.resp.Object)
-			}
-		case <-spec.C():
-			// Speculate with a primary while the primaries asked cannot
-			// make PR, with anyone otherwise.
-			if i := next(askedP-failedP < pr); i >= 0 {
-				ask(i)
-				spec.Reset(c.cfg.SpeculativeDelay)
-			}
+			m.Answer(a.id, coord.Answer{Err: a.err, Found: a.resp.Found, Object: a.resp.Object})
+		case <-tick:
+			m.Tick()
 		case <-ctx.Done():
-			causes = append(causes, ReplicaError{Node: callWide, Err: ctx.Err()})
-			return dvv.Set{}, &QuorumError{Op: "get", Needed: r, Acked: got, NeededPrimary: pr, AckedPrimary: gotP, Causes: sortCauses(causes)}
+			m.Abandon(ctx.Err())
 		}
 	}
-	if !met() {
-		return dvv.Set{}, &QuorumError{Op: "get", Needed: r, Acked: got, NeededPrimary: pr, AckedPrimary: gotP, Causes: sortCauses(causes)}
-	}
-	c.repair(key, merged, seen)
-	return merged, nil
 }

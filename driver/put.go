@@ -3,10 +3,10 @@ package driver
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
+	"github.com/shoalkv/shoal/driver/coord"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
 )
@@ -45,8 +45,9 @@ func (c *Client) Delete(ctx context.Context, key []byte, cctx Context, opts ...O
 
 // write coordinates at the first slot of the key's sloppy quorum that
 // accepts, then replicates to the other slots and waits for W durable
-// acknowledgements in all, at least PW of them from primaries. vv is the
-// causal context the write supersedes.
+// acknowledgements in all, at least PW of them from primaries: the rules
+// are coord.Write's; this runs its sends. vv is the causal context the
+// write supersedes.
 func (c *Client) write(ctx context.Context, op string, key, value []byte, tomb bool, vv dvv.VV, o callOptions) (dvv.Set, error) {
 	if c.closed.Load() {
 		return dvv.Set{}, ErrClosed
@@ -61,160 +62,114 @@ func (c *Client) write(ctx context.Context, op string, key, value []byte, tomb b
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	p := c.plan(key)
-	q := quorum{need: min(o.w, len(p.slots)), needPrimary: min(o.pw, len(p.slots))}
-	if q.need < 1 {
+	q := coord.WriteQuorum(o.w, o.pw, p.Len())
+	if q.Need < 1 {
 		return dvv.Set{}, fmt.Errorf("driver: w=%d: %w", o.w, ErrUnavailable)
 	}
-	req := &wire.Coordinate{Key: key, Value: value, Tombstone: tomb, Context: vv}
-	obj, coord, causes, err := c.coordinate(ctx, req, p)
-	if err != nil {
-		return dvv.Set{}, err
+	m := coord.NewWrite(p, q)
+	rd, obj := c.coordinate(ctx, m, &wire.Coordinate{Key: key, Value: value, Tombstone: tomb, Context: vv})
+	res := rd.Result
+	if !rd.Done {
+		res = c.replicate(ctx, key, obj, m, rd)
 	}
-	if coord < 0 {
-		return dvv.Set{}, &QuorumError{Op: op, Needed: q.need, Causes: sortCauses(causes), Unknown: anyMayHaveApplied(causes)}
+	switch res.Verdict {
+	case coord.Succeeded:
+		return res.Object, nil
+	case coord.Refused:
+		return dvv.Set{}, fmt.Errorf("driver: %s refused the write: %w", res.Refusal.Node, res.Refusal.Err)
 	}
-	q.add(p.slot(coord))
-	others := make([]int, 0, len(p.slots)-1)
-	for i := range p.slots {
-		if i != coord {
-			others = append(others, i)
+	return dvv.Set{}, quorumError(op, res.Failure)
+}
+
+// coordinate makes the write's coordination attempts on the caller's
+// goroutine: they go one at a time, and each call observes ctx itself, so
+// a goroutine per attempt would only add cost. The caller's end is checked
+// between attempts. It returns the first Ready past coordination (the
+// result, or the replication sends) and the coordinator's object, if one
+// accepted.
+func (c *Client) coordinate(ctx context.Context, m *coord.Write, req *wire.Coordinate) (coord.WriteReady, dvv.Set) {
+	var obj dvv.Set
+	for {
+		if err := ctx.Err(); err != nil {
+			m.Abandon(err)
 		}
-	}
-	rcauses := c.replicate(ctx, key, obj, p, others, &q)
-	if !q.met() {
-		// The coordinator holds the write durably: it may yet spread (read
-		// repair, hints), so the outcome is unknown rather than refused.
-		return dvv.Set{}, &QuorumError{Op: op, Needed: q.need, Acked: q.acked, NeededPrimary: q.needPrimary,
-			AckedPrimary: q.primaries, Causes: sortCauses(append(causes, rcauses...)), Unknown: true}
-	}
-	return obj, nil
-}
-
-// quorum tallies durable acknowledgements of one write.
-type quorum struct {
-	need, needPrimary int
-	acked, primaries  int
-}
-
-func (q *quorum) add(t target) {
-	q.acked++
-	if t.primary() {
-		q.primaries++
-	}
-}
-
-func (q *quorum) met() bool { return q.acked >= q.need && q.primaries >= q.needPrimary }
-
-// coordinate asks the plan's slots in order until one records the write;
-// a slot whose node fails is given a spare (a hinted stand-in) and asked
-// again after the others. It returns the slot index, or -1 with the causes
-// when no node recorded the write. A refusal that another node would repeat
-// (bad input, limits) ends the attempt with that error.
-func (c *Client) coordinate(ctx context.Context, req *wire.Coordinate, p *plan) (dvv.Set, int, []ReplicaError, error) {
-	var causes []ReplicaError
-	queue := p.coordinationOrder()
-	for len(queue) > 0 && ctx.Err() == nil {
-		i := queue[0]
-		queue = queue[1:]
-		t := p.slot(i)
-		req.HintFor = string(t.hintFor)
+		rd := m.Ready()
+		if len(rd.Sends) != 1 || rd.Sends[0].Kind != coord.Coordinate {
+			return rd, obj
+		}
+		s := rd.Sends[0]
+		req.HintFor = string(s.To.HintFor)
 		var resp wire.Object
-		err := c.call(ctx, t.node, req, &resp)
+		err := c.call(ctx, s.To.Node, req, &resp)
 		if err == nil {
-			return resp.Object, i, causes, nil
+			obj = resp.Object
 		}
-		if final(err) {
-			if anyMayHaveApplied(causes) {
-				// An earlier node may hold the write: not a plain refusal.
-				return dvv.Set{}, -1, append(causes, ReplicaError{Node: t.node.ID, Err: err}), nil
-			}
-			return dvv.Set{}, -1, nil, fmt.Errorf("driver: %s refused the write: %w", t.node.ID, err)
-		}
-		causes = append(causes, ReplicaError{Node: t.node.ID, Err: err})
-		if _, ok := p.replace(i); ok {
-			queue = append(queue, i)
-		}
+		m.Answer(s.ID, coord.Answer{Err: err, Object: resp.Object})
 	}
-	if err := ctx.Err(); err != nil {
-		causes = append(causes, ReplicaError{Node: callWide, Err: err})
-	}
-	return dvv.Set{}, -1, causes, nil
 }
 
-// replicate sends obj to the given slots in parallel, each slot moving on to
-// a spare (with a hint) when its node fails or does not answer within
-// CoordinatorTimeout, and returns once q is met, or every slot finished, or
-// ctx ended. Sends still in flight then continue in the background (bounded
-// by the call's deadline), so every slot gets the write even though the
-// caller only waited for a quorum.
-func (c *Client) replicate(ctx context.Context, key []byte, obj dvv.Set, p *plan, slots []int, q *quorum) []ReplicaError {
-	if len(slots) == 0 {
-		return nil
+// replicate runs the write's replication from rd, the Ready that began it,
+// and returns the write's result once the machine decides it. The machine
+// and its sends move to a goroutine of the client's (Close waits for it),
+// which goes on after the result until every slot has the write or gave up
+// (coord.WriteReady.Done), so every replica gets it though the caller only
+// waited for a quorum. Sends are bounded by the write's deadline, not by
+// the caller's cancellation.
+func (c *Client) replicate(ctx context.Context, key []byte, obj dvv.Set, m *coord.Write, rd coord.WriteReady) coord.WriteResult {
+	result := make(chan coord.WriteResult, 1)
+	if c.spawn(func() { c.replicateLoop(ctx, key, obj, m, rd, result) }) {
+		return <-result
 	}
-	type result struct {
-		t      target
-		causes []ReplicaError
-		ok     bool
+	// Closed: no send is made, and no slot moves to a spare.
+	m.Expire()
+	for _, s := range rd.Sends {
+		m.Answer(s.ID, coord.Answer{Err: ErrClosed})
 	}
-	results := make(chan result, len(slots))
+	return m.Ready().Result
+}
+
+// sent is how one replicate send ended.
+type sent struct {
+	id  coord.SendID
+	err error
+}
+
+// replicateLoop owns m from rd on: it makes the sends, feeds their answers
+// and the caller's end (ctx) into m, delivers the result once to result,
+// and returns when m is Done.
+func (c *Client) replicateLoop(ctx context.Context, key []byte, obj dvv.Set, m *coord.Write, rd coord.WriteReady, result chan<- coord.WriteResult) {
+	// Not ended by Close: Close waits for these sends instead, so a client
+	// closed right after a put still leaves N copies.
 	deadline, _ := ctx.Deadline()
-	for _, i := range slots {
-		started := c.spawn(func() {
-			// Not ended by Close: Close waits for these sends instead,
-			// so a client closed right after a put still leaves N copies.
-			bctx, cancel := context.WithDeadline(context.Background(), deadline)
-			defer cancel()
-			t, causes, ok := c.replicateSlot(bctx, key, obj, p, i)
-			results <- result{t, causes, ok}
-		})
-		if !started {
-			results <- result{p.slot(i), []ReplicaError{{Node: p.slot(i).node.ID, Err: ErrClosed}}, false}
+	bctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	answers := make(chan sent, len(rd.Sends)) // a slot has one send out at a time
+	waiting := ctx.Done()
+	for {
+		for _, s := range rd.Sends {
+			req := &wire.Replicate{Key: key, Object: obj, HintFor: string(s.To.HintFor)}
+			// c.wg counts this goroutine already, so Close waits for
+			// every send it starts even after Close began.
+			c.wg.Go(func() { answers <- sent{s.ID, c.call(bctx, s.To.Node, req, &wire.Ack{})} })
 		}
-	}
-	var causes []ReplicaError
-	for range slots {
-		if q.met() {
-			break
+		if waiting != nil && rd.Result.Verdict != coord.Pending {
+			result <- rd.Result
+			waiting = nil
+		}
+		if rd.Done {
+			return
 		}
 		select {
-		case r := <-results:
-			causes = append(causes, r.causes...)
-			if r.ok {
-				q.add(r.t)
+		case a := <-answers:
+			if a.err != nil && bctx.Err() != nil {
+				m.Expire()
 			}
-		case <-ctx.Done():
-			return append(causes, ReplicaError{Node: callWide, Err: ctx.Err()})
+			m.Answer(a.id, coord.Answer{Err: a.err})
+		case <-waiting:
+			m.Abandon(ctx.Err())
 		}
+		rd = m.Ready()
 	}
-	return causes
-}
-
-// replicateSlot gets obj durably onto slot i: its current node first, then
-// spares until one acknowledges or none is left.
-func (c *Client) replicateSlot(ctx context.Context, key []byte, obj dvv.Set, p *plan, i int) (target, []ReplicaError, bool) {
-	var causes []ReplicaError
-	t := p.slot(i)
-	for {
-		err := c.call(ctx, t.node, &wire.Replicate{Key: key, Object: obj, HintFor: string(t.hintFor)}, &wire.Ack{})
-		if err == nil {
-			return t, causes, true
-		}
-		causes = append(causes, ReplicaError{Node: t.node.ID, Err: err})
-		if final(err) || ctx.Err() != nil {
-			return t, causes, false
-		}
-		var ok bool
-		if t, ok = p.replace(i); !ok {
-			return t, causes, false
-		}
-	}
-}
-
-// final reports refusals that are the caller's to fix, not a replica's fault.
-func final(err error) bool {
-	return errors.Is(err, wire.ErrBadRequest) || errors.Is(err, wire.ErrTooLarge) ||
-		errors.Is(err, wire.ErrSiblingLimit) || errors.Is(err, wire.ErrForbidden) ||
-		errors.Is(err, wire.ErrMismatch)
 }
 
 func sortCauses(cs []ReplicaError) []ReplicaError {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 
+	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
 )
@@ -36,14 +37,12 @@ func (c *Client) Stats() Stats {
 	}
 }
 
-// repair sends merged, in the background, to every primary whose answer
-// lacked some of it (paper §4.6 read repair). It is a replicate, so the
-// replica merges: a repair can never overwrite a value the read did not see.
-func (c *Client) repair(key []byte, merged dvv.Set, seen []answer) {
-	for _, a := range seen {
-		if !stale(a.resp, merged) {
-			continue
-		}
+// repair sends merged, in the background, to the stale primaries a read
+// found (coord.ReadResult.Repairs; paper §4.6 read repair). It is a
+// replicate, so the replica merges: a repair can never overwrite a value the
+// read did not see.
+func (c *Client) repair(key []byte, merged dvv.Set, stale []ring.Node) {
+	for _, n := range stale {
 		select {
 		case c.repairs <- struct{}{}:
 		default:
@@ -54,9 +53,9 @@ func (c *Client) repair(key []byte, merged dvv.Set, seen []answer) {
 		started := c.spawn(func() {
 			defer func() { <-c.repairs }()
 			// Not ended by Close (Close waits for it); call bounds it.
-			if err := c.call(context.Background(), a.t.node, &wire.Replicate{Key: key, Object: merged}, &wire.Ack{}); err != nil {
+			if err := c.call(context.Background(), n, &wire.Replicate{Key: key, Object: merged}, &wire.Ack{}); err != nil {
 				c.stats.repairsFailed.Add(1)
-				c.log.Debug("read repair failed", "node", a.t.node.ID, "err", err)
+				c.log.Debug("read repair failed", "node", n.ID, "err", err)
 			}
 		})
 		if !started {
@@ -65,12 +64,4 @@ func (c *Client) repair(key []byte, merged dvv.Set, seen []answer) {
 			return
 		}
 	}
-}
-
-// stale reports whether a replica's answer lacks part of merged.
-func stale(got wire.GetOK, merged dvv.Set) bool {
-	if !got.Found {
-		return len(merged.VV) > 0
-	}
-	return !got.Object.Equal(merged)
 }

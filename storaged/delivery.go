@@ -367,11 +367,10 @@ func (w *worker) failed(ctx context.Context, err error) {
 }
 
 // recordRefused reports an error answer about the record itself (the owner
-// holds other limits, or finds it malformed): retrying will not help, but
-// the owner's other records may go.
+// holds other limits, or finds it malformed: wire.ClassRecordRefused):
+// retrying will not help, but the owner's other records may go.
 func recordRefused(err error) bool {
-	var re *wire.RemoteError
-	return errors.As(err, &re) && (re.Code == wire.CodeBadRequest || re.Code == wire.CodeTooLarge)
+	return wire.ClassOf(err) == wire.ClassRecordRefused
 }
 
 // sleep waits for d or until ctx ends.

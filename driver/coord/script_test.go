@@ -1,0 +1,232 @@
+package coord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/dvv"
+)
+
+// Errors of each class the machines tell apart (see wire.ClassOf).
+var (
+	errDown     = &wire.CallError{Addr: "x:1", Op: "dial", Err: errors.New("connection refused")}             // not applied
+	errShut     = &wire.RemoteError{Code: wire.CodeShuttingDown, Message: "stopping"}                         // not applied
+	errLost     = &wire.CallError{Addr: "x:1", Op: "read", Err: context.DeadlineExceeded}                     // may have applied
+	errSiblings = &wire.RemoteError{Code: wire.CodeSiblingLimit, Message: "too many"}                         // final
+	errGarbled  = &wire.CallError{Addr: "x:1", Op: "decode", Err: fmt.Errorf("%w: junk", wire.ErrBadRequest)} // final, may have applied
+)
+
+// Objects: v1 then v2 by actor a; w concurrent with both, by actor b.
+var (
+	v1, v2, w1 dvv.Set
+)
+
+func init() {
+	var empty dvv.Set
+	v1, _ = empty.Update(dvv.Actor{Node: "a", Epoch: 1}, nil, []byte("x"), false)
+	v2, _ = v1.Update(dvv.Actor{Node: "a", Epoch: 1}, v1.VV, []byte("y"), false)
+	w1, _ = empty.Update(dvv.Actor{Node: "b", Epoch: 1}, nil, []byte("z"), false)
+}
+
+func sendString(s Send) string { return s.Kind.String() + " " + targetString(s.To) }
+
+func causeStrings(cs []Cause) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, fmt.Sprintf("%s: %v", c.Node, c.Err))
+	}
+	return out
+}
+
+// inFlight keeps the sends a script has been handed, by node, to answer
+// them by name.
+type inFlight map[string]SendID
+
+func (f inFlight) take(t *testing.T, node string) SendID {
+	t.Helper()
+	id, ok := f[node]
+	if !ok {
+		t.Fatalf("no send to %s in flight (in flight: %v)", node, f)
+	}
+	delete(f, node)
+	return id
+}
+
+func (f inFlight) record(t *testing.T, sends []Send, want []string) {
+	t.Helper()
+	var got []string
+	for _, s := range sends {
+		got = append(got, sendString(s))
+		if _, dup := f[string(s.To.Node.ID)]; dup {
+			t.Fatalf("a second send to %s while one is in flight", s.To.Node.ID)
+		}
+		if s.ID == 0 {
+			t.Fatalf("send %s has the zero id", sendString(s))
+		}
+		f[string(s.To.Node.ID)] = s.ID
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("sends %q, want %q", got, want)
+	}
+}
+
+// writeScript drives a Write as the shell does: an input, then Ready.
+type writeScript struct {
+	t  *testing.T
+	m  *Write
+	f  inFlight
+	rd WriteReady
+}
+
+func newWriteScript(t *testing.T, p *Plan, q Quorum) *writeScript {
+	return &writeScript{t: t, m: NewWrite(p, q), f: inFlight{}}
+}
+
+// ready calls Ready and checks the sends it hands out.
+func (s *writeScript) ready(want ...string) WriteReady {
+	s.t.Helper()
+	s.rd = s.m.Ready()
+	s.f.record(s.t, s.rd.Sends, want)
+	return s.rd
+}
+
+func (s *writeScript) ok(node string, obj dvv.Set) {
+	s.t.Helper()
+	s.m.Answer(s.f.take(s.t, node), Answer{Object: obj})
+}
+
+func (s *writeScript) fail(node string, err error) {
+	s.t.Helper()
+	s.m.Answer(s.f.take(s.t, node), Answer{Err: err})
+}
+
+func (s *writeScript) pending() {
+	s.t.Helper()
+	if v := s.rd.Result.Verdict; v != Pending || s.rd.Done {
+		s.t.Fatalf("verdict %v, done %v; want pending", v, s.rd.Done)
+	}
+}
+
+func (s *writeScript) succeeded(obj dvv.Set, done bool) {
+	s.t.Helper()
+	r := s.rd.Result
+	if r.Verdict != Succeeded || !r.Object.Equal(obj) || s.rd.Done != done {
+		s.t.Fatalf("result %+v, done %v; want succeeded with %v, done %v", r, s.rd.Done, obj, done)
+	}
+}
+
+func (s *writeScript) failed(want Failure, done bool) {
+	s.t.Helper()
+	checkFailure(s.t, s.rd.Result.Verdict, s.rd.Result.Failure, want)
+	if s.rd.Done != done {
+		s.t.Fatalf("done %v, want %v", s.rd.Done, done)
+	}
+}
+
+func (s *writeScript) done() {
+	s.t.Helper()
+	if !s.rd.Done || len(s.f) != 0 {
+		s.t.Fatalf("done %v with %v in flight; want done", s.rd.Done, s.f)
+	}
+}
+
+func checkFailure(t *testing.T, v Verdict, got, want Failure) {
+	t.Helper()
+	if v != Failed {
+		t.Fatalf("verdict %v, want failed", v)
+	}
+	type counts struct {
+		needed, acked, neededPrimary, ackedPrimary int
+		ended                                      error
+		unknown                                    bool
+	}
+	g := counts{got.Needed, got.Acked, got.NeededPrimary, got.AckedPrimary, got.Ended, got.Unknown}
+	w := counts{want.Needed, want.Acked, want.NeededPrimary, want.AckedPrimary, want.Ended, want.Unknown}
+	if g != w {
+		t.Errorf("failure %+v, want %+v", g, w)
+	}
+	if gc, wc := causeStrings(got.Causes), causeStrings(want.Causes); !slices.Equal(gc, wc) {
+		t.Errorf("causes\n  %s\nwant\n  %s", strings.Join(gc, "\n  "), strings.Join(wc, "\n  "))
+	}
+}
+
+// readScript drives a Read as the shell does.
+type readScript struct {
+	t  *testing.T
+	m  *Read
+	f  inFlight
+	rd ReadReady
+}
+
+func newReadScript(t *testing.T, p *Plan, q Quorum, all bool) *readScript {
+	return &readScript{t: t, m: NewRead(p, q, all), f: inFlight{}}
+}
+
+// ready calls Ready and checks the sends it hands out and whether it arms
+// the speculative timer.
+func (s *readScript) ready(arm bool, want ...string) ReadReady {
+	s.t.Helper()
+	s.rd = s.m.Ready()
+	s.f.record(s.t, s.rd.Sends, want)
+	if s.rd.Arm != arm {
+		s.t.Fatalf("arm %v, want %v", s.rd.Arm, arm)
+	}
+	return s.rd
+}
+
+func (s *readScript) found(node string, obj dvv.Set) {
+	s.t.Helper()
+	s.m.Answer(s.f.take(s.t, node), Answer{Found: true, Object: obj})
+}
+
+func (s *readScript) missing(node string) {
+	s.t.Helper()
+	s.m.Answer(s.f.take(s.t, node), Answer{})
+}
+
+func (s *readScript) fail(node string, err error) {
+	s.t.Helper()
+	s.m.Answer(s.f.take(s.t, node), Answer{Err: err})
+}
+
+func (s *readScript) pending() {
+	s.t.Helper()
+	if v := s.rd.Result.Verdict; v != Pending {
+		s.t.Fatalf("verdict %v, want pending", v)
+	}
+}
+
+func (s *readScript) succeeded(obj dvv.Set, repairs ...string) {
+	s.t.Helper()
+	r := s.rd.Result
+	if r.Verdict != Succeeded || !r.Object.Equal(obj) {
+		s.t.Fatalf("result %+v; want succeeded with %v", r, obj)
+	}
+	var got []string
+	for _, n := range r.Repairs {
+		got = append(got, string(n.ID))
+	}
+	if !slices.Equal(got, repairs) {
+		s.t.Fatalf("repairs %v, want %v", got, repairs)
+	}
+}
+
+func (s *readScript) failed(want Failure) {
+	s.t.Helper()
+	checkFailure(s.t, s.rd.Result.Verdict, s.rd.Result.Failure, want)
+}
+
+func mustPanic(t *testing.T, what string, fn func()) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Errorf("%s did not panic", what)
+		}
+	}()
+	fn()
+}
