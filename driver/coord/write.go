@@ -16,8 +16,9 @@ import (
 //     spare (a hinted stand-in for the same owner) and is tried again
 //     after the others.
 //  2. A refusal every node would repeat (wire.Class.Final) ends the write:
-//     Refused, or Failed with Unknown when an earlier attempt may have
-//     applied it (such a write is not a plain refusal).
+//     Refused, or Failed with Unknown when this attempt (an answer that
+//     failed this side's checks) or an earlier one may have applied it
+//     (such a write is not a plain refusal).
 //  3. Replicate the coordinator's object to every other slot at once; a
 //     slot whose node fails moves on to a spare, unless the failure was
 //     final or the write's deadline passed (Expire).
@@ -187,11 +188,12 @@ func (w *Write) coordinated(a Answer) {
 	cause := Cause{Node: w.plan.slot(i).Node.ID, Err: a.Err}
 	class := wire.ClassOf(a.Err)
 	if class.Final() {
-		if !w.unknown {
+		if !w.unknown && !class.MayHaveApplied() {
 			w.result = WriteResult{Verdict: Refused, Refusal: cause}
 			return
 		}
-		// An earlier node may hold the write: not a plain refusal.
+		// This node (a garbled answer) or an earlier one may hold the
+		// write: not a plain refusal.
 		w.causes = append(w.causes, cause)
 		w.fail(Failure{Needed: w.tally.Need, Causes: w.causes, Unknown: true})
 		return

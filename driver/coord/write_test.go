@@ -264,6 +264,16 @@ func TestWriteBadAnswer(t *testing.T) {
 	s.failed(Failure{Needed: 3, Acked: 2, AckedPrimary: 2, Unknown: true, Causes: []Cause{{"b", errGarbled}}}, true)
 }
 
+// A coordinator's garbled answer ends the write (final), but it may have
+// applied it: the outcome is unknown, not refused.
+func TestWriteBadCoordinatorAnswerIsUnknown(t *testing.T) {
+	s := newWriteScript(t, NewPlan(nodes("a", "b", "c"), nodes("d"), downSet()), w2)
+	s.ready("coordinate a")
+	s.fail("a", errGarbled)
+	s.ready()
+	s.failed(Failure{Needed: 2, Unknown: true, Causes: []Cause{{"a", errGarbled}}}, true)
+}
+
 // A plan of one slot has nothing to replicate to: the coordinator's answer
 // decides, and a stand-in's cannot meet PW.
 func TestWriteSingleSlot(t *testing.T) {
