@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/shoalkv/shoal/internal/sim"
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged"
 	"github.com/shoalkv/shoal/wire"
@@ -20,24 +22,45 @@ import (
 	"github.com/shoalkv/shoal/wire/pki"
 )
 
-// The tests of this package run real storage nodes in the test process:
-// real QUIC on 127.0.0.1, real bbolt in temporary directories, certificates
-// from a per-test CA.
+// The tests of this package run real storage nodes in the test process, in
+// virtual time: each test runs inside a testing/synctest bubble, where the
+// nodes and the test's client speak QUIC over a simulated network
+// (internal/sim) with no latency, store in real bbolt files in temporary
+// directories, and hold certificates from a per-test CA issued for the
+// bubble's clock. Every timer (the nodes' delivery passes and backoff, QUIC's
+// timeouts, the tests' own sleeps) runs on the virtual clock, which moves
+// only when every goroutine of the bubble is blocked, and nothing else takes
+// virtual time: the figures these tests measure are exact, and follow from
+// hintInterval, handshakeTimeout and the hint package's policy.
 
 // testTimeout bounds every wait of these tests: a deadline that turns a hang
-// into a failure, never a performance assertion.
+// into a failure, never a performance assertion. In a bubble it costs
+// nothing (and a bubble whose goroutines deadlock fails by itself).
 const testTimeout = 30 * time.Second
 
 const testClusterID = "storaged-test"
 
-// testCluster is a set of members, some of them running.
+// hintInterval is every node's HintInterval: a node's delivery passes come
+// hintInterval, 2*hintInterval, ... after it started (see testCluster.pass).
+const hintInterval = 50 * time.Millisecond
+
+// handshakeTimeout is wire.EndpointConfig's default HandshakeTimeout, which
+// storage nodes use: a delivery pass that dials an owner that is down (its
+// packets are lost) fails this long after it began.
+const handshakeTimeout = 3 * time.Second
+
+// testCluster is a set of members, some of them running, on a simulated
+// network.
 type testCluster struct {
 	t       *testing.T
 	ca      *pki.CA
+	net     *sim.Network
 	members []ring.Node
 	tweak   func(*storaged.Config)
 	dir     string
+	t0      time.Time // when the cluster was made: the origin of reported instants
 	running map[string]*runningNode
+	started map[string]time.Time // when each member last started
 	client  *wire.Endpoint
 }
 
@@ -48,28 +71,50 @@ type runningNode struct {
 }
 
 // newTestCluster makes a cluster of n members, n1..nn, none running. tweak,
-// if not nil, adjusts every node's configuration. Every node still running
-// is stopped when the test ends.
+// if not nil, adjusts every node's configuration. It must be called inside
+// a synctest bubble (synctest.Test), which then owns the cluster: every node
+// still running is stopped, and the client closed, when the test ends,
+// inside the bubble.
 func newTestCluster(t *testing.T, n int, tweak func(*storaged.Config)) *testCluster {
 	t.Helper()
+	if !inBubble() {
+		t.Fatal("newTestCluster outside a synctest bubble: real time would run the simulated network")
+	}
+	// Issued in the bubble: TLS checks validity against the virtual clock,
+	// which starts at 2000-01-01.
 	ca, err := pki.NewCA("storaged test ca", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &testCluster{t: t, ca: ca, tweak: tweak, dir: t.TempDir(), running: make(map[string]*runningNode)}
+	c := &testCluster{
+		t: t, ca: ca, tweak: tweak, dir: t.TempDir(), t0: time.Now(),
+		net:     sim.NewNetwork(rand.New(rand.NewPCG(1, 2)), sim.Link{}),
+		running: make(map[string]*runningNode), started: make(map[string]time.Time),
+	}
+	// Fixed addresses on the simulated network: member i (0-based) at
+	// 127.0.0.(i+1):7070, the client at 127.0.1.1:7070.
 	for i := range n {
-		c.members = append(c.members, ring.Node{ID: ring.NodeID(fmt.Sprintf("n%d", i+1)), Addr: freeAddr(t)})
+		c.members = append(c.members, ring.Node{ID: ring.NodeID(fmt.Sprintf("n%d", i+1)), Addr: sim.NodeAddr(i)})
 	}
 	c.client = c.newClient()
 	t.Cleanup(c.stopAll)
 	return c
 }
 
+// inBubble reports whether the caller runs in a synctest bubble, where
+// synctest.Wait does not panic.
+func inBubble() (in bool) {
+	defer func() { in = recover() == nil }()
+	synctest.Wait()
+	return true
+}
+
 // newClient makes the test's client endpoint.
 func (c *testCluster) newClient() *wire.Endpoint {
 	c.t.Helper()
 	ep, err := wire.NewEndpoint(wire.EndpointConfig{
-		Addr: "127.0.0.1:0", TLS: c.material(pki.RoleClient, "tester"), ClusterID: testClusterID, Logger: testLogger(),
+		PacketConn: c.net.Listen(sim.ClientAddr(0)), TLS: c.material(pki.RoleClient, "tester"),
+		ClusterID: testClusterID, Logger: testLogger(),
 	})
 	if err != nil {
 		c.t.Fatal(err)
@@ -94,18 +139,6 @@ func (c *testCluster) stopAll() {
 	}
 }
 
-// freeAddr returns 127.0.0.1:port with a UDP port that was free a moment
-// ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	return u.LocalAddr().String()
-}
-
 // testLogger discards logs unless SHOAL_TEST_LOG is set: a logger writing to
 // t after the test ends would panic.
 func testLogger() *slog.Logger {
@@ -118,7 +151,7 @@ func testLogger() *slog.Logger {
 // material issues a certificate from the cluster's CA.
 func (c *testCluster) material(role pki.Role, id string) pki.Material {
 	c.t.Helper()
-	leaf, err := c.ca.Issue(role, id, []string{"127.0.0.1"}, time.Now())
+	leaf, err := c.ca.Issue(role, id, nil, time.Now()) // the virtual now
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -151,10 +184,11 @@ func (c *testCluster) start(id string) *storaged.Server {
 	cfg := storaged.Config{
 		ID:             id,
 		DataDir:        filepath.Join(c.dir, id),
+		PacketConn:     c.net.Listen(c.addr(id)),
 		ClusterID:      testClusterID,
 		InitialCluster: c.members,
 		TLS:            c.material(pki.RoleNode, id),
-		HintInterval:   50 * time.Millisecond,
+		HintInterval:   hintInterval,
 		Logger:         testLogger().With("test", c.t.Name()),
 	}
 	if c.tweak != nil {
@@ -168,6 +202,9 @@ func (c *testCluster) start(id string) *storaged.Server {
 	r := &runningNode{srv: srv, stop: cancel, done: make(chan error, 1)}
 	go func() { r.done <- srv.Run(ctx) }()
 	c.running[id] = r
+	// Run starts the delivery ticker at this instant: virtual time cannot
+	// move on before its goroutine has run and blocked.
+	c.started[id] = time.Now()
 	return srv
 }
 
@@ -228,17 +265,70 @@ func (c *testCluster) coordinate(id, owner, key, value string, ctx dvv.VV) dvv.S
 	return obj.Object
 }
 
-// eventually polls cond until it holds, failing the test with what() if it
-// does not within testTimeout.
-func eventually(t *testing.T, what func() string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", testTimeout, what())
-		}
-		time.Sleep(20 * time.Millisecond)
+// pass returns the instant of member id's k-th delivery pass since it last
+// started: k*hintInterval after it. (A worker that backs off an owner
+// sweeps on its own schedule; tests reckon that from hint.Backoff.)
+func (c *testCluster) pass(id string, k int) time.Time {
+	c.t.Helper()
+	s, ok := c.started[id]
+	if !ok {
+		c.t.Fatalf("%s never started", id)
 	}
+	return s.Add(time.Duration(k) * hintInterval)
+}
+
+// nextPass returns the instant of member id's first delivery pass strictly
+// after instant after. A pass at after itself must have run before what the
+// caller did then: the test reached after through waitUntil or holdsFrom,
+// which let it run.
+func (c *testCluster) nextPass(id string, after time.Time) time.Time {
+	c.t.Helper()
+	since := after.Sub(c.pass(id, 0))
+	if since < 0 {
+		c.t.Fatalf("%s is before %s started", c.at(after), id)
+	}
+	return c.pass(id, int(since/hintInterval)+1)
+}
+
+// at renders an instant as the virtual time since the cluster was made.
+func (c *testCluster) at(when time.Time) string { return "t0+" + when.Sub(c.t0).String() }
+
+// waitUntil sleeps until the virtual instant when and lets every goroutine
+// of the bubble run until it blocks.
+func waitUntil(when time.Time) {
+	time.Sleep(time.Until(when))
+	synctest.Wait()
+}
+
+// holdsFrom checks that cond holds from the virtual instant when on, and
+// not an instant before: it waits until 1ns before when and checks that cond
+// does not hold, then until when and checks that it does; what() describes
+// the state for a failure. when must be in the future, and cond must take
+// no virtual time (a request over the simulated network takes none).
+func (c *testCluster) holdsFrom(when time.Time, what func() string, cond func() bool) {
+	c.t.Helper()
+	before := when.Add(-time.Nanosecond)
+	if !before.After(time.Now()) {
+		c.t.Fatalf("holdsFrom %s, not in the future (now %s)", c.at(when), c.at(time.Now()))
+	}
+	check := func(want bool) {
+		c.t.Helper()
+		now := time.Now()
+		got := cond()
+		if took := time.Since(now); took != 0 {
+			c.t.Fatalf("checking at %s took %v of virtual time", c.at(now), took)
+		}
+		if got != want {
+			if want {
+				c.t.Fatalf("not at %s: %s", c.at(now), what())
+			}
+			c.t.Fatalf("already at %s, before %s: %s", c.at(now), c.at(when), what())
+		}
+	}
+	waitUntil(before)
+	check(false)
+	waitUntil(when)
+	check(true)
 }
 
 // object makes a one-sibling object written by actor (node, epoch) at
