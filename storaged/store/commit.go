@@ -117,9 +117,7 @@ func (s *Store) commit(batch []*request) {
 	}
 	s.stats.commits.Add(1)
 	s.stats.writes.Add(uint64(len(live)))
-	for _, r := range live {
-		r.finish()
-	}
+	s.settle(live, true)
 }
 
 // apply performs one request inside tx and returns its caller's error. An
@@ -127,7 +125,7 @@ func (s *Store) commit(batch []*request) {
 // checks a Put before changing anything).
 func (s *Store) apply(tx *bolt.Tx, r *request) error {
 	bk := tx.Bucket(r.bucket.name())
-	if r.fn == nil {
+	if r.fn == nil && r.fnThen == nil {
 		if r.ifValue {
 			if old, ok := lookup(bk, r.key); !ok || !bytes.Equal(old, r.want) {
 				return nil
@@ -137,10 +135,13 @@ func (s *Store) apply(tx *bolt.Tx, r *request) error {
 			return fmt.Errorf("store: delete from %s: %w", r.bucket, err)
 		}
 		r.deleted = r.ifValue
+		if r.deleted {
+			r.then = r.hook
+		}
 		return nil
 	}
 	old, _ := lookup(bk, r.key)
-	v, err := s.call(r, old)
+	v, then, err := s.call(r, old)
 	if err != nil || v == nil {
 		return err
 	}
@@ -150,21 +151,50 @@ func (s *Store) apply(tx *bolt.Tx, r *request) error {
 	if err := bk.Put(r.key, v); err != nil {
 		return fmt.Errorf("store: put into %s: %w", r.bucket, err)
 	}
+	r.then = then
 	return nil
 }
 
-// call runs r.fn, turning a panic into r.panicked so that one caller's bug
-// cannot take down the loop (and every other caller's write) with it.
-func (s *Store) call(r *request, old []byte) (v []byte, err error) {
+// call runs r's function, turning a panic into r.panicked so that one
+// caller's bug cannot take down the loop (and every other caller's write)
+// with it.
+func (s *Store) call(r *request, old []byte) (v []byte, then func(bool), err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.opts.Logger.Error("store: Apply function panicked; re-panicking in its caller",
 				"bucket", r.bucket.String(), "panic", p, "stack", string(debug.Stack()))
 			r.panicked = p
-			v, err = nil, nil
+			v, then, err = nil, nil, nil
 		}
 	}()
-	return r.fn(old)
+	if r.fnThen != nil {
+		return r.fnThen(old)
+	}
+	v, err = r.fn(old)
+	return v, nil, err
+}
+
+// settle runs the then functions of the live requests of a batch, in
+// order, with its fate, then answers them. A then that panics is treated
+// like a panicking Apply function.
+func (s *Store) settle(live []*request, committed bool) {
+	for _, r := range live {
+		if r.then != nil && r.err == nil && r.panicked == nil {
+			s.runThen(r, committed)
+		}
+		r.finish()
+	}
+}
+
+func (s *Store) runThen(r *request, committed bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.opts.Logger.Error("store: ApplyThen's then panicked; re-panicking in its caller",
+				"bucket", r.bucket.String(), "panic", p, "stack", string(debug.Stack()))
+			r.panicked = p
+		}
+	}()
+	r.then(committed)
 }
 
 // fail answers every request of a batch whose commit failed with cause.
@@ -188,7 +218,10 @@ func (s *Store) fail(live []*request, txID int, cause error) {
 		s.opts.Logger.Error("store: commit failed; batch rolled back", "tx", txID, "writes", len(live), "err", cause)
 	}
 	for _, r := range live {
-		r.err = err
+		if r.err == nil && r.then != nil && r.panicked == nil {
+			s.runThen(r, false)
+		}
+		r.err = err // whatever fn returned (Apply's contract)
 		r.finish()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -402,5 +403,24 @@ func TestLoneWriteAfterIdleDoesNotWait(t *testing.T) {
 	}
 	if st := s.Stats(); st.GroupWaits != 0 {
 		t.Errorf("%+v: a lone write after %v idle waited for company", st, idleGroups*s.opts.GroupWait)
+	}
+}
+
+// TestThenOnFailedCommit: a batch that fails to commit, cleanly or
+// ambiguously, calls its writes' then functions with false, before their
+// writers get ErrCommit.
+func TestThenOnFailedCommit(t *testing.T) {
+	for _, ambiguous := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ambiguous=%v", ambiguous), func(t *testing.T) {
+			s := openT(t, t.TempDir(), Options{NoSync: true})
+			failNth(s, 1, ambiguous, errors.New("injected"))
+			var calls []bool
+			err := s.ApplyThen(context.Background(), Objects, []byte("k"), func([]byte) ([]byte, func(bool), error) {
+				return []byte("v"), func(ok bool) { calls = append(calls, ok) }, nil
+			})
+			if !errors.Is(err, ErrCommit) || !slices.Equal(calls, []bool{false}) {
+				t.Fatalf("err %v, then called with %v; want ErrCommit and [false]", err, calls)
+			}
+		})
 	}
 }

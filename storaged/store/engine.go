@@ -9,11 +9,15 @@ import "context"
 // contract each method's documentation on *Store gives: Apply's atomic
 // read-modify-write and durable nil, ErrCommit and ErrBroken on failed
 // commits, CompareAndDelete's byte-for-byte condition, View's consistent
-// snapshot, and the epoch. Implementations are safe for concurrent use.
+// snapshot, the epoch, and ApplyThen's then functions running one at a
+// time on the commit loop, after the batch's fate is known and before its
+// writers are answered. Implementations are safe for concurrent use.
 type Engine interface {
 	Apply(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, error)) error
 	Delete(ctx context.Context, b Bucket, key []byte) error
 	CompareAndDelete(ctx context.Context, b Bucket, key, old []byte) (bool, error)
+	ApplyThen(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, func(committed bool), error)) error
+	CompareAndDeleteThen(ctx context.Context, b Bucket, key, old []byte, then func(committed bool)) (bool, error)
 	Get(b Bucket, key []byte) ([]byte, error)
 	View(fn func(v View) error) error
 	ForEach(b Bucket, fn func(key, value []byte) error) error

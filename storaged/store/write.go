@@ -20,6 +20,10 @@ type request struct {
 	bucket Bucket
 	key    []byte                           // owned by the request
 	fn     func(old []byte) ([]byte, error) // nil for a delete
+	// fnThen is ApplyThen's function (fn is nil then).
+	fnThen func(old []byte) ([]byte, func(committed bool), error)
+	// hook is CompareAndDeleteThen's, for a delete that matches.
+	hook func(committed bool)
 	// ifValue makes a delete conditional: only if the key holds exactly
 	// want (CompareAndDelete).
 	ifValue bool
@@ -28,8 +32,9 @@ type request struct {
 
 	// Written by the commit loop before done is closed.
 	err      error
-	deleted  bool // a conditional delete matched
-	panicked any  // what fn panicked with, re-panicked in the caller
+	deleted  bool                 // a conditional delete matched
+	then     func(committed bool) // to run once the batch's fate is known
+	panicked any                  // what fn panicked with, re-panicked in the caller
 	done     chan struct{}
 }
 
@@ -69,6 +74,42 @@ func (s *Store) Apply(ctx context.Context, b Bucket, key []byte, fn func(old []b
 // concurrent use.
 func (s *Store) Delete(ctx context.Context, b Bucket, key []byte) error {
 	return s.write(ctx, b, key, nil)
+}
+
+// ApplyThen is Apply whose function also returns then, a function the
+// commit loop calls once the batch carrying the write has committed
+// (true) or failed to (false; an ambiguous failure counts as failed),
+// before the writer is answered. It is called only for a write that
+// changed something (fn returned a value and no error), in the order of
+// the batch's writes, on the commit loop's goroutine: so every then, and
+// every fn, of a store runs on one goroutine, one after another, which
+// lets the caller keep state derived from the writes (a ledger) with no
+// protocol between goroutines. then must be quick and must not call the
+// Store. then may be nil.
+func (s *Store) ApplyThen(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, func(committed bool), error)) error {
+	if fn == nil {
+		return errors.New("store: ApplyThen with a nil function")
+	}
+	r, err := newRequest(ctx, b, key, nil)
+	if err != nil {
+		return err
+	}
+	r.fnThen = fn
+	return s.submit(ctx, r)
+}
+
+// CompareAndDeleteThen is CompareAndDelete that, when the delete matches,
+// calls then as ApplyThen does.
+func (s *Store) CompareAndDeleteThen(ctx context.Context, b Bucket, key, old []byte, then func(committed bool)) (bool, error) {
+	r, err := newRequest(ctx, b, key, nil)
+	if err != nil {
+		return false, err
+	}
+	r.ifValue, r.want, r.hook = true, bytes.Clone(old), then
+	if err := s.submit(ctx, r); err != nil {
+		return false, err
+	}
+	return r.deleted, nil
 }
 
 // CompareAndDelete removes key from bucket b only if its value is still

@@ -96,9 +96,7 @@ func (s *Store) commit(batch []*request) bool {
 	}
 	s.stats.commits.Add(1)
 	s.stats.writes.Add(uint64(len(live)))
-	for _, r := range live {
-		r.finish()
-	}
+	s.settle(live, true, nil)
 	return true
 }
 
@@ -106,7 +104,7 @@ func (s *Store) commit(batch []*request) bool {
 // its caller's error.
 func (s *Store) apply(st state, r *request) error {
 	t := st[r.bucket]
-	if r.fn == nil {
+	if r.fn == nil && r.fnThen == nil {
 		if r.ifValue {
 			if old, ok := t.get(r.key); !ok || !bytes.Equal(old, r.want) {
 				return nil
@@ -114,6 +112,9 @@ func (s *Store) apply(st state, r *request) error {
 		}
 		st[r.bucket] = t.del(r.key)
 		r.deleted = r.ifValue
+		if r.deleted {
+			r.then = r.hook
+		}
 		return nil
 	}
 	old, ok := t.get(r.key)
@@ -121,7 +122,7 @@ func (s *Store) apply(st state, r *request) error {
 	if ok {
 		arg = own(old)
 	}
-	v, err := s.call(r, arg)
+	v, then, err := s.call(r, arg)
 	if r.panicked == nil && !bytes.Equal(arg, old) {
 		// bbolt hands out read-only memory: the contract forbids this.
 		r.panicked = fmt.Sprintf("memstore: the Apply function for key %q in bucket %s modified old", r.key, r.bucket)
@@ -131,21 +132,53 @@ func (s *Store) apply(st state, r *request) error {
 		return err
 	}
 	st[r.bucket] = t.put(r.key, own(v))
+	r.then = then
 	return nil
 }
 
 // call runs r.fn, turning a panic into r.panicked so that one caller's bug
 // cannot take down the loop (and every other caller's write) with it.
-func (s *Store) call(r *request, old []byte) (v []byte, err error) {
+func (s *Store) call(r *request, old []byte) (v []byte, then func(bool), err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.opts.Logger.Error("memstore: Apply function panicked; re-panicking in its caller",
 				"bucket", r.bucket.String(), "panic", p, "stack", string(debug.Stack()))
 			r.panicked = p
-			v, err = nil, nil
+			v, then, err = nil, nil, nil
 		}
 	}()
-	return r.fn(old)
+	if r.fnThen != nil {
+		return r.fnThen(old)
+	}
+	v, err = r.fn(old)
+	return v, nil, err
+}
+
+// settle runs the then functions of a batch's live requests, in order,
+// with its fate, and answers them; err, when set, replaces every answer
+// (a failed commit, whatever fn returned). A then that panics is treated
+// like a panicking Apply function.
+func (s *Store) settle(live []*request, committed bool, err error) {
+	for _, r := range live {
+		if r.then != nil && r.err == nil && r.panicked == nil {
+			s.runThen(r, committed)
+		}
+		if err != nil {
+			r.err = err
+		}
+		r.finish()
+	}
+}
+
+func (s *Store) runThen(r *request, committed bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.opts.Logger.Error("memstore: ApplyThen's then panicked; re-panicking in its caller",
+				"bucket", r.bucket.String(), "panic", p, "stack", string(debug.Stack()))
+			r.panicked = p
+		}
+	}()
+	r.then(committed)
 }
 
 // rollBack answers the writers of a batch that FailCommits rolled back.
@@ -153,10 +186,7 @@ func (s *Store) rollBack(live []*request) {
 	s.stats.failedCommits.Add(1)
 	err := fmt.Errorf("memstore: %w: batch of %d writes rolled back: %w", store.ErrCommit, len(live), ErrInjected)
 	s.opts.Logger.Error("memstore: commit failed; batch rolled back", "writes", len(live), "err", ErrInjected)
-	for _, r := range live {
-		r.err = err
-		r.finish()
-	}
+	s.settle(live, false, err)
 }
 
 // breakDown marks the Store broken by an ambiguous commit failure. The Disk
@@ -172,10 +202,7 @@ func (s *Store) failAmbiguously(live []*request) {
 	s.stats.failedCommits.Add(1)
 	err := fmt.Errorf("memstore: %w: outcome of a batch of %d writes unknown: %w", store.ErrCommit, len(live), s.brokenErr())
 	s.opts.Logger.Error("memstore: commit failed ambiguously; refusing all further calls", "writes", len(live), "err", ErrInjected)
-	for _, r := range live {
-		r.err = err
-		r.finish()
-	}
+	s.settle(live, false, err)
 }
 
 // answerAll fails every request of batch that its caller still waits for.

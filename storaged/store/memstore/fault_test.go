@@ -3,6 +3,7 @@ package memstore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -155,4 +156,21 @@ func TestAmbiguousNoSyncStopsWriteback(t *testing.T) {
 		wantValue(t, s, "synced", "v")
 		wantAbsent(t, s, "ambiguous")
 	})
+}
+
+// TestThenOnFailedCommit: FailCommits' batches, rolled back or ambiguous,
+// call their writes' then functions with false.
+func TestThenOnFailedCommit(t *testing.T) {
+	for _, ambiguous := range []bool{false, true} {
+		d := memstore.NewDisk()
+		s := openT(t, d, memstore.Options{})
+		d.FailCommits(1, ambiguous)
+		var calls []bool
+		err := s.ApplyThen(context.Background(), store.Objects, []byte("k"), func([]byte) ([]byte, func(bool), error) {
+			return []byte("v"), func(ok bool) { calls = append(calls, ok) }, nil
+		})
+		if !errors.Is(err, store.ErrCommit) || !slices.Equal(calls, []bool{false}) {
+			t.Fatalf("ambiguous=%v: err %v, then called with %v; want ErrCommit and [false]", ambiguous, err, calls)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 
 	"github.com/shoalkv/shoal/storaged/store"
@@ -20,6 +21,10 @@ type request struct {
 	bucket store.Bucket
 	key    []byte                           // owned by the request
 	fn     func(old []byte) ([]byte, error) // nil for a delete
+	// fnThen is ApplyThen's function (fn is nil then).
+	fnThen func(old []byte) ([]byte, func(committed bool), error)
+	// hook is CompareAndDeleteThen's, for a delete that matches.
+	hook func(committed bool)
 	// ifValue makes a delete conditional: only if the key holds exactly
 	// want (CompareAndDelete).
 	ifValue bool
@@ -28,8 +33,9 @@ type request struct {
 
 	// Written by the commit loop before done is closed.
 	err      error
-	deleted  bool // a conditional delete matched
-	panicked any  // what fn panicked with, re-panicked in the caller
+	deleted  bool                 // a conditional delete matched
+	then     func(committed bool) // to run once the batch's fate is known
+	panicked any                  // what fn panicked with, re-panicked in the caller
 	done     chan struct{}
 }
 
@@ -64,6 +70,38 @@ func (s *Store) Apply(ctx context.Context, b store.Bucket, key []byte, fn func(o
 // same return values. Deleting an absent key succeeds.
 func (s *Store) Delete(ctx context.Context, b store.Bucket, key []byte) error {
 	return s.write(ctx, b, key, nil)
+}
+
+// ApplyThen is Apply whose function also returns then, which the commit
+// goroutine calls once the batch's fate is known, with the contract of
+// (*store.Store).ApplyThen: true once the batch is durable (visible, under
+// NoSync), false if its commit failed (ambiguously too); only for a write
+// that changed something; in batch order; before the writer is answered. A
+// Crash runs no then: the process it belongs to is gone.
+func (s *Store) ApplyThen(ctx context.Context, b store.Bucket, key []byte, fn func(old []byte) ([]byte, func(committed bool), error)) error {
+	if fn == nil {
+		return errors.New("memstore: ApplyThen with a nil function")
+	}
+	r, err := newRequest(ctx, b, key, nil)
+	if err != nil {
+		return err
+	}
+	r.fnThen = fn
+	return s.submit(ctx, r)
+}
+
+// CompareAndDeleteThen is CompareAndDelete that, when the delete matches,
+// calls then as ApplyThen does.
+func (s *Store) CompareAndDeleteThen(ctx context.Context, b store.Bucket, key, old []byte, then func(committed bool)) (bool, error) {
+	r, err := newRequest(ctx, b, key, nil)
+	if err != nil {
+		return false, err
+	}
+	r.ifValue, r.want, r.hook = true, own(old), then
+	if err := s.submit(ctx, r); err != nil {
+		return false, err
+	}
+	return r.deleted, nil
 }
 
 // CompareAndDelete removes key from bucket b only if its value is still
