@@ -29,8 +29,8 @@ import (
 // backs off (hint.Backoff); the rest of that sweep only takes stock. A record
 // the owner refuses for good (it holds other limits, or finds it malformed)
 // is marked kept on disk (hint.Record.Kept), unless it changed since it was
-// sent, reported once, and taken out of the owner's backlog (hintBook.keep);
-// one that cannot be decoded is kept in memory only.
+// sent, reported once, and taken out of the owner's backlog when that
+// commits (hint.Kept); one that cannot be decoded is kept in memory only.
 const (
 	// batchRecords and batchBytes bound one batch: the records copied out of
 	// one read transaction (a batch always takes at least one record).
@@ -249,8 +249,9 @@ func (w *worker) snapshot(from []byte, deliver bool, seen *sweepNotes) (batch []
 // good (refusal), and takes it out of the backlog, reporting it; it reports
 // whether it did. It does neither if the record changed since it was copied
 // out (a write merged into it while it was being sent): the owner refused
-// other bytes, and the record stays pending. The decision and the book's
-// account of it are made inside the commit loop, ordered with the writes.
+// other bytes, and the record stays pending. The decision is made inside
+// the commit loop, ordered with the writes, and the book accounts it when
+// the batch commits.
 func (w *worker) keep(ctx context.Context, p pending, refusal error) bool {
 	s, h := w.d.s, w.d.s.hints
 	rec := p.rec
@@ -262,18 +263,14 @@ func (w *worker) keep(ctx context.Context, p pending, refusal error) bool {
 	}
 	size, keptSize := int64(len(p.value)), int64(len(b))
 	kept := false
-	err = s.st.Apply(ctx, store.Hints, p.stored, func(old []byte) ([]byte, error) {
+	err = s.st.ApplyThen(ctx, store.Hints, p.stored, func(old []byte) ([]byte, func(bool), error) {
 		if !bytes.Equal(old, p.value) {
-			return nil, nil
+			return nil, nil, nil
 		}
-		h.keep(w.owner, size, keptSize)
 		kept = true
-		return b, nil
+		return b, h.stage(w.owner, hint.Kept(size, keptSize)), nil
 	})
 	if err != nil {
-		if kept {
-			h.unkeep(w.owner, size, keptSize, p.rec.SinceMS)
-		}
 		if !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
 			s.log.Error("hint delivery: marking a refused record kept", "owner", w.owner, "key", fmt.Sprintf("%q", p.key), "err", err)
 		}
@@ -331,12 +328,12 @@ func (w *worker) deliver(ctx context.Context, node ring.Node, p pending) (bool, 
 	if err != nil {
 		return false, err
 	}
-	deleted, err := d.s.st.CompareAndDelete(ctx, store.Hints, p.stored, p.value)
+	deleted, err := d.s.st.CompareAndDeleteThen(ctx, store.Hints, p.stored, p.value, d.s.hints.removal(w.owner, len(p.value)))
 	if err != nil || !deleted {
 		return false, err
 	}
 	w.delivered++
-	if d.s.hints.removed(w.owner, len(p.value)) {
+	if d.s.hints.backlog(w.owner).Keys <= 0 {
 		d.s.log.Info("hint backlog drained", "owner", w.owner, "delivered", w.delivered)
 		w.delivered = 0
 	}

@@ -18,44 +18,42 @@ import (
 // a read reports skipping an unreadable hint record.
 const refusalReportEvery = 10 * time.Second
 
-// hintBook is the in-memory account of the hints a node holds: per owner, a
-// hint.Backlog of the records to deliver and one of the records kept
-// because they cannot be delivered, rebuilt by a scan of the hints bucket
-// when the node starts and kept up to date as writes, deliveries and keeps
-// commit; and the counters. Safe for concurrent use.
+// hintBook is the in-memory account of the hints a node holds: per owner,
+// a hint.Account of the records to deliver and the records kept because
+// they cannot be delivered, rebuilt by a scan of the hints bucket when the
+// node starts; and the counters. Safe for concurrent use.
 //
-// Writes are accounted inside the store's commit loop, before their commit
-// (account), and taken back if the commit then fails (settle). A delivery
-// deletes a record only after seeing it in a snapshot, so after its commit,
-// so a removal is always accounted after the write that created the record:
-// the counts cannot drift. A record is kept (hint.Record.Kept) inside the
-// commit loop as well (keep), so a write that un-keeps it is ordered with
-// it. Admission checks a write against the backlog including the writes
-// ahead of it in its commit batch.
+// One owner changes the accounts: the store's commit loop. Every write to
+// a hint record goes through store.ApplyThen (or CompareAndDeleteThen): its
+// function, on the commit loop, admits the write against the policy and
+// stages its hint.Delta (stage), so the next writes of the same batch are
+// admitted against it too; the then function, on the commit loop once the
+// batch's fate is known, commits the delta to the account or drops it. So
+// the accounts change in commit order, only for writes that committed, and
+// no goroutine accounts a write another has not seen committed. Two
+// changes come from elsewhere, under the lock: a record delivery finds
+// unreadable is kept in memory only (it cannot carry the durable mark), and
+// a delivery sweep settles OldestMS.
 //
 // OldestMS is approximate in one documented way: it only moves back when a
 // complete delivery sweep of the owner's records settles it (endSweep);
 // until then, after deliveries, it may be older than the truth, which can
 // only make the hint window refuse early, never late. A complete sweep that
-// finds no record of an owner empties its backlog, whatever it said.
+// finds no record of an owner empties its pending backlog, whatever it
+// said (a safety net: the accounts are exact, so it should never act, and
+// it logs when it does).
 type hintBook struct {
 	log *slog.Logger
 
-	mu     sync.Mutex
-	owners map[string]hint.Backlog
-	// flight holds, per owner, the writes accounted inside the commit loop
-	// whose Apply has not returned yet.
-	flight map[string]*flight
+	mu       sync.Mutex
+	accounts map[string]hint.Account
+	// staged holds, per owner, the deltas of the writes of the batch being
+	// committed whose then has not run yet. Touched only on the commit
+	// loop (under mu all the same, for held's readers).
+	staged map[string]*staged
 	// sweeps holds, per owner whose records a delivery sweep is scanning,
 	// the oldest creation time of the records created since it began.
 	sweeps map[string]*sweepNotes
-	// kept summarises, per owner, the records delivery gave up on for good
-	// (the owner refused them, or they cannot be decoded). They stay in the
-	// bucket for an operator but are out of their owner's backlog: they
-	// neither hold the hint window nor keep delivery busy, but count toward
-	// the caps. A write that merges new data into a refused one makes it
-	// pending again. OldestMS is not used.
-	kept map[string]hint.Backlog
 	// undecodable holds the stored keys of the kept records that cannot be
 	// decoded: they cannot carry the durable mark, so it is held here
 	// (a restart counts them as pending until a sweep finds them again).
@@ -66,17 +64,16 @@ type hintBook struct {
 	refusedN    uint64
 }
 
+// staged is one owner's deltas awaiting their batch's fate.
+type staged struct {
+	n   int
+	sum hint.Delta
+}
+
 // refusals rate-limits the warnings about one kind of event.
 type refusals struct {
 	last       time.Time
 	suppressed int
-}
-
-// flight is one owner's writes in flight: their number, and the creation
-// times of the records they create (a multiset).
-type flight struct {
-	writes  int
-	created map[int64]int
 }
 
 // sweepNotes is what the book notes for a delivery sweep of one owner's
@@ -95,10 +92,9 @@ func (n *sweepNotes) note(sinceMS int64) {
 func newHintBook(log *slog.Logger) *hintBook {
 	return &hintBook{
 		log:         log,
-		owners:      make(map[string]hint.Backlog),
-		flight:      make(map[string]*flight),
+		accounts:    make(map[string]hint.Account),
+		staged:      make(map[string]*staged),
 		sweeps:      make(map[string]*sweepNotes),
-		kept:        make(map[string]hint.Backlog),
 		undecodable: make(map[string]struct{}),
 		refusals:    make(map[string]*refusals),
 	}
@@ -121,11 +117,11 @@ func (h *hintBook) load(st store.Engine) error {
 			bad++
 			return nil
 		}
+		d := hint.Created(int64(len(v)), hd.SinceMS)
 		if hd.Kept {
-			h.kept[owner] = h.kept[owner].Added(true, int64(len(v)), 0)
-		} else {
-			h.owners[owner] = h.owners[owner].Added(true, int64(len(v)), hd.SinceMS)
+			d = hint.Delta{KeptKeys: 1, KeptBytes: int64(len(v))}
 		}
+		h.accounts[owner] = h.accounts[owner].Apply(d)
 		return nil
 	})
 	if bad > 0 {
@@ -134,132 +130,89 @@ func (h *hintBook) load(st store.Engine) error {
 	return err
 }
 
-// backlog returns owner's backlog.
+// backlog returns owner's pending backlog.
 func (h *hintBook) backlog(owner string) hint.Backlog {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.owners[owner]
+	return h.accounts[owner].Pending
 }
 
-// held returns owner's backlog and the summary of its kept records.
+// held returns owner's pending backlog and the summary of its kept
+// records, with the deltas staged in the batch being committed: what the
+// next write of the batch is admitted against. For the commit loop.
 func (h *hintBook) held(owner string) (pending, kept hint.Backlog) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.owners[owner], h.kept[owner]
+	a := h.accounts[owner]
+	if st := h.staged[owner]; st != nil {
+		a = a.Apply(st.sum)
+	}
+	return a.Pending, a.Kept
 }
 
-// account accounts a hinted write of owner's. It runs inside the commit
-// loop, once per write, before the write commits; settle must follow once
-// Apply returns. A write that un-keeps a record adds it to the backlog like
-// a creation, noted by a running sweep, which may have passed it already.
-func (h *hintBook) account(owner string, ch hintChange) {
+// stage stages d, a write's change to owner's records, and returns the
+// then function its ApplyThen must return: it commits d to the account if
+// the batch committed, and drops it either way from the staged deltas. For
+// the commit loop (an ApplyThen function).
+func (h *hintBook) stage(owner string, d hint.Delta) func(committed bool) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if ch.kept > 0 {
-		h.setKept(owner, h.kept[owner].Removed(ch.kept))
-		h.owners[owner] = h.owners[owner].Added(true, ch.kept+ch.grow, ch.sinceMS)
+	st := h.staged[owner]
+	if st == nil {
+		st = &staged{}
+		h.staged[owner] = st
+	}
+	st.n++
+	st.sum = st.sum.Plus(d)
+	h.mu.Unlock()
+	return func(committed bool) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if st.n--; st.n <= 0 {
+			delete(h.staged, owner) // the batch is settled: nothing staged is left
+		} else {
+			st.sum = st.sum.Plus(hint.Delta{Keys: -d.Keys, Bytes: -d.Bytes, KeptKeys: -d.KeptKeys, KeptBytes: -d.KeptBytes})
+		}
+		if committed {
+			h.commitLocked(owner, d)
+		}
+	}
+}
+
+// commitLocked applies a committed delta to owner's account; a record that
+// became pending is noted by a running sweep, which may have passed it.
+func (h *hintBook) commitLocked(owner string, d hint.Delta) {
+	a := h.accounts[owner].Apply(d)
+	if a.Empty() {
+		delete(h.accounts, owner)
 	} else {
-		h.owners[owner] = h.owners[owner].Added(ch.created, ch.grow, ch.sinceMS)
+		h.accounts[owner] = a
 	}
-	f := h.flight[owner]
-	if f == nil {
-		f = &flight{created: make(map[int64]int)}
-		h.flight[owner] = f
-	}
-	f.writes++
-	if ch.adds() {
-		f.created[ch.sinceMS]++
+	if d.Keys > 0 && d.SinceMS != 0 {
 		if sw := h.sweeps[owner]; sw != nil {
-			sw.note(ch.sinceMS)
+			sw.note(d.SinceMS)
 		}
 	}
 }
 
-// settle ends the flight of a write accounted by account, whose Apply
-// returned; committed false takes the write back (it was not made durable).
-func (h *hintBook) settle(owner string, ch hintChange, committed bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if f := h.flight[owner]; f != nil {
-		if f.writes--; f.writes <= 0 {
-			delete(h.flight, owner)
-		} else if ch.adds() {
-			if f.created[ch.sinceMS]--; f.created[ch.sinceMS] <= 0 {
-				delete(f.created, ch.sinceMS)
-			}
+// removal returns the then function of the delete of a delivered record
+// of owner's, of size bytes: once committed, the record leaves the account
+// and counts as delivered. For CompareAndDeleteThen.
+func (h *hintBook) removal(owner string, size int) func(committed bool) {
+	return func(committed bool) {
+		if !committed {
+			return
 		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.delivered++
+		h.commitLocked(owner, hint.Removed(int64(size)))
 	}
-	if committed {
-		return
-	}
-	b := h.owners[owner]
-	switch {
-	case ch.kept > 0:
-		b = b.Removed(ch.kept + ch.grow)
-		h.kept[owner] = h.kept[owner].Added(true, ch.kept, 0)
-	case ch.created:
-		b = b.Removed(ch.grow)
-	default:
-		b.Bytes -= ch.grow
-	}
-	h.setBacklog(owner, b)
-}
-
-// setKept stores k as the summary of owner's kept records, forgetting an
-// empty one.
-func (h *hintBook) setKept(owner string, k hint.Backlog) {
-	if k.Keys <= 0 {
-		delete(h.kept, owner)
-		return
-	}
-	h.kept[owner] = k
-}
-
-// setBacklog stores b as owner's backlog, forgetting an empty one.
-func (h *hintBook) setBacklog(owner string, b hint.Backlog) {
-	if b.Keys <= 0 {
-		delete(h.owners, owner)
-		return
-	}
-	h.owners[owner] = b
-}
-
-// removed accounts a delivered record of size bytes, deleted durably, and
-// reports whether owner's backlog is now empty.
-func (h *hintBook) removed(owner string, size int) (drained bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.delivered++
-	b := h.owners[owner].Removed(int64(size))
-	h.setBacklog(owner, b)
-	return b.Keys <= 0
-}
-
-// keep moves a record of owner's, of size bytes, from its backlog to its
-// kept records, where it takes keptSize bytes (its encoding with the kept
-// mark). It runs inside the commit loop, in the Apply that marks the record
-// kept, so it is ordered with account; unkeep takes it back if that write
-// does not commit.
-func (h *hintBook) keep(owner string, size, keptSize int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.setBacklog(owner, h.owners[owner].Removed(size))
-	h.kept[owner] = h.kept[owner].Added(true, keptSize, 0)
-}
-
-// unkeep takes back a keep whose write did not commit: the record, of size
-// bytes and created at sinceMS, is pending again.
-func (h *hintBook) unkeep(owner string, size, keptSize, sinceMS int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.setKept(owner, h.kept[owner].Removed(keptSize))
-	h.owners[owner] = h.owners[owner].Added(true, size, sinceMS)
 }
 
 // keepUndecodable moves the record of owner's stored under stored, of size
-// bytes, which cannot be decoded (and so cannot be marked kept), from its
-// backlog to its kept records. It reports whether the record was not kept
-// already. stored is not retained.
+// bytes, which cannot be decoded (and so cannot be marked kept on disk),
+// from its backlog to its kept records. It reports whether the record was
+// not kept already. stored is not retained.
 func (h *hintBook) keepUndecodable(owner string, stored []byte, size int64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -267,8 +220,7 @@ func (h *hintBook) keepUndecodable(owner string, stored []byte, size int64) bool
 		return false
 	}
 	h.undecodable[string(stored)] = struct{}{}
-	h.setBacklog(owner, h.owners[owner].Removed(size))
-	h.kept[owner] = h.kept[owner].Added(true, size, 0)
+	h.commitLocked(owner, hint.Kept(size, size))
 	return true
 }
 
@@ -333,9 +285,9 @@ func (r *refusals) due(now time.Time) (report bool, suppressed int) {
 func (h *hintBook) pending() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]string, 0, len(h.owners))
-	for o, b := range h.owners {
-		if b.Keys > 0 {
+	out := make([]string, 0, len(h.accounts))
+	for o, a := range h.accounts {
+		if a.Pending.Keys > 0 {
 			out = append(out, o)
 		}
 	}
@@ -343,18 +295,13 @@ func (h *hintBook) pending() []string {
 	return out
 }
 
-// beginSweep starts noting the records of owner created while a delivery
-// sweep scans the bucket for them, starting with those in flight.
+// beginSweep starts noting the records of owner that become pending while
+// a delivery sweep scans the bucket for them. A record committed before it
+// is in every snapshot the sweep takes; one committed after is noted.
 func (h *hintBook) beginSweep(owner string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	sw := &sweepNotes{}
-	if f := h.flight[owner]; f != nil {
-		for t := range f.created {
-			sw.note(t)
-		}
-	}
-	h.sweeps[owner] = sw
+	h.sweeps[owner] = &sweepNotes{}
 }
 
 // endSweep ends the sweep of owner's records. If the scan was complete,
@@ -373,14 +320,20 @@ func (h *hintBook) endSweep(owner string, seen sweepNotes, complete bool) {
 	if created.any {
 		seen.note(created.oldest)
 	}
-	b, ok := h.owners[owner]
+	a, ok := h.accounts[owner]
 	switch {
-	case !ok:
+	case !ok || a.Pending.Keys <= 0:
 	case !seen.any:
-		delete(h.owners, owner)
-		h.log.Warn("hint backlog corrected: a complete sweep found no record", "owner", owner, "keys", b.Keys, "bytes", b.Bytes)
+		h.log.Warn("hint backlog corrected: a complete sweep found no record", "owner", owner, "keys", a.Pending.Keys, "bytes", a.Pending.Bytes)
+		a.Pending = hint.Backlog{}
+		if a.Empty() {
+			delete(h.accounts, owner)
+		} else {
+			h.accounts[owner] = a
+		}
 	default:
-		h.owners[owner] = b.Settle(seen.oldest)
+		a.Pending = a.Pending.Settle(seen.oldest)
+		h.accounts[owner] = a
 	}
 }
 
@@ -397,11 +350,11 @@ func (h *hintBook) status() hintStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := hintStatus{delivered: h.delivered, refused: h.refusedN}
-	for _, k := range h.kept {
-		out.kept += uint64(max(k.Keys, 0))
-	}
-	for o, b := range h.owners {
-		out.owners = append(out.owners, wire.HintOwner{Owner: o, Keys: uint64(max(b.Keys, 0)), Bytes: uint64(max(b.Bytes, 0)), OldestMS: b.OldestMS})
+	for o, a := range h.accounts {
+		out.kept += uint64(max(a.Kept.Keys, 0))
+		if b := a.Pending; b.Keys > 0 {
+			out.owners = append(out.owners, wire.HintOwner{Owner: o, Keys: uint64(b.Keys), Bytes: uint64(max(b.Bytes, 0)), OldestMS: b.OldestMS})
+		}
 	}
 	slices.SortFunc(out.owners, func(a, b wire.HintOwner) int { return strings.Compare(a.Owner, b.Owner) })
 	return out

@@ -17,42 +17,62 @@ import (
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// TestHintBookRemovalBeforeSettle: a write is accounted inside the commit
-// loop, so a delivery that deletes the record before the writer's Apply
-// returns (the writer descheduled) leaves no phantom record behind.
-func TestHintBookRemovalBeforeSettle(t *testing.T) {
+// commit stages d for owner and settles it, as the commit loop does for
+// a write whose batch committed (or not).
+func commit(b *hintBook, owner string, d hint.Delta, committed bool) {
+	b.stage(owner, d)(committed)
+}
+
+// TestHintBookCommitsOnlyWhatCommitted: a write counts once its batch
+// committed; a staged write counts for the admission of the rest of its
+// batch but not after a failed commit; a delivered record leaves no
+// phantom.
+func TestHintBookCommitsOnlyWhatCommitted(t *testing.T) {
 	b := newHintBook(discardLogger())
-	ch := hintChange{written: true, created: true, grow: 120, sinceMS: time.Now().Add(-4 * time.Hour).UnixMilli()}
-	b.account("n2", ch)               // in the commit loop
-	if b.removed("n2", 120) != true { // delivery: snapshot, handoff, delete
-		t.Errorf("removing the only record did not drain the backlog")
+	old := time.Now().Add(-4 * time.Hour).UnixMilli()
+	then := b.stage("n2", hint.Created(120, old)) // fn, on the commit loop
+	if p, _ := b.held("n2"); p.Keys != 1 || p.Bytes != 120 {
+		t.Fatalf("a staged write is not counted for its batch: held %+v", p)
 	}
-	b.settle("n2", ch, true) // the writer's Apply returns at last
+	if bl := b.backlog("n2"); bl != (hint.Backlog{}) || len(b.pending()) != 0 {
+		t.Fatalf("a staged write counts before it committed: backlog %+v", bl)
+	}
+	then(true)
+	if bl := b.backlog("n2"); bl != (hint.Backlog{Keys: 1, Bytes: 120, OldestMS: old}) {
+		t.Fatalf("after the commit: backlog %+v", bl)
+	}
+	if p, _ := b.held("n2"); p != b.backlog("n2") {
+		t.Fatalf("a settled write is still staged: held %+v", p)
+	}
+	b.removal("n2", 120)(true) // delivered and deleted
 	if p := b.pending(); len(p) != 0 {
 		t.Fatalf("bucket empty but the book lists %v, backlog %+v", p, b.backlog("n2"))
 	}
+	if st := b.status(); st.delivered != 1 {
+		t.Errorf("delivered %d, want 1", st.delivered)
+	}
 	pol := hint.Policy{Window: 3 * time.Hour}
-	if err := pol.Admit("n2", b.backlog("n2"), hint.Backlog{}, hint.Write{New: true, Grow: 100}, time.Now()); err != nil {
-		t.Errorf("a new hint is refused: %v", err)
+	if p, k := b.held("n2"); pol.Admit("n2", p, k, hint.Write{New: true, Grow: 100}, time.Now()) != nil {
+		t.Errorf("a new hint is refused after the old one was delivered")
 	}
 
-	// A write that fails to commit is taken back.
-	b.account("n2", ch)
-	b.settle("n2", ch, false)
-	if bl := b.backlog("n2"); bl != (hint.Backlog{}) {
-		t.Errorf("after a write that did not commit: %+v, want empty", bl)
+	// Not committed: nothing is counted, nothing stays staged.
+	commit(b, "n2", hint.Created(120, old), false)
+	b.removal("n2", 50)(false)
+	if p, k := b.held("n2"); p != (hint.Backlog{}) || k != (hint.Backlog{}) || len(b.pending()) != 0 {
+		t.Errorf("after writes that did not commit: held %+v, %+v", p, k)
 	}
 }
 
 // TestHintBookSweepCorrects: a complete sweep that finds no record of an
 // owner empties its backlog, however it drifted; an incomplete sweep, or
-// records created during the sweep, do not.
+// records committed during the sweep, do not.
 func TestHintBookSweepCorrects(t *testing.T) {
 	old := time.Now().Add(-4 * time.Hour).UnixMilli()
 	phantom := hint.Backlog{Keys: 1, Bytes: 120, OldestMS: old}
 
 	b := newHintBook(discardLogger())
-	b.owners["n2"] = phantom
+	b.accounts["n2"] = hint.Account{Pending: phantom}
 	b.beginSweep("n2")
 	b.endSweep("n2", sweepNotes{}, false)
 	if got := b.backlog("n2"); got != phantom {
@@ -64,41 +84,38 @@ func TestHintBookSweepCorrects(t *testing.T) {
 		t.Errorf("complete sweep that found nothing: backlog %+v, pending %v; want empty", got, b.pending())
 	}
 
-	// A record created while the sweep ran (after the scan passed its key)
-	// is pending: the backlog stays, settled to it.
-	b.owners["n2"] = phantom
+	// A record committed while the sweep ran (after the scan passed its
+	// key) is pending: the backlog stays, settled to it.
+	b.accounts["n2"] = hint.Account{Pending: phantom}
 	b.beginSweep("n2")
 	now := time.Now().UnixMilli()
-	ch := hintChange{written: true, created: true, grow: 50, sinceMS: now}
-	b.account("n2", ch)
-	b.settle("n2", ch, true)
+	commit(b, "n2", hint.Created(50, now), true)
 	b.endSweep("n2", sweepNotes{}, true)
 	if got := b.backlog("n2"); got.Keys != 2 || got.OldestMS != now {
 		t.Errorf("sweep with a record created meanwhile: %+v, want 2 keys, oldest %d", got, now)
 	}
 
-	// A creation in flight when the sweep begins counts as well: its commit
-	// may come after the scan passed its key.
+	// A write staged when the sweep begins and committed during it counts
+	// as well: its commit may come after the scan passed its key.
 	b = newHintBook(discardLogger())
-	b.account("n2", ch)
+	then := b.stage("n2", hint.Created(50, now))
 	b.beginSweep("n2")
+	then(true)
 	b.endSweep("n2", sweepNotes{}, true)
-	b.settle("n2", ch, true)
 	if got := b.backlog("n2"); got.Keys != 1 || got.OldestMS != now {
-		t.Errorf("sweep that began with a creation in flight: %+v, want it kept", got)
+		t.Errorf("sweep that began with a write staged: %+v, want it kept", got)
 	}
 }
 
 // TestHintBookKept: a record delivery gives up on leaves the backlog (and so
 // the hint window) but is counted, toward the caps too; a write that changes
-// it brings it back, and a keep that fails to commit is taken back.
+// it brings it back, and a keep or un-keep that fails to commit changes
+// nothing.
 func TestHintBookKept(t *testing.T) {
 	b := newHintBook(discardLogger())
 	old := time.Now().Add(-4 * time.Hour).UnixMilli()
-	create := hintChange{written: true, created: true, grow: 100, sinceMS: old}
-	b.account("n2", create)
-	b.settle("n2", create, true)
-	b.keep("n2", 100, 101)
+	commit(b, "n2", hint.Created(100, old), true)
+	commit(b, "n2", hint.Kept(100, 101), true)
 	if bl, st := b.backlog("n2"), b.status(); bl != (hint.Backlog{}) || st.kept != 1 {
 		t.Fatalf("after keep: backlog %+v, kept %d", bl, st.kept)
 	}
@@ -106,23 +123,17 @@ func TestHintBookKept(t *testing.T) {
 		t.Fatalf("after keep: held %+v, %+v; want the kept record's 101 bytes", p, k)
 	}
 	now := time.Now().UnixMilli()
-	unkeep := hintChange{written: true, kept: 101, grow: 9, sinceMS: now}
-	b.account("n2", unkeep)
-	b.settle("n2", unkeep, true)
+	commit(b, "n2", hint.Unkept(101, 110, now), true)
 	if bl, st := b.backlog("n2"), b.status(); bl != (hint.Backlog{Keys: 1, Bytes: 110, OldestMS: now}) || st.kept != 0 {
 		t.Errorf("after a write to the kept record: backlog %+v, kept %d; want it back", bl, st.kept)
 	}
 
-	// Taken back: a keep whose write failed, an un-keeping write that failed.
-	b.keep("n2", 110, 111)
-	b.unkeep("n2", 110, 111, now)
+	commit(b, "n2", hint.Kept(110, 111), false)
 	if p, k := b.held("n2"); p != (hint.Backlog{Keys: 1, Bytes: 110, OldestMS: now}) || k != (hint.Backlog{}) {
-		t.Errorf("after a keep taken back: held %+v, %+v", p, k)
+		t.Errorf("after a keep that did not commit: held %+v, %+v", p, k)
 	}
-	b.keep("n2", 110, 111)
-	unkeep = hintChange{written: true, kept: 111, grow: -1, sinceMS: now}
-	b.account("n2", unkeep)
-	b.settle("n2", unkeep, false)
+	commit(b, "n2", hint.Kept(110, 111), true)
+	commit(b, "n2", hint.Unkept(111, 110, now), false)
 	if p, k := b.held("n2"); p != (hint.Backlog{}) || k.Keys != 1 || k.Bytes != 111 {
 		t.Errorf("after an un-keeping write that did not commit: held %+v, %+v; want it kept", p, k)
 	}
@@ -140,15 +151,11 @@ func TestHintBookUnkeptDuringSweep(t *testing.T) {
 		}
 	}}))
 	old := time.Now().Add(-time.Hour).UnixMilli()
-	create := hintChange{written: true, created: true, grow: 100, sinceMS: old}
-	b.account("n2", create)
-	b.settle("n2", create, true)
+	commit(b, "n2", hint.Created(40, old), true)
 	b.beginSweep("n2")
-	b.keep("n2", 100, 101) // the owner refused it: the sweep leaves nothing pending
+	commit(b, "n2", hint.Kept(40, 41), true) // the owner refused it: the sweep leaves nothing pending
 	now := time.Now().UnixMilli()
-	unkeep := hintChange{written: true, kept: 101, grow: -60, sinceMS: now}
-	b.account("n2", unkeep) // a client resolves the key
-	b.settle("n2", unkeep, true)
+	commit(b, "n2", hint.Unkept(41, 41, now), true) // a client resolves the key
 	b.endSweep("n2", sweepNotes{}, true)
 	if bl := b.backlog("n2"); bl != (hint.Backlog{Keys: 1, Bytes: 41, OldestMS: now}) {
 		t.Errorf("after the sweep: backlog %+v, want the un-kept record", bl)

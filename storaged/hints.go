@@ -21,21 +21,6 @@ import (
 // record per (key, owner) (see package hint), serves it to reads, and
 // delivers it to the owner when the owner is back (delivery.go).
 
-// hintChange is what a write did to a hint record, accounted in the
-// in-memory backlog inside the commit loop (hintBook.account) and taken back
-// if the write then fails to commit.
-type hintChange struct {
-	written bool  // false: the record was already up to date
-	created bool  // the write created the record
-	kept    int64 // the encoded size of the kept record the write un-kept; 0 if none
-	grow    int64 // change of the record's encoded size
-	sinceMS int64 // the record's creation time (see hint.Record.SinceMS)
-}
-
-// adds reports whether the write adds a record to its owner's backlog: it
-// created it, or un-kept it.
-func (ch hintChange) adds() bool { return ch.created || ch.kept > 0 }
-
 // replicateHint merges a replica meant for req.HintFor into this node's hint
 // record for it, creating the record if needed, durably before answering.
 func (s *Server) replicateHint(ctx context.Context, req *wire.Replicate) (any, error) {
@@ -103,22 +88,21 @@ func (s *Server) applyHint(ctx context.Context, key []byte, owner string, change
 		return err
 	}
 	now := s.clock.Now()
-	var ch hintChange
-	err = s.st.Apply(ctx, store.Hints, hk, func(old []byte) ([]byte, error) {
+	err = s.st.ApplyThen(ctx, store.Hints, hk, func(old []byte) ([]byte, func(bool), error) {
 		rec, err := decodeHint(old, now)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		changed, err := change(&rec)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if old != nil && !changed {
-			return nil, nil
+			return nil, nil, nil
 		}
-		return s.admitHint(owner, old, rec, now, &ch)
+		return s.admitHint(owner, old, rec, now)
 	})
-	return s.hintApplied(owner, ch, err)
+	return s.hintApplied(owner, err)
 }
 
 // hintTarget checks that owner may be hinted for, a member of the current
@@ -157,44 +141,42 @@ func decodeHint(old []byte, now time.Time) (hint.Record, error) {
 
 // admitHint encodes rec, the new state (with new data) of a record of owner
 // whose bytes are old, and checks the write against the hint policy and
-// owner's records. A record that was kept stops being kept, as of now: the
-// owner refused what it held, not the new data (a resolved, smaller
-// object, say), so it is pending again. On success admitHint accounts the
-// write in the book, fills ch and returns the bytes to store; hintApplied
-// must follow.
-//
-// It runs inside the commit loop, in Apply's function, which runs once: so
-// the write is accounted before it commits, and so before any delivery can
-// see the record and account its removal. (Never call it from
-// ApplyOptimistic, whose function may also run ahead, outside the loop.)
-func (s *Server) admitHint(owner string, old []byte, rec hint.Record, now time.Time, ch *hintChange) ([]byte, error) {
-	var kept int64
-	if rec.Kept {
-		rec.Kept, rec.SinceMS, kept = false, now.UnixMilli(), int64(len(old))
+// owner's records, those of earlier writes of the same batch included. A
+// record that was kept stops being kept, as of now: the owner refused what
+// it held, not the new data (a resolved, smaller object, say), so it is
+// pending again. On success it returns the bytes to store and the then
+// function that accounts the write once its batch commits (hintBook.stage).
+// It runs inside the commit loop, as an ApplyThen function.
+func (s *Server) admitHint(owner string, old []byte, rec hint.Record, now time.Time) ([]byte, func(bool), error) {
+	wasKept := rec.Kept
+	if wasKept {
+		rec.Kept, rec.SinceMS = false, now.UnixMilli()
 	}
 	b, err := hint.EncodeRecord(rec)
 	if err != nil {
-		return nil, fmt.Errorf("encode hint: %w", err)
+		return nil, nil, fmt.Errorf("encode hint: %w", err)
 	}
 	w := hint.Write{New: old == nil, Grow: int64(len(b) - len(old))}
-	pending, keptB := s.hints.held(owner)
-	if err := s.policy.Admit(owner, pending, keptB, w, now); err != nil {
-		return nil, fmt.Errorf("%w: %w", wire.ErrHintRefused, err)
+	pending, kept := s.hints.held(owner)
+	if err := s.policy.Admit(owner, pending, kept, w, now); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", wire.ErrHintRefused, err)
 	}
-	*ch = hintChange{written: true, created: w.New, kept: kept, grow: w.Grow, sinceMS: rec.SinceMS}
-	s.hints.account(owner, *ch)
-	return b, nil
+	d := hint.Grown(w.Grow)
+	switch {
+	case old == nil:
+		d = hint.Created(int64(len(b)), rec.SinceMS)
+	case wasKept:
+		d = hint.Unkept(int64(len(old)), int64(len(b)), rec.SinceMS)
+	}
+	return b, s.hints.stage(owner, d), nil
 }
 
-// hintApplied finishes a hinted write whose Apply returned err: it settles
-// the write accounted by admitHint (taking it back if it did not commit),
-// counts a refusal, and maps err for the answer.
-func (s *Server) hintApplied(owner string, ch hintChange, err error) error {
+// hintApplied finishes a hinted write whose Apply returned err: it counts a
+// refusal and maps err for the answer. The account was settled on the
+// commit loop already.
+func (s *Server) hintApplied(owner string, err error) error {
 	if hook := testHookHintApplied.Load(); hook != nil {
 		(*hook)()
-	}
-	if ch.written {
-		s.hints.settle(owner, ch, err == nil)
 	}
 	if err != nil {
 		if errors.Is(err, wire.ErrHintRefused) {
@@ -206,5 +188,5 @@ func (s *Server) hintApplied(owner string, ch hintChange, err error) error {
 }
 
 // testHookHintApplied, when set (by tests only), runs as a hinted write's
-// Apply has returned, before hintApplied settles it.
+// Apply has returned, before hintApplied counts a refusal.
 var testHookHintApplied atomic.Pointer[func()]

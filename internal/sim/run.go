@@ -76,6 +76,9 @@ type Result struct {
 	// the hints still held when the quiet period gave up.
 	Drained   time.Duration
 	HintsLeft uint64
+	// Ledger lists the nodes whose hint accounts disagree with their disk
+	// once drained: pending plus kept records must be the records stored.
+	Ledger []string
 	Net       NetStats
 	// Fingerprint hashes the history's events and times: equal across runs
 	// of a seed only if the interleaving was the same.
@@ -85,11 +88,11 @@ type Result struct {
 // Valid reports whether the run kept every promise: no acknowledged add
 // lost, nothing invented, nothing that failed definitely applied, and every
 // hint delivered.
-func (r Result) Valid() bool { return r.Report.Valid() && r.HintsLeft == 0 }
+func (r Result) Valid() bool { return r.Report.Valid() && r.HintsLeft == 0 && len(r.Ledger) == 0 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("adds acked %d, not acked %d; max siblings %d; hints drained in %v (left %d); packets %+v\nplan: %s\n%s",
-		r.Acked, r.NotAcked, r.MaxSiblings, r.Drained, r.HintsLeft, r.Net, r.Plan, r.Report)
+	return fmt.Sprintf("adds acked %d, not acked %d; max siblings %d; hints drained in %v (left %d); hint accounts off: %v; packets %+v\nplan: %s\n%s",
+		r.Acked, r.NotAcked, r.MaxSiblings, r.Drained, r.HintsLeft, r.Ledger, r.Net, r.Plan, r.Report)
 }
 
 // Run runs the set workload on a simulated cluster under the seed's fault
@@ -143,7 +146,7 @@ func Run(cfg Config) (Result, error) {
 		}
 	}
 	cfg.Log("healed; waiting for hints")
-	res.Drained, res.HintsLeft = drain(clients[0], 60*time.Second)
+	res.Drained, res.HintsLeft, res.Ledger = drain(clients[0], 60*time.Second)
 	final, err := finalReads(clients[0], cfg.Keys)
 	if err != nil {
 		return Result{}, err
@@ -160,21 +163,33 @@ func Run(cfg Config) (Result, error) {
 }
 
 // drain waits, up to limit, until no node holds a pending hint, polling
-// every 250ms; it returns how long that took and what was left.
-func drain(cl *driver.Client, limit time.Duration) (time.Duration, uint64) {
+// every 250ms; it returns how long that took, what was left, and the nodes
+// whose hint accounts (pending per owner, kept) do not add up to the
+// records on their disk.
+func drain(cl *driver.Client, limit time.Duration) (time.Duration, uint64, []string) {
 	start := time.Now()
 	for {
-		var left uint64
+		var (
+			left uint64
+			off  []string
+		)
 		for _, st := range cl.Status(context.Background()) {
 			if st.Err != nil {
 				left++ // unreachable: it may hold hints
 				continue
 			}
 			left += st.Info.Hints - st.Info.HintsKept
+			accounted := st.Info.HintsKept
+			for _, o := range st.Info.HintOwners {
+				accounted += o.Keys
+			}
+			if accounted != st.Info.Hints {
+				off = append(off, fmt.Sprintf("%s: %d accounted, %d stored", st.Node.ID, accounted, st.Info.Hints))
+			}
 		}
 		took := time.Since(start)
 		if left == 0 || took >= limit {
-			return took, left
+			return took, left, off
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

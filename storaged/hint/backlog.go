@@ -1,8 +1,8 @@
 package hint
 
 // Backlog summarises the records a node holds for one owner. The zero
-// Backlog is empty. Its methods are value operations: the node keeps one
-// Backlog per owner and replaces it with the result.
+// Backlog is empty. It changes by value (Account.Apply, Settle): the node
+// keeps one per owner and replaces it with the result.
 type Backlog struct {
 	// Keys counts the records, Bytes their encoded size.
 	Keys, Bytes int64
@@ -12,30 +12,6 @@ type Backlog struct {
 	// which record was the oldest), so after removals it is a lower bound
 	// until Settle replaces it with a freshly observed value.
 	OldestMS int64
-}
-
-// Added returns b after a committed write to one of its records: a new
-// record (created) created at sinceMS, and a change of grow bytes.
-func (b Backlog) Added(created bool, grow int64, sinceMS int64) Backlog {
-	if created {
-		if b.Keys == 0 || sinceMS < b.OldestMS {
-			b.OldestMS = sinceMS
-		}
-		b.Keys++
-	}
-	b.Bytes += grow
-	return b
-}
-
-// Removed returns b after a record of size bytes was deleted. When the last
-// record goes, the backlog is empty again (OldestMS 0).
-func (b Backlog) Removed(size int64) Backlog {
-	b.Keys--
-	b.Bytes -= size
-	if b.Keys <= 0 {
-		return Backlog{}
-	}
-	return b
 }
 
 // Settle returns b with OldestMS set to oldestMS, the oldest creation time a

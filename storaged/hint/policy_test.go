@@ -62,15 +62,16 @@ func TestAdmit(t *testing.T) {
 }
 
 func TestBacklog(t *testing.T) {
+	apply := func(b Backlog, d Delta) Backlog { return Account{Pending: b}.Apply(d).Pending }
 	var b Backlog
-	b = b.Added(true, 100, 5000)
-	b = b.Added(true, 50, 7000)
-	b = b.Added(true, 10, 4000) // an older record (clock skew) lowers OldestMS
-	b = b.Added(false, 25, 1)   // a merge: since is ignored
+	b = apply(b, Created(100, 5000))
+	b = apply(b, Created(50, 7000))
+	b = apply(b, Created(10, 4000)) // an older record (clock skew) lowers OldestMS
+	b = apply(b, Grown(25))         // a merge
 	if want := (Backlog{Keys: 3, Bytes: 185, OldestMS: 4000}); b != want {
 		t.Fatalf("after adds: %+v, want %+v", b, want)
 	}
-	b = b.Removed(35)
+	b = apply(b, Removed(35))
 	if want := (Backlog{Keys: 2, Bytes: 150, OldestMS: 4000}); b != want {
 		t.Fatalf("after a removal: %+v, want %+v (OldestMS only a lower bound)", b, want)
 	}
@@ -81,7 +82,7 @@ func TestBacklog(t *testing.T) {
 	if s := b.Settle(0); s.OldestMS != 5000 {
 		t.Errorf("Settle(0) with records: OldestMS = %d, want it kept", s.OldestMS)
 	}
-	b = b.Removed(100).Removed(50)
+	b = apply(apply(b, Removed(100)), Removed(50))
 	if b != (Backlog{}) {
 		t.Errorf("after removing every record: %+v, want empty", b)
 	}

@@ -148,10 +148,10 @@ func (s *Store) apply(tx *bolt.Tx, r *request) error {
 	// bbolt keeps a reference to the value until commit, and v may alias
 	// old (the mmap) or caller memory: store a private copy.
 	v = append(make([]byte, 0, len(v)), v...)
+	r.then = then // told false if the put fails
 	if err := bk.Put(r.key, v); err != nil {
 		return fmt.Errorf("store: put into %s: %w", r.bucket, err)
 	}
-	r.then = then
 	return nil
 }
 
@@ -179,8 +179,8 @@ func (s *Store) call(r *request, old []byte) (v []byte, then func(bool), err err
 // like a panicking Apply function.
 func (s *Store) settle(live []*request, committed bool) {
 	for _, r := range live {
-		if r.then != nil && r.err == nil && r.panicked == nil {
-			s.runThen(r, committed)
+		if r.then != nil && r.panicked == nil {
+			s.runThen(r, committed && r.err == nil)
 		}
 		r.finish()
 	}
@@ -218,7 +218,7 @@ func (s *Store) fail(live []*request, txID int, cause error) {
 		s.opts.Logger.Error("store: commit failed; batch rolled back", "tx", txID, "writes", len(live), "err", cause)
 	}
 	for _, r := range live {
-		if r.err == nil && r.then != nil && r.panicked == nil {
+		if r.then != nil && r.panicked == nil {
 			s.runThen(r, false)
 		}
 		r.err = err // whatever fn returned (Apply's contract)

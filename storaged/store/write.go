@@ -79,9 +79,9 @@ func (s *Store) Delete(ctx context.Context, b Bucket, key []byte) error {
 // ApplyThen is Apply whose function also returns then, a function the
 // commit loop calls once the batch carrying the write has committed
 // (true) or failed to (false; an ambiguous failure counts as failed),
-// before the writer is answered. It is called only for a write that
-// changed something (fn returned a value and no error), in the order of
-// the batch's writes, on the commit loop's goroutine: so every then, and
+// before the writer is answered. It is called only for a write whose fn
+// returned a value and no error (with false, too, if that value could not
+// be stored), in the order of the batch's writes, on the commit loop's goroutine: so every then, and
 // every fn, of a store runs on one goroutine, one after another, which
 // lets the caller keep state derived from the writes (a ledger) with no
 // protocol between goroutines. then must be quick and must not call the

@@ -160,8 +160,8 @@ func (s *Store) call(r *request, old []byte) (v []byte, then func(bool), err err
 // like a panicking Apply function.
 func (s *Store) settle(live []*request, committed bool, err error) {
 	for _, r := range live {
-		if r.then != nil && r.err == nil && r.panicked == nil {
-			s.runThen(r, committed)
+		if r.then != nil && r.panicked == nil {
+			s.runThen(r, committed && r.err == nil)
 		}
 		if err != nil {
 			r.err = err
