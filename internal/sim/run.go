@@ -79,7 +79,7 @@ type Result struct {
 	// Ledger lists the nodes whose hint accounts disagree with their disk
 	// once drained: pending plus kept records must be the records stored.
 	Ledger []string
-	Net       NetStats
+	Net    NetStats
 	// Fingerprint hashes the history's events and times: equal across runs
 	// of a seed only if the interleaving was the same.
 	Fingerprint uint64
