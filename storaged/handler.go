@@ -197,6 +197,7 @@ func (s *Server) status() (any, error) {
 		HintsDelivered: hs.delivered,
 		HintsRefused:   hs.refused,
 		HintsKept:      hs.kept,
+		HintsCorrected: hs.corrected,
 	}, nil
 }
 

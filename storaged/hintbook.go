@@ -62,6 +62,7 @@ type hintBook struct {
 	unreadable  refusals // reads that skipped an unreadable record
 	delivered   uint64
 	refusedN    uint64
+	corrected   uint64 // backlogs a complete sweep found wrong
 }
 
 // staged is one owner's deltas awaiting their batch's fate.
@@ -324,7 +325,8 @@ func (h *hintBook) endSweep(owner string, seen sweepNotes, complete bool) {
 	switch {
 	case !ok || a.Pending.Keys <= 0:
 	case !seen.any:
-		h.log.Warn("hint backlog corrected: a complete sweep found no record", "owner", owner, "keys", a.Pending.Keys, "bytes", a.Pending.Bytes)
+		h.corrected++
+		h.log.Error("hint backlog corrected: a complete sweep found no record; the accounts were wrong (a bug)", "owner", owner, "keys", a.Pending.Keys, "bytes", a.Pending.Bytes)
 		a.Pending = hint.Backlog{}
 		if a.Empty() {
 			delete(h.accounts, owner)
@@ -343,13 +345,14 @@ type hintStatus struct {
 	delivered uint64
 	refused   uint64
 	kept      uint64
+	corrected uint64
 }
 
 // status returns the backlogs sorted by owner and the counters.
 func (h *hintBook) status() hintStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := hintStatus{delivered: h.delivered, refused: h.refusedN}
+	out := hintStatus{delivered: h.delivered, refused: h.refusedN, corrected: h.corrected}
 	for o, a := range h.accounts {
 		out.kept += uint64(max(a.Kept.Keys, 0))
 		if b := a.Pending; b.Keys > 0 {

@@ -83,6 +83,9 @@ func TestHintBookSweepCorrects(t *testing.T) {
 	if got := b.backlog("n2"); got != (hint.Backlog{}) || len(b.pending()) != 0 {
 		t.Errorf("complete sweep that found nothing: backlog %+v, pending %v; want empty", got, b.pending())
 	}
+	if c := b.status().corrected; c != 1 {
+		t.Errorf("corrections counted: %d, want 1", c)
+	}
 
 	// A record committed while the sweep ran (after the scan passed its
 	// key) is pending: the backlog stays, settled to it.

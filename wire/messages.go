@@ -129,6 +129,11 @@ type StatusOK struct {
 	// hint window); a write that changes one makes it deliverable again, as
 	// does a restart.
 	HintsKept uint64
+	// HintsCorrected counts, since start, the complete delivery sweeps that
+	// found an owner's hint backlog wrong (records counted that are not on
+	// disk) and corrected it. The accounts are kept exact, so anything but
+	// 0 is a bug worth reporting.
+	HintsCorrected uint64
 }
 
 // HintOwner is the hint backlog this node holds for one other node.

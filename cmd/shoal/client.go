@@ -209,5 +209,9 @@ func printHints(sts []driver.NodeStatus, now time.Time) {
 			fmt.Printf("%s keeps %d hint records its owners refused for good (see its log); they are not delivered\n",
 				s.Node.ID, s.Info.HintsKept)
 		}
+		if s.Err == nil && s.Info.HintsCorrected > 0 {
+			fmt.Printf("%s found its hint accounts wrong %d times and corrected them: a bug, please report it with its log\n",
+				s.Node.ID, s.Info.HintsCorrected)
+		}
 	}
 }

@@ -146,7 +146,9 @@ func Run(cfg Config) (Result, error) {
 		}
 	}
 	cfg.Log("healed; waiting for hints")
-	res.Drained, res.HintsLeft, res.Ledger = drain(clients[0], 60*time.Second)
+	res.Drained, res.HintsLeft = drain(clients[0], 60*time.Second)
+	time.Sleep(time.Second) // the last deliveries' accounts settle
+	res.Ledger = ledger(clients[0])
 	final, err := finalReads(clients[0], cfg.Keys)
 	if err != nil {
 		return Result{}, err
@@ -163,36 +165,50 @@ func Run(cfg Config) (Result, error) {
 }
 
 // drain waits, up to limit, until no node holds a pending hint, polling
-// every 250ms; it returns how long that took, what was left, and the nodes
-// whose hint accounts (pending per owner, kept) do not add up to the
-// records on their disk.
-func drain(cl *driver.Client, limit time.Duration) (time.Duration, uint64, []string) {
+// every 250ms; it returns how long that took and what was left.
+func drain(cl *driver.Client, limit time.Duration) (time.Duration, uint64) {
 	start := time.Now()
 	for {
-		var (
-			left uint64
-			off  []string
-		)
+		var left uint64
 		for _, st := range cl.Status(context.Background()) {
 			if st.Err != nil {
 				left++ // unreachable: it may hold hints
 				continue
 			}
 			left += st.Info.Hints - st.Info.HintsKept
-			accounted := st.Info.HintsKept
-			for _, o := range st.Info.HintOwners {
-				accounted += o.Keys
-			}
-			if accounted != st.Info.Hints {
-				off = append(off, fmt.Sprintf("%s: %d accounted, %d stored", st.Node.ID, accounted, st.Info.Hints))
-			}
 		}
 		took := time.Since(start)
 		if left == 0 || took >= limit {
-			return took, left, off
+			return took, left
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// ledger returns the nodes whose hint accounts (pending per owner, kept)
+// do not add up to the records on their disk, or were found wrong and
+// corrected by a delivery sweep since the node last started. A node's status reads the
+// two a moment apart, and a delivery's delete is on disk a moment before
+// its account settles, so it is called once deliveries have ended.
+func ledger(cl *driver.Client) []string {
+	var off []string
+	for _, st := range cl.Status(context.Background()) {
+		if st.Err != nil {
+			off = append(off, fmt.Sprintf("%s: unreachable: %v", st.Node.ID, st.Err))
+			continue
+		}
+		accounted := st.Info.HintsKept
+		for _, o := range st.Info.HintOwners {
+			accounted += o.Keys
+		}
+		if accounted != st.Info.Hints {
+			off = append(off, fmt.Sprintf("%s: %d accounted, %d stored", st.Node.ID, accounted, st.Info.Hints))
+		}
+		if n := st.Info.HintsCorrected; n > 0 {
+			off = append(off, fmt.Sprintf("%s: %d backlogs found wrong by a sweep", st.Node.ID, n))
+		}
+	}
+	return off
 }
 
 // finalReads reads every key from all its primaries (R=3, PR=3), retrying a
