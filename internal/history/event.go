@@ -42,6 +42,9 @@ type Event struct {
 	F     string `json:"f,omitempty"`
 	Key   string `json:"key,omitempty"`
 	Value uint64 `json:"value"`
+	// Covered is what a delete's invocation read before it wrote its
+	// tombstone: the elements the tombstone supersedes (DeleteF).
+	Covered []uint64 `json:"covered,omitempty"`
 	// Err is the error text of a Fail or Unknown completion.
 	Err string `json:"error,omitempty"`
 	// Text is a Note's text.

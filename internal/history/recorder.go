@@ -50,6 +50,18 @@ func (r *Recorder) Invoke(process int, f, key string, value uint64) *Op {
 	return op
 }
 
+// InvokeDelete records that process starts a delete of key (DeleteF) whose
+// tombstone supersedes what it read: the elements covered. The recorder
+// keeps covered.
+func (r *Recorder) InvokeDelete(process int, key string, covered []uint64) *Op {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ops++
+	op := &Op{r: r, id: r.ops, process: process, f: DeleteF, key: key}
+	r.appendLocked(Event{Type: Invoke, Process: process, Op: op.id, F: DeleteF, Key: key, Covered: covered})
+	return op
+}
+
 // Ok records that the operation took effect.
 func (o *Op) Ok() { o.complete(Ok, nil) }
 

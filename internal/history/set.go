@@ -9,8 +9,13 @@ import (
 	"text/tabwriter"
 )
 
-// AddF is the operation name CheckSet reads: "add" Value to the set at Key.
-const AddF = "add"
+// The operation names CheckSet reads: "add" Value to the set at Key, and
+// "delete" the set at Key with a tombstone that supersedes the elements the
+// delete read first (Event.Covered).
+const (
+	AddF    = "add"
+	DeleteF = "delete"
+)
 
 // ErrMalformed is wrapped by CheckSet's errors about a history no Recorder
 // would produce.
@@ -45,6 +50,11 @@ type SetKey struct {
 	// Unexpected counts elements in the final read that no add attempted
 	// (on this key).
 	Unexpected int
+	// Deletes counts the deletes attempted; Deleted the acknowledged
+	// elements absent from the final read because a delete that may have
+	// taken effect (ok, unknown or unfinished) had read them: legal, not
+	// lost. An acknowledged element no such delete read must be present.
+	Deletes, Deleted int
 	// MaxSiblings is the final read's sibling count (for Total, the
 	// largest over the keys).
 	MaxSiblings int
@@ -65,12 +75,16 @@ type SetReport struct {
 // Valid reports whether every key is valid (see SetKey.Valid).
 func (r SetReport) Valid() bool { return r.Total.Valid() }
 
-// element is what the history says about one element of one key.
-type element struct{ ok, unknown, fail bool }
+// element is what the history says about one element of one key: how its
+// adds ended, and whether a delete that may have taken effect read it.
+type element struct{ ok, unknown, fail, covered bool }
 
 // CheckSet checks Jepsen's set workload: clients add unique elements to
-// keys ("add" ops; other ops are ignored) and at the end every key is read
-// once, after faults healed. final maps each key to that read; a key with
+// keys ("add" ops), may delete a key's set ("delete" ops, each with the
+// elements it read first, which its tombstone supersedes; other ops are
+// ignored), and at the end every key is read once, after faults healed. An
+// acknowledged element may be absent only if a delete that may have taken
+// effect (ok, unknown, unfinished) had read it. final maps each key to that read; a key with
 // adds but no entry in final counts as read empty, so a forgotten read
 // reports every acknowledged element as lost rather than passing. An add
 // invoked but never completed counts as unknown. It returns an error
@@ -79,26 +93,37 @@ type element struct{ ok, unknown, fail bool }
 // invocation and completion. It does not modify its inputs.
 func CheckSet(events []Event, final map[string]Read) (SetReport, error) {
 	type invoked struct {
-		key   string
-		value uint64
-		done  bool
+		f       string
+		key     string
+		value   uint64
+		covered []uint64
+		done    bool
 	}
 	ops := make(map[int]*invoked)
 	elems := make(map[string]map[uint64]*element)
+	deletes := make(map[string]int)
+	elem := func(key string, v uint64) *element {
+		if elems[key] == nil {
+			elems[key] = make(map[uint64]*element)
+		}
+		if elems[key][v] == nil {
+			elems[key][v] = &element{}
+		}
+		return elems[key][v]
+	}
 	for _, e := range events {
-		if e.F != AddF {
+		if e.F != AddF && e.F != DeleteF {
 			continue
 		}
 		if e.Type == Invoke {
 			if ops[e.Op] != nil {
 				return SetReport{}, fmt.Errorf("%w: event %d invokes op %d again", ErrMalformed, e.Index, e.Op)
 			}
-			ops[e.Op] = &invoked{key: e.Key, value: e.Value}
-			if elems[e.Key] == nil {
-				elems[e.Key] = make(map[uint64]*element)
-			}
-			if elems[e.Key][e.Value] == nil {
-				elems[e.Key][e.Value] = &element{}
+			ops[e.Op] = &invoked{f: e.F, key: e.Key, value: e.Value, covered: e.Covered}
+			if e.F == AddF {
+				elem(e.Key, e.Value)
+			} else {
+				deletes[e.Key]++
 			}
 			continue
 		}
@@ -110,11 +135,19 @@ func CheckSet(events []Event, final map[string]Read) (SetReport, error) {
 			return SetReport{}, fmt.Errorf("%w: event %d completes op %d, never invoked", ErrMalformed, e.Index, e.Op)
 		case op.done:
 			return SetReport{}, fmt.Errorf("%w: event %d completes op %d again", ErrMalformed, e.Index, e.Op)
-		case op.key != e.Key || op.value != e.Value:
-			return SetReport{}, fmt.Errorf("%w: event %d completes op %d (add %d to %q) as add %d to %q",
-				ErrMalformed, e.Index, e.Op, op.value, op.key, e.Value, e.Key)
+		case op.f != e.F || op.key != e.Key || op.value != e.Value:
+			return SetReport{}, fmt.Errorf("%w: event %d completes op %d (%s %d to %q) as %s %d to %q",
+				ErrMalformed, e.Index, e.Op, op.f, op.value, op.key, e.F, e.Value, e.Key)
 		}
 		op.done = true
+		if op.f == DeleteF {
+			if e.Type != Fail { // it may have taken effect
+				for _, v := range op.covered {
+					elem(op.key, v).covered = true
+				}
+			}
+			continue
+		}
 		el := elems[e.Key][e.Value]
 		switch e.Type {
 		case Ok:
@@ -126,7 +159,13 @@ func CheckSet(events []Event, final map[string]Read) (SetReport, error) {
 		}
 	}
 	for _, op := range ops {
-		if !op.done {
+		switch {
+		case op.done:
+		case op.f == DeleteF:
+			for _, v := range op.covered {
+				elem(op.key, v).covered = true
+			}
+		default:
 			elems[op.key][op.value].unknown = true
 		}
 	}
@@ -138,9 +177,16 @@ func CheckSet(events []Event, final map[string]Read) (SetReport, error) {
 		}
 	}
 	slices.Sort(keys)
+	for k := range deletes {
+		if elems[k] == nil && final[k].Elements == nil {
+			keys = append(keys, k)
+		}
+	}
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
 	r := SetReport{Total: SetKey{Key: "total"}}
 	for _, k := range keys {
 		sk := checkKey(k, elems[k], final[k])
+		sk.Deletes = deletes[k]
 		r.Keys = append(r.Keys, sk)
 		r.Total.add(sk)
 	}
@@ -156,11 +202,22 @@ func checkKey(key string, elems map[uint64]*element, read Read) SetKey {
 	k := SetKey{Key: key, MaxSiblings: read.Siblings}
 	for _, v := range slices.Sorted(maps.Keys(elems)) {
 		el, in := elems[v], present[v]
+		if !el.ok && !el.unknown && !el.fail {
+			if in {
+				k.Unexpected++ // a delete read it, yet no add of it is known
+				k.UnexpectedElements = append(k.UnexpectedElements, v)
+			}
+			continue
+		}
 		k.Attempted++
 		switch {
 		case el.ok:
 			k.Acknowledged++
-			if !in {
+			switch {
+			case in:
+			case el.covered:
+				k.Deleted++
+			default:
 				k.Lost++
 				k.LostElements = append(k.LostElements, v)
 			}
@@ -199,6 +256,8 @@ func (k *SetKey) add(o SetKey) {
 	k.UnknownAbsent += o.UnknownAbsent
 	k.FailedPresent += o.FailedPresent
 	k.Unexpected += o.Unexpected
+	k.Deletes += o.Deletes
+	k.Deleted += o.Deleted
 	k.MaxSiblings = max(k.MaxSiblings, o.MaxSiblings)
 }
 
@@ -216,10 +275,10 @@ func (r SetReport) String() string {
 		fmt.Fprintf(&b, "set check: INVALID: %d lost, %d unexpected, %d failed but present\n", t.Lost, t.Unexpected, t.FailedPresent)
 	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "key\tattempted\tok\tfailed\tunknown\tlost\tunknown+present\tunknown-absent\tfailed+present\tunexpected\tmax siblings\t")
+	fmt.Fprintln(tw, "key\tattempted\tok\tfailed\tunknown\tlost\tunknown+present\tunknown-absent\tfailed+present\tunexpected\tdeletes\tdeleted\tmax siblings\t")
 	for _, k := range append(slices.Clone(r.Keys), t) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", k.Key, k.Attempted, k.Acknowledged, k.Failed,
-			k.Unknown, k.Lost, k.UnknownPresent, k.UnknownAbsent, k.FailedPresent, k.Unexpected, k.MaxSiblings)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", k.Key, k.Attempted, k.Acknowledged, k.Failed,
+			k.Unknown, k.Lost, k.UnknownPresent, k.UnknownAbsent, k.FailedPresent, k.Unexpected, k.Deletes, k.Deleted, k.MaxSiblings)
 	}
 	tw.Flush()
 	for _, k := range r.Keys {

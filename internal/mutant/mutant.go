@@ -15,6 +15,10 @@ const (
 	// (replicate, hinted replicate, handoff) in place of what it holds,
 	// instead of merging the two: concurrent siblings are lost.
 	ReplicateOverwrites Switch = iota
+	// TombstoneCoversAll makes a coordinator's tombstone supersede every
+	// version it holds, not only those the delete's context covers:
+	// values written concurrently with the delete are lost.
+	TombstoneCoversAll
 	count
 )
 

@@ -27,6 +27,10 @@ type Config struct {
 	Think [2]time.Duration
 	// Resolve folds siblings (default setvalue.Union).
 	Resolve Resolver
+	// Deletes is the share of a client's operations that read a key and
+	// delete what they read. Negative means none; 0 lets the seed choose:
+	// half the seeds delete (3% of operations), half do not.
+	Deletes float64
 	// Link is how the network behaves outside Loss faults (default 0.5ms
 	// latency, 1ms jitter, 1% duplicates).
 	Link *Link
@@ -72,6 +76,10 @@ type Result struct {
 	// Update saw.
 	Acked, NotAcked int64
 	MaxSiblings     int64
+	// Deletes is the share of operations that deleted (see Config.Deletes);
+	// DeletesAcked how many deletes were acknowledged.
+	Deletes      float64
+	DeletesAcked int64
 	// Drained is how long after healing every hint was delivered; HintsLeft
 	// the hints still held when the quiet period gave up.
 	Drained   time.Duration
@@ -91,8 +99,8 @@ type Result struct {
 func (r Result) Valid() bool { return r.Report.Valid() && r.HintsLeft == 0 && len(r.Ledger) == 0 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("adds acked %d, not acked %d; max siblings %d; hints drained in %v (left %d); hint accounts off: %v; packets %+v\nplan: %s\n%s",
-		r.Acked, r.NotAcked, r.MaxSiblings, r.Drained, r.HintsLeft, r.Ledger, r.Net, r.Plan, r.Report)
+	return fmt.Sprintf("adds acked %d, not acked %d; deletes %.0f%% (%d acked); max siblings %d; hints drained in %v (left %d); hint accounts off: %v; packets %+v\nplan: %s\n%s",
+		r.Acked, r.NotAcked, r.Deletes*100, r.DeletesAcked, r.MaxSiblings, r.Drained, r.HintsLeft, r.Ledger, r.Net, r.Plan, r.Report)
 }
 
 // Run runs the set workload on a simulated cluster under the seed's fault
@@ -121,7 +129,12 @@ func Run(cfg Config) (Result, error) {
 		}
 		rngs[i] = stream(100 + uint64(i))
 	}
-	w := &setWorkload{keys: cfg.Keys, think: cfg.Think, timeout: 5 * time.Second, resolve: cfg.Resolve, rec: history.New()}
+	deletes := cfg.Deletes
+	if deletes == 0 && stream(4).IntN(2) == 0 {
+		deletes = 0.03
+	}
+	res.Deletes = max(deletes, 0)
+	w := &setWorkload{keys: cfg.Keys, deletes: deletes, think: cfg.Think, timeout: 5 * time.Second, resolve: cfg.Resolve, rec: history.New()}
 
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Duration)
 	defer cancel()
@@ -159,6 +172,7 @@ func Run(cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	res.Acked, res.NotAcked, res.MaxSiblings = w.ok.Load(), w.fails.Load(), w.siblings.Load()
+	res.DeletesAcked = w.deleted.Load()
 	res.Net = net.Stats()
 	res.Fingerprint = fingerprint(events)
 	return res, nil

@@ -174,3 +174,20 @@ func TestRerunReplaysPlan(t *testing.T) {
 	}
 	t.Logf("same plan (%d faults); same history: %v (%d and %d adds acknowledged)", len(a.Plan.Faults), a.Fingerprint == b.Fingerprint, a.Acked, b.Acked)
 }
+
+// TestInjectedTombstoneBugIsCaught turns on a deliberate bug (a tombstone
+// that supersedes every version its coordinator holds, not only those the
+// delete read) in runs that delete: the simulator must report adds lost
+// that no delete had read. Not parallel, like the other injected bug.
+func TestInjectedTombstoneBugIsCaught(t *testing.T) {
+	mutant.Set(mutant.TombstoneCoversAll, true)
+	defer mutant.Set(mutant.TombstoneCoversAll, false)
+	for seed := uint64(1); seed <= defaultSeeds; seed++ {
+		res := runSeed(t, Config{Seed: seed, Deletes: 0.1}, false)
+		if res.Report.Total.Lost > 0 {
+			t.Logf("seed %d caught the injected bug: %d acknowledged adds lost", seed, res.Report.Total.Lost)
+			return
+		}
+	}
+	t.Fatalf("a tombstone that covers everything lost nothing in %d seeds: the simulator cannot see over-deletion", defaultSeeds)
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shoalkv/shoal/driver"
 	"github.com/shoalkv/shoal/internal/history"
+	"github.com/shoalkv/shoal/internal/setvalue"
 )
 
 // Resolver folds an Update's siblings and adds one element
@@ -21,6 +22,7 @@ type Resolver func(siblings [][]byte, add uint64, now int64) ([]byte, error)
 // to a few keys through driver.Update, with a think time between adds.
 type setWorkload struct {
 	keys      int
+	deletes   float64 // the share of operations that delete a key's set
 	think     [2]time.Duration
 	timeout   time.Duration
 	resolve   Resolver
@@ -28,6 +30,7 @@ type setWorkload struct {
 	next      atomic.Uint64
 	siblings  atomic.Int64 // the most siblings an Update saw
 	ok, fails atomic.Int64
+	deleted   atomic.Int64 // deletes acknowledged
 }
 
 func setKey(k int) string { return fmt.Sprintf("set-%d", k) }
@@ -43,6 +46,10 @@ func (w *setWorkload) run(ctx context.Context, i int, cl *driver.Client, rng *ra
 		case <-t.C:
 		}
 		key := setKey(rng.IntN(w.keys))
+		if w.deletes > 0 && rng.Float64() < w.deletes {
+			w.delete(i, cl, key)
+			continue
+		}
 		elem := w.next.Add(1)
 		op := w.rec.Invoke(i, history.AddF, key, elem)
 		octx, cancel := context.WithTimeout(context.Background(), w.timeout)
@@ -67,6 +74,33 @@ func (w *setWorkload) run(ctx context.Context, i int, cl *driver.Client, rng *ra
 			op.Fail(err)
 			w.fails.Add(1)
 		}
+	}
+}
+
+// delete reads key and deletes what it read: a tombstone under the read's
+// context, which supersedes exactly the versions read. A read that fails
+// deletes nothing and is not recorded.
+func (w *setWorkload) delete(i int, cl *driver.Client, key string) {
+	ctx, cancel := context.WithTimeout(context.Background(), w.timeout)
+	defer cancel()
+	v, err := cl.Get(ctx, []byte(key))
+	if err != nil && !errors.Is(err, driver.ErrNotFound) {
+		return
+	}
+	s, err := setvalue.Merge(v.Values)
+	if err != nil {
+		return // the final read reports a corrupt sibling
+	}
+	op := w.rec.InvokeDelete(i, key, s.Elements)
+	err = cl.Delete(ctx, []byte(key), v.Context)
+	switch {
+	case err == nil:
+		op.Ok()
+		w.deleted.Add(1)
+	case errors.Is(err, driver.ErrUnknownOutcome):
+		op.Unknown(err)
+	default:
+		op.Fail(err)
 	}
 }
 

@@ -30,6 +30,9 @@ type Write struct {
 // wire.ErrSiblingLimit or wire.ErrTooLarge, with a message that says what
 // to do. cur is not modified.
 func Coordinate(cur dvv.Set, actor dvv.Actor, w Write, lim wire.Limits) (dvv.Set, error) {
+	if w.Tombstone && mutant.On(mutant.TombstoneCoversAll) {
+		w.Context = w.Context.Merge(cur.VV) // a deliberate bug, for the simulator's negative control
+	}
 	if _, err := cur.NextDot(actor, w.Context); err != nil {
 		return dvv.Set{}, fmt.Errorf("%w: %w", wire.ErrBadRequest, err)
 	}
