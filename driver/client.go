@@ -58,7 +58,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("driver: %w", err)
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, rand: newLockedRand(cfg.Rand), ep: ep,
-		health: newHealth(cfg.SlowAnswer), repairs: make(chan struct{}, maxRepairs)}
+		health: newHealth(cfg.SlowAnswer, cfg.CoordinatorTimeout, cfg.Silence), repairs: make(chan struct{}, maxRepairs)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	r, err := c.fetchRing(ctx, cfg.Seeds)
 	if err != nil {
@@ -106,7 +106,7 @@ func (c *Client) Close() error {
 // per request: one ticker for the client rather than a timer started and
 // stopped for every request.
 func (c *Client) watch() {
-	for _, id := range c.health.watch(c.clock.Now(), c.cfg.CoordinatorTimeout, c.cfg.Silence) {
+	for _, id := range c.health.watch(c.clock.Now()) {
 		c.log.Info("node marked down: it went silent with requests outstanding", "node", id, "silence", c.cfg.Silence)
 	}
 }

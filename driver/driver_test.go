@@ -8,60 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
 )
-
-func TestHealthMarksDownAtOnceAndOnlyProbesRevive(t *testing.T) {
-	h := newHealth(100 * time.Millisecond)
-	now := time.Unix(1000, 0)
-	if !h.up("a") {
-		t.Fatal("unknown node should be up")
-	}
-	h.failed("a", errors.New("boom"), now)
-	if h.up("a") {
-		t.Fatal("a transport failure did not mark the node down")
-	}
-	// Answers from user traffic do not revive it: only a probe does.
-	h.answered("a", time.Millisecond, now.Add(time.Hour))
-	if h.up("a") {
-		t.Fatal("an answer revived a node marked down")
-	}
-	b := h.belief("a")
-	if b.Up || !b.Since.Equal(now) || b.Failures != 1 || b.LastError != "boom" {
-		t.Fatalf("belief = %+v", b)
-	}
-	if got := h.downNodes(); !slices.Equal(got, []ring.NodeID{"a"}) {
-		t.Fatalf("downNodes = %v", got)
-	}
-	h.recovered("a", now.Add(2*time.Hour))
-	if !h.up("a") || len(h.downNodes()) != 0 {
-		t.Fatal("a successful probe did not bring the node back")
-	}
-}
-
-func TestHealthSlowAnswersAreSoftFailures(t *testing.T) {
-	h := newHealth(100 * time.Millisecond)
-	now := time.Unix(1000, 0)
-	for i := range slowLimit - 1 {
-		h.answered("a", 200*time.Millisecond, now)
-		if !h.up("a") {
-			t.Fatalf("down after %d slow answers, limit %d", i+1, slowLimit)
-		}
-	}
-	h.answered("a", time.Millisecond, now) // a prompt answer clears the count
-	for range slowLimit - 1 {
-		h.answered("a", 200*time.Millisecond, now)
-	}
-	if !h.up("a") {
-		t.Fatal("slow answers not interrupted by a prompt one still marked the node down")
-	}
-	h.answered("a", 200*time.Millisecond, now)
-	if h.up("a") {
-		t.Fatalf("%d slow answers in a row did not mark the node down", slowLimit)
-	}
-}
 
 func TestDistinctKeepsFirstOccurrences(t *testing.T) {
 	in := [][]byte{[]byte("x"), []byte("y"), []byte("x"), {}, []byte("y"), {}}
