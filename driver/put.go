@@ -98,7 +98,7 @@ func (c *Client) coordinate(ctx context.Context, m *coord.Write, req *wire.Coord
 			return rd, obj
 		}
 		s := rd.Sends[0]
-		req.HintFor = string(s.To.HintFor)
+		req.HintFor = s.To.HintFor
 		var resp wire.Object
 		err := c.call(ctx, s.To.Node, req, &resp)
 		if err == nil {
@@ -147,7 +147,7 @@ func (c *Client) replicateLoop(ctx context.Context, key []byte, obj dvv.Set, m *
 	waiting := ctx.Done()
 	for {
 		for _, s := range rd.Sends {
-			req := &wire.Replicate{Key: key, Object: obj, HintFor: string(s.To.HintFor)}
+			req := &wire.Replicate{Key: key, Object: obj, HintFor: s.To.HintFor}
 			// c.wg counts this goroutine already, so Close waits for
 			// every send it starts even after Close began.
 			c.wg.Go(func() { answers <- sent{s.ID, c.call(bctx, s.To.Node, req, &wire.Ack{})} })

@@ -182,7 +182,7 @@ func (c *testCluster) start(id string) *storaged.Server {
 		c.t.Fatalf("%s is running already", id)
 	}
 	cfg := storaged.Config{
-		ID:             id,
+		ID:             ring.NodeID(id),
 		DataDir:        filepath.Join(c.dir, id),
 		PacketConn:     c.net.Listen(c.addr(id)),
 		ClusterID:      testClusterID,
@@ -267,7 +267,7 @@ func (c *testCluster) get(id, key string) wire.GetOK {
 func (c *testCluster) coordinate(id, owner, key, value string, ctx dvv.VV) dvv.Set {
 	c.t.Helper()
 	var obj wire.Object
-	c.must(id, &wire.Coordinate{Key: []byte(key), Value: []byte(value), Context: ctx, HintFor: owner}, &obj)
+	c.must(id, &wire.Coordinate{Key: []byte(key), Value: []byte(value), Context: ctx, HintFor: ring.NodeID(owner)}, &obj)
 	return obj.Object
 }
 

@@ -45,7 +45,7 @@ const (
 type Config struct {
 	// ID names this node; it must match the id in the node certificate and
 	// an entry of InitialCluster. Required.
-	ID string
+	ID ring.NodeID
 	// Listen is the UDP address to serve on, e.g. "127.0.0.2:7070";
 	// defaults to this node's address in InitialCluster.
 	Listen string
@@ -126,7 +126,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("storaged: tls ca and node certificate are required"))
 	} else if role, id, err := c.TLS.Role(); err != nil {
 		errs = append(errs, fmt.Errorf("storaged: certificate: %w", err))
-	} else if role != pki.RoleNode || id != c.ID {
+	} else if role != pki.RoleNode || ring.NodeID(id) != c.ID {
 		errs = append(errs, fmt.Errorf("storaged: certificate is for %s %q, want node %q", role, id, c.ID))
 	}
 	if err := c.Limits.Validate(); err != nil {
@@ -151,7 +151,7 @@ func (c Config) Validate() error {
 
 func (c Config) self() (ring.Node, bool) {
 	for _, n := range c.InitialCluster {
-		if string(n.ID) == c.ID {
+		if n.ID == c.ID {
 			return n, true
 		}
 	}

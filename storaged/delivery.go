@@ -61,13 +61,13 @@ type deliverer struct {
 
 	wg      sync.WaitGroup
 	mu      sync.Mutex
-	running map[string]bool // owners with a worker; guarded by mu
+	running map[ring.NodeID]bool // owners with a worker; guarded by mu
 }
 
 // worker is the delivery state of one owner, touched only by its goroutine.
 type worker struct {
 	d         *deliverer
-	owner     string
+	owner     ring.NodeID
 	failures  int
 	retryAt   time.Time
 	delivered uint64 // records delivered since its backlog was last empty
@@ -89,7 +89,7 @@ func (s *Server) startDelivery() error {
 	d := &deliverer{
 		s:        s,
 		throttle: hint.NewTokenBucket(s.cfg.HintRate, s.clock.Now()),
-		running:  make(map[string]bool),
+		running:  make(map[ring.NodeID]bool),
 	}
 	go func() {
 		defer close(s.deliverDone)
@@ -145,11 +145,11 @@ func (d *deliverer) run(ctx context.Context) {
 // deliverable reports whether owner may be sent hints: a member of the ring
 // other than this node. Records for others are kept: a ring change may bring
 // the owner back, and anti-entropy covers the rest.
-func (d *deliverer) deliverable(owner string) bool {
+func (d *deliverer) deliverable(owner ring.NodeID) bool {
 	if owner == d.s.cfg.ID {
 		return false
 	}
-	_, ok := d.s.ring.Load().Node(ring.NodeID(owner))
+	_, ok := d.s.ring.Load().Node(owner)
 	return ok
 }
 
@@ -174,7 +174,7 @@ func (w *worker) sweep(ctx context.Context) {
 	var seen sweepNotes // the records left in place
 	complete := false
 	defer func() { h.endSweep(w.owner, seen, complete) }()
-	node, _ := w.d.s.ring.Load().Node(ring.NodeID(w.owner))
+	node, _ := w.d.s.ring.Load().Node(w.owner)
 	deliver := true
 	var from []byte
 	for ctx.Err() == nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged"
 	"github.com/shoalkv/shoal/storaged/hint"
 	"github.com/shoalkv/shoal/storaged/store"
@@ -64,7 +65,7 @@ func TestCoordinateRefusesTooManyActors(t *testing.T) {
 		c := newTestCluster(t, 2, func(cfg *storaged.Config) { cfg.Limits.MaxContext = 2 })
 		c.start("n1")
 		ctx := dvv.Merge(object("n8", 1, "a"), object("n9", 1, "b")).Context() // 2 actors: at the limit
-		for _, owner := range []string{"", "n2"} {
+		for _, owner := range []ring.NodeID{"", "n2"} {
 			err := c.call("n1", &wire.Coordinate{Key: []byte("k"), Value: []byte("v"), Context: ctx, HintFor: owner}, &wire.Object{})
 			var re *wire.RemoteError
 			if !errors.As(err, &re) || re.Code != wire.CodeTooLarge || !strings.Contains(err.Error(), "version vector") || !strings.Contains(err.Error(), "failover") || !strings.Contains(err.Error(), "primaries are back") {

@@ -1,13 +1,14 @@
 package storaged
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/hint"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
@@ -46,19 +47,19 @@ type hintBook struct {
 	log *slog.Logger
 
 	mu       sync.Mutex
-	accounts map[string]hint.Account
+	accounts map[ring.NodeID]hint.Account
 	// staged holds, per owner, the deltas of the writes of the batch being
 	// committed whose then has not run yet. Touched only on the commit
 	// loop (under mu all the same, for held's readers).
-	staged map[string]*staged
+	staged map[ring.NodeID]*staged
 	// sweeps holds, per owner whose records a delivery sweep is scanning,
 	// the oldest creation time of the records created since it began.
-	sweeps map[string]*sweepNotes
+	sweeps map[ring.NodeID]*sweepNotes
 	// undecodable holds the stored keys of the kept records that cannot be
 	// decoded: they cannot carry the durable mark, so it is held here
 	// (a restart counts them as pending until a sweep finds them again).
 	undecodable map[string]struct{}
-	refusals    map[string]*refusals
+	refusals    map[ring.NodeID]*refusals
 	unreadable  refusals // reads that skipped an unreadable record
 	delivered   uint64
 	refusedN    uint64
@@ -93,11 +94,11 @@ func (n *sweepNotes) note(sinceMS int64) {
 func newHintBook(log *slog.Logger) *hintBook {
 	return &hintBook{
 		log:         log,
-		accounts:    make(map[string]hint.Account),
-		staged:      make(map[string]*staged),
-		sweeps:      make(map[string]*sweepNotes),
+		accounts:    make(map[ring.NodeID]hint.Account),
+		staged:      make(map[ring.NodeID]*staged),
+		sweeps:      make(map[ring.NodeID]*sweepNotes),
 		undecodable: make(map[string]struct{}),
-		refusals:    make(map[string]*refusals),
+		refusals:    make(map[ring.NodeID]*refusals),
 	}
 }
 
@@ -132,7 +133,7 @@ func (h *hintBook) load(st store.Engine) error {
 }
 
 // backlog returns owner's pending backlog.
-func (h *hintBook) backlog(owner string) hint.Backlog {
+func (h *hintBook) backlog(owner ring.NodeID) hint.Backlog {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.accounts[owner].Pending
@@ -141,7 +142,7 @@ func (h *hintBook) backlog(owner string) hint.Backlog {
 // held returns owner's pending backlog and the summary of its kept
 // records, with the deltas staged in the batch being committed: what the
 // next write of the batch is admitted against. For the commit loop.
-func (h *hintBook) held(owner string) (pending, kept hint.Backlog) {
+func (h *hintBook) held(owner ring.NodeID) (pending, kept hint.Backlog) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a := h.accounts[owner]
@@ -155,7 +156,7 @@ func (h *hintBook) held(owner string) (pending, kept hint.Backlog) {
 // then function its ApplyThen must return: it commits d to the account if
 // the batch committed, and drops it either way from the staged deltas. For
 // the commit loop (an ApplyThen function).
-func (h *hintBook) stage(owner string, d hint.Delta) func(committed bool) {
+func (h *hintBook) stage(owner ring.NodeID, d hint.Delta) func(committed bool) {
 	h.mu.Lock()
 	st := h.staged[owner]
 	if st == nil {
@@ -181,7 +182,7 @@ func (h *hintBook) stage(owner string, d hint.Delta) func(committed bool) {
 
 // commitLocked applies a committed delta to owner's account; a record that
 // became pending is noted by a running sweep, which may have passed it.
-func (h *hintBook) commitLocked(owner string, d hint.Delta) {
+func (h *hintBook) commitLocked(owner ring.NodeID, d hint.Delta) {
 	a := h.accounts[owner].Apply(d)
 	if a.Empty() {
 		delete(h.accounts, owner)
@@ -198,7 +199,7 @@ func (h *hintBook) commitLocked(owner string, d hint.Delta) {
 // removal returns the then function of the delete of a delivered record
 // of owner's, of size bytes: once committed, the record leaves the account
 // and counts as delivered. For CompareAndDeleteThen.
-func (h *hintBook) removal(owner string, size int) func(committed bool) {
+func (h *hintBook) removal(owner ring.NodeID, size int) func(committed bool) {
 	return func(committed bool) {
 		if !committed {
 			return
@@ -214,7 +215,7 @@ func (h *hintBook) removal(owner string, size int) func(committed bool) {
 // bytes, which cannot be decoded (and so cannot be marked kept on disk),
 // from its backlog to its kept records. It reports whether the record was
 // not kept already. stored is not retained.
-func (h *hintBook) keepUndecodable(owner string, stored []byte, size int64) bool {
+func (h *hintBook) keepUndecodable(owner ring.NodeID, stored []byte, size int64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.undecodable[string(stored)]; ok {
@@ -236,7 +237,7 @@ func (h *hintBook) isUndecodable(stored []byte) bool {
 
 // refused counts a refused hinted write and logs it, at most once per
 // refusalReportEvery per owner, with the number of refusals not logged.
-func (h *hintBook) refused(owner string, err error, now time.Time) {
+func (h *hintBook) refused(owner ring.NodeID, err error, now time.Time) {
 	h.mu.Lock()
 	h.refusedN++
 	r := h.refusals[owner]
@@ -283,10 +284,10 @@ func (r *refusals) due(now time.Time) (report bool, suppressed int) {
 }
 
 // pending returns the owners with records, sorted.
-func (h *hintBook) pending() []string {
+func (h *hintBook) pending() []ring.NodeID {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]string, 0, len(h.accounts))
+	out := make([]ring.NodeID, 0, len(h.accounts))
 	for o, a := range h.accounts {
 		if a.Pending.Keys > 0 {
 			out = append(out, o)
@@ -299,7 +300,7 @@ func (h *hintBook) pending() []string {
 // beginSweep starts noting the records of owner that become pending while
 // a delivery sweep scans the bucket for them. A record committed before it
 // is in every snapshot the sweep takes; one committed after is noted.
-func (h *hintBook) beginSweep(owner string) {
+func (h *hintBook) beginSweep(owner ring.NodeID) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.sweeps[owner] = &sweepNotes{}
@@ -310,7 +311,7 @@ func (h *hintBook) beginSweep(owner string) {
 // left in place (any false if none); together with the records created
 // meanwhile that is every pending record, so it settles the backlog's
 // OldestMS, and empties a backlog of which no record was found.
-func (h *hintBook) endSweep(owner string, seen sweepNotes, complete bool) {
+func (h *hintBook) endSweep(owner ring.NodeID, seen sweepNotes, complete bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	created := h.sweeps[owner]
@@ -359,6 +360,6 @@ func (h *hintBook) status() hintStatus {
 			out.owners = append(out.owners, wire.HintOwner{Owner: o, Keys: uint64(b.Keys), Bytes: uint64(max(b.Bytes, 0)), OldestMS: b.OldestMS})
 		}
 	}
-	slices.SortFunc(out.owners, func(a, b wire.HintOwner) int { return strings.Compare(a.Owner, b.Owner) })
+	slices.SortFunc(out.owners, func(a, b wire.HintOwner) int { return cmp.Compare(a.Owner, b.Owner) })
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/hint"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire/dvv"
@@ -19,7 +20,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 
 // commit stages d for owner and settles it, as the commit loop does for
 // a write whose batch committed (or not).
-func commit(b *hintBook, owner string, d hint.Delta, committed bool) {
+func commit(b *hintBook, owner ring.NodeID, d hint.Delta, committed bool) {
 	b.stage(owner, d)(committed)
 }
 
@@ -220,7 +221,7 @@ func TestSnapshotBoundsVisits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	put := func(key, owner string) {
+	put := func(key string, owner ring.NodeID) {
 		hk, err := hint.Key([]byte(key), owner)
 		if err != nil {
 			t.Fatal(err)

@@ -63,7 +63,7 @@ func (s *Server) coordinateHint(ctx context.Context, req *wire.Coordinate) (any,
 				return false, err
 			}
 		}
-		next, err := s.update(rec.Object, dvv.Actor{Node: s.cfg.ID, Epoch: rec.Epoch}, req)
+		next, err := s.update(rec.Object, dvv.Actor{Node: string(s.cfg.ID), Epoch: rec.Epoch}, req)
 		if err != nil {
 			return false, err
 		}
@@ -82,7 +82,7 @@ func (s *Server) coordinateHint(ctx context.Context, req *wire.Coordinate) (any,
 // and coordinates share everything but change. change reports whether it
 // changed the record: an existing record it did not change is not
 // rewritten.
-func (s *Server) applyHint(ctx context.Context, key []byte, owner string, change func(rec *hint.Record) (bool, error)) error {
+func (s *Server) applyHint(ctx context.Context, key []byte, owner ring.NodeID, change func(rec *hint.Record) (bool, error)) error {
 	owner, hk, err := s.hintTarget(key, owner)
 	if err != nil {
 		return err
@@ -107,12 +107,12 @@ func (s *Server) applyHint(ctx context.Context, key []byte, owner string, change
 
 // hintTarget checks that owner may be hinted for, a member of the current
 // ring other than this node, and returns the record's stored key.
-func (s *Server) hintTarget(key []byte, owner string) (string, []byte, error) {
+func (s *Server) hintTarget(key []byte, owner ring.NodeID) (ring.NodeID, []byte, error) {
 	r := s.ring.Load()
 	if owner == s.cfg.ID {
 		return "", nil, fmt.Errorf("%w: hint names this node (%q) as the owner; send it an ordinary write", wire.ErrBadRequest, owner)
 	}
-	if _, ok := r.Node(ring.NodeID(owner)); !ok {
+	if _, ok := r.Node(owner); !ok {
 		return "", nil, fmt.Errorf("%w: hint names %q, which is not a member of ring version %d", wire.ErrBadRequest, owner, r.Version())
 	}
 	hk, err := hint.Key(key, owner)
@@ -147,7 +147,7 @@ func decodeHint(old []byte, now time.Time) (hint.Record, error) {
 // pending again. On success it returns the bytes to store and the then
 // function that accounts the write once its batch commits (hintBook.stage).
 // It runs inside the commit loop, as an ApplyThen function.
-func (s *Server) admitHint(owner string, old []byte, rec hint.Record, now time.Time) ([]byte, func(bool), error) {
+func (s *Server) admitHint(owner ring.NodeID, old []byte, rec hint.Record, now time.Time) ([]byte, func(bool), error) {
 	wasKept := rec.Kept
 	if wasKept {
 		rec.Kept, rec.SinceMS = false, now.UnixMilli()
@@ -174,7 +174,7 @@ func (s *Server) admitHint(owner string, old []byte, rec hint.Record, now time.T
 // hintApplied finishes a hinted write whose Apply returned err: it counts a
 // refusal and maps err for the answer. The account was settled on the
 // commit loop already.
-func (s *Server) hintApplied(owner string, err error) error {
+func (s *Server) hintApplied(owner ring.NodeID, err error) error {
 	if hook := testHookHintApplied.Load(); hook != nil {
 		(*hook)()
 	}

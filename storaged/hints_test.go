@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged"
 	"github.com/shoalkv/shoal/storaged/hint"
 	"github.com/shoalkv/shoal/wire"
@@ -104,7 +105,10 @@ func TestHintForValidation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newTestCluster(t, 2, nil)
 		c.start("n1")
-		for _, tc := range []struct{ owner, want string }{
+		for _, tc := range []struct {
+			owner ring.NodeID
+			want  string
+		}{
 			{"n1", "this node"},
 			{"n7", "not a member"},
 		} {
@@ -335,7 +339,7 @@ func TestHintCaps(t *testing.T) {
 			cfg.HintMaxBytes = 4096
 		})
 		c.start("n1")
-		rep := func(key, value, owner string) error {
+		rep := func(key, value string, owner ring.NodeID) error {
 			return c.call("n1", &wire.Replicate{Key: []byte(key), Object: object("n9", 1, value), HintFor: owner}, &wire.Ack{})
 		}
 		for _, k := range []string{"a", "b"} {

@@ -61,7 +61,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:     cfg,
 		log:     cfg.Logger.With("node", cfg.ID),
 		st:      st,
-		actor:   dvv.Actor{Node: cfg.ID, Epoch: st.Epoch()},
+		actor:   dvv.Actor{Node: string(cfg.ID), Epoch: st.Epoch()},
 		clock:   cfg.Clock,
 		started: cfg.Clock.Now(),
 		policy:  hint.Policy{MaxBytes: cfg.HintMaxBytes, MaxKeys: cfg.HintMaxKeys, Window: cfg.HintWindow},

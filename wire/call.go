@@ -218,7 +218,7 @@ func (e *Endpoint) dial(ctx context.Context, addr string) (*session, string, err
 		return nil, "", err
 	}
 	_, id, _ := pki.PeerIdentity(c.ConnectionState().TLS)
-	if ok.Node != id {
+	if string(ok.Node) != id {
 		c.CloseWithError(closeMismatch, "identity mismatch")
 		return nil, "", fmt.Errorf("hello names node %q but the certificate names %q", ok.Node, id)
 	}

@@ -24,7 +24,7 @@ type HelloOK struct {
 	_msgpack  struct{} `msgpack:",as_array"`
 	Version   uint32
 	ClusterID string
-	Node      string // the answering node's id
+	Node      ring.NodeID // the answering node's id
 }
 
 // Error is the body of a TypeError answer.
@@ -50,7 +50,7 @@ type Coordinate struct {
 	Value     []byte
 	Tombstone bool
 	Context   dvv.VV
-	HintFor   string
+	HintFor   ring.NodeID
 }
 
 // Object answers Coordinate with the object the node now durably holds.
@@ -66,7 +66,7 @@ type Replicate struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	Key      []byte
 	Object   dvv.Set
-	HintFor  string
+	HintFor  ring.NodeID
 }
 
 // Ack is an empty success answer.
@@ -106,7 +106,7 @@ type StatusReq struct {
 // StatusOK describes a node.
 type StatusOK struct {
 	_msgpack    struct{} `msgpack:",as_array"`
-	Node        string
+	Node        ring.NodeID
 	Addr        string
 	Epoch       uint64
 	RingVersion uint64
@@ -139,7 +139,7 @@ type StatusOK struct {
 // HintOwner is the hint backlog this node holds for one other node.
 type HintOwner struct {
 	_msgpack struct{} `msgpack:",as_array"`
-	Owner    string
+	Owner    ring.NodeID
 	Keys     uint64 // hint records (one per key)
 	Bytes    uint64 // their encoded size
 	OldestMS int64  // unix milliseconds of the oldest pending hint

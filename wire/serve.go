@@ -11,6 +11,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/wire/pki"
 )
 
@@ -147,7 +148,8 @@ func (e *Endpoint) serveHello(l *serverLane) (quic.ApplicationErrorCode, string)
 		l.writeNow(id, &Error{Code: CodeMismatch, Message: msg})
 		return closeMismatch, msg
 	}
-	l.writeNow(id, &HelloOK{Version: ProtocolVersion, ClusterID: e.cfg.ClusterID, Node: e.self})
+	// Only a node certificate may serve (NewEndpoint), so self is a node id.
+	l.writeNow(id, &HelloOK{Version: ProtocolVersion, ClusterID: e.cfg.ClusterID, Node: ring.NodeID(e.self)})
 	return 0, ""
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/shoalkv/shoal/driver"
+	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/localcluster"
 	"github.com/shoalkv/shoal/wire/pki"
 )
@@ -172,14 +173,14 @@ func runStatus(args []string) error {
 func runRing(args []string) error {
 	return clientCmd("ring", "", 0, args, func(ctx context.Context, c *driver.Client, _ []string) error {
 		r := c.Ring()
-		owned := make(map[string]int)
+		owned := make(map[ring.NodeID]int)
 		for p := range r.Partitions() {
-			owned[string(r.Owner(p))]++
+			owned[r.Owner(p)]++
 		}
 		fmt.Printf("ring version %d, %d partitions, %d nodes\n", r.Version(), r.Partitions(), len(r.Nodes()))
 		for _, n := range r.Nodes() {
-			fmt.Printf("  %-8s %-20s %5d partitions (%.1f%%)\n", n.ID, n.Addr, owned[string(n.ID)],
-				100*float64(owned[string(n.ID)])/float64(r.Partitions()))
+			fmt.Printf("  %-8s %-20s %5d partitions (%.1f%%)\n", n.ID, n.Addr, owned[n.ID],
+				100*float64(owned[n.ID])/float64(r.Partitions()))
 		}
 		return nil
 	})

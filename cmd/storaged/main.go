@@ -87,7 +87,7 @@ func run(args []string) error {
 		return err
 	}
 	cfg := storaged.Config{
-		ID: *id, Listen: *listen, DataDir: *dataDir, ClusterID: *clusterID,
+		ID: ring.NodeID(*id), Listen: *listen, DataDir: *dataDir, ClusterID: *clusterID,
 		InitialCluster: members, Partitions: *parts, TLS: mat, NoSync: *noSync, Logger: log,
 	}
 	cfg.Limits.MaxKey, cfg.Limits.MaxValue = *maxKey, *maxValue

@@ -42,7 +42,7 @@ func keysOwnedBy(r *ring.Ring, n int, prefix string, count int, owners ...string
 // nodeIndex returns the cluster index of node id.
 func nodeIndex(t *testing.T, c *testcluster.Cluster, id string) int {
 	for i, n := range c.Nodes {
-		if n.ID == id {
+		if string(n.ID) == id {
 			return i
 		}
 	}

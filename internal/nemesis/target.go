@@ -38,7 +38,7 @@ const reapTimeout = 30 * time.Second
 type cluster struct{ c *testcluster.Cluster }
 
 func (t cluster) size() int          { return len(t.c.Nodes) }
-func (t cluster) name(i int) string  { return t.c.Nodes[i].ID }
+func (t cluster) name(i int) string  { return string(t.c.Nodes[i].ID) }
 func (t cluster) ip(i int) string    { return t.c.NodeIP(i) }
 func (t cluster) running(i int) bool { return t.c.Running(i) }
 

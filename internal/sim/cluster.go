@@ -204,7 +204,7 @@ func (n *Node) Start() error {
 		return fmt.Errorf("sim: node %s: open disk: %w", n.ID, err)
 	}
 	cfg := storaged.Config{
-		ID:             string(n.ID),
+		ID:             n.ID,
 		Store:          st,
 		PacketConn:     n.c.Net.Listen(n.Addr),
 		InitialCluster: n.c.members,

@@ -113,7 +113,7 @@ func inprocStart(t *testing.T) *inprocNode {
 		Client:    inprocMaterial(t, ca, pki.RoleClient, "tester"),
 	}
 	srv, err := storaged.New(storaged.Config{
-		ID:             n.ID,
+		ID:             ring.NodeID(n.ID),
 		DataDir:        filepath.Join(t.TempDir(), "n1"),
 		ClusterID:      n.ClusterID,
 		InitialCluster: []ring.Node{{ID: ring.NodeID(n.ID), Addr: n.Addr}},
@@ -228,7 +228,7 @@ func (n *inprocNode) rawConn(t testing.TB, m pki.Material) *inprocRaw {
 	if err := wire.Decode(body, &ok); err != nil {
 		t.Fatalf("decode hello-ok: %v", err)
 	}
-	if ok.Version != wire.ProtocolVersion || ok.ClusterID != n.ClusterID || ok.Node != n.ID {
+	if ok.Version != wire.ProtocolVersion || ok.ClusterID != n.ClusterID || ok.Node != ring.NodeID(n.ID) {
 		t.Fatalf("hello-ok = %+v, want version %d, cluster %q, node %q", ok, wire.ProtocolVersion, n.ClusterID, n.ID)
 	}
 	return r

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/shoalkv/shoal/driver"
+	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/wire/pki"
 )
 
@@ -46,7 +47,7 @@ type Cluster struct {
 
 // Node is one storaged process slot; it may be restarted.
 type Node struct {
-	ID      string
+	ID      ring.NodeID
 	Addr    string
 	DataDir string
 	LogPath string
@@ -109,12 +110,12 @@ func Start(t testing.TB, opts Options) *Cluster {
 	for i := range opts.Nodes {
 		ip := fmt.Sprintf("127.0.%d.%d", octet, i+1)
 		n := &Node{
-			ID:      fmt.Sprintf("n%d", i+1),
+			ID:      ring.NodeID(fmt.Sprintf("n%d", i+1)),
 			Addr:    net.JoinHostPort(ip, fmt.Sprint(freePort(t, ip))),
 			DataDir: filepath.Join(dir, fmt.Sprintf("n%d", i+1)),
 			LogPath: filepath.Join(dir, fmt.Sprintf("n%d.log", i+1)),
 		}
-		if err := ca.WriteLeaf(c.CertsDir, pki.RoleNode, n.ID, []string{ip}, time.Now()); err != nil {
+		if err := ca.WriteLeaf(c.CertsDir, pki.RoleNode, string(n.ID), []string{ip}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		c.Nodes = append(c.Nodes, n)
@@ -143,7 +144,7 @@ func freePort(t testing.TB, ip string) int {
 func (c *Cluster) initialCluster() string {
 	parts := make([]string, len(c.Nodes))
 	for i, n := range c.Nodes {
-		parts[i] = n.ID + "=" + n.Addr
+		parts[i] = string(n.ID) + "=" + n.Addr
 	}
 	return strings.Join(parts, ",")
 }
@@ -172,7 +173,7 @@ func (c *Cluster) Launch(i int) error {
 		}
 	}
 	args := append([]string{
-		"--id", n.ID, "--data-dir", n.DataDir, "--initial-cluster", c.initialCluster(),
+		"--id", string(n.ID), "--data-dir", n.DataDir, "--initial-cluster", c.initialCluster(),
 		"--cluster-id", c.ClusterID, "--certs-dir", c.CertsDir, "--log-level", "info",
 	}, c.opts.Args...)
 	if c.opts.NoSync {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"unicode/utf8"
+
+	"github.com/shoalkv/shoal/ringsync/ring"
 )
 
 // Bounds of the key layout.
@@ -23,7 +25,7 @@ const (
 // slice the caller owns: len(key) as 2 bytes big endian, key, owner. key
 // must be 1 to MaxKey bytes and owner 1 to MaxOwner bytes of valid UTF-8;
 // otherwise Key returns an error wrapping ErrInvalid.
-func Key(key []byte, owner string) ([]byte, error) {
+func Key(key []byte, owner ring.NodeID) ([]byte, error) {
 	if err := checkKey(len(key)); err != nil {
 		return nil, err
 	}
@@ -53,7 +55,7 @@ func Prefix(key []byte) ([]byte, error) {
 // nonzero, the key must fit in what follows it, and what remains must be a
 // valid owner (1 to MaxOwner bytes of UTF-8). Errors wrap ErrMalformed. The
 // returned key aliases stored; owner is a copy.
-func ParseKey(stored []byte) (key []byte, owner string, err error) {
+func ParseKey(stored []byte) (key []byte, owner ring.NodeID, err error) {
 	if len(stored) < lenSize {
 		return nil, "", fmt.Errorf("%w: key of %d bytes has no length prefix", ErrMalformed, len(stored))
 	}
@@ -69,7 +71,7 @@ func ParseKey(stored []byte) (key []byte, owner string, err error) {
 	if len(o) > MaxOwner || !utf8.Valid(o) {
 		return nil, "", fmt.Errorf("%w: owner of %d bytes is not 1 to %d bytes of utf-8", ErrMalformed, len(o), MaxOwner)
 	}
-	return rest[:n:n], string(o), nil
+	return rest[:n:n], ring.NodeID(o), nil
 }
 
 func checkKey(n int) error {
@@ -79,8 +81,8 @@ func checkKey(n int) error {
 	return nil
 }
 
-func checkOwner(owner string) error {
-	if len(owner) < 1 || len(owner) > MaxOwner || !utf8.ValidString(owner) {
+func checkOwner(owner ring.NodeID) error {
+	if len(owner) < 1 || len(owner) > MaxOwner || !utf8.ValidString(string(owner)) {
 		return fmt.Errorf("%w: owner of %d bytes, want 1 to %d bytes of utf-8", ErrInvalid, len(owner), MaxOwner)
 	}
 	return nil

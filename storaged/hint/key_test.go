@@ -6,16 +6,18 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/shoalkv/shoal/ringsync/ring"
 )
 
 func TestKeyRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		key   string
-		owner string
+		owner ring.NodeID
 	}{
 		{"k", "n"},
 		{"user/42", "n2"},
-		{strings.Repeat("x", MaxKey), strings.Repeat("o", MaxOwner)},
+		{strings.Repeat("x", MaxKey), ring.NodeID(strings.Repeat("o", MaxOwner))},
 		{"\x00\x00", "é"},
 	} {
 		stored, err := Key([]byte(tc.key), tc.owner)
@@ -49,12 +51,12 @@ func TestKeyInvalid(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		key   []byte
-		owner string
+		owner ring.NodeID
 	}{
 		{"empty key", nil, "n1"},
 		{"key too long", make([]byte, MaxKey+1), "n1"},
 		{"empty owner", []byte("k"), ""},
-		{"owner too long", []byte("k"), strings.Repeat("o", MaxOwner+1)},
+		{"owner too long", []byte("k"), ring.NodeID(strings.Repeat("o", MaxOwner+1))},
 		{"owner not utf-8", []byte("k"), "\xff"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,7 +101,7 @@ func TestParseKeyMalformed(t *testing.T) {
 // seek finds exactly a key's hints.
 func TestKeyOrder(t *testing.T) {
 	keys := []string{"a", "ab", "b", "a\x00", "\x01"}
-	owners := []string{"n1", "n2", "n10"}
+	owners := []ring.NodeID{"n1", "n2", "n10"}
 	var stored [][]byte
 	for _, k := range keys {
 		for _, o := range owners {

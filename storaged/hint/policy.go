@@ -3,6 +3,8 @@ package hint
 import (
 	"fmt"
 	"time"
+
+	"github.com/shoalkv/shoal/ringsync/ring"
 )
 
 // Policy bounds the hints a node holds for one owner. A fallback that kept
@@ -59,7 +61,7 @@ func (l Limit) String() string {
 
 // RefusedError is a hinted write a Policy refused. It matches ErrRefused.
 type RefusedError struct {
-	Owner string
+	Owner ring.NodeID
 	Limit Limit
 	// Have is the backlog's current value of the limited quantity (bytes,
 	// records, or the oldest record's age in milliseconds) and Max its
@@ -93,7 +95,7 @@ func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
 // that refused everything would otherwise make them unbounded. Writes that
 // do not create a record pass the window and key checks; writes that do not
 // grow the records pass the byte check.
-func (p Policy) Admit(owner string, pending, kept Backlog, w Write, now time.Time) error {
+func (p Policy) Admit(owner ring.NodeID, pending, kept Backlog, w Write, now time.Time) error {
 	if w.New && p.Window > 0 && pending.Keys > 0 {
 		age := now.UnixMilli() - pending.OldestMS
 		if window := p.Window.Milliseconds(); age > window {

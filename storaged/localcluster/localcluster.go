@@ -101,7 +101,7 @@ func Start(opts Options) (*Cluster, error) {
 			return nil, err
 		}
 		srv, err := storaged.New(storaged.Config{
-			ID: string(n.ID), DataDir: filepath.Join(opts.Dir, string(n.ID)), ClusterID: f.ClusterID,
+			ID: n.ID, DataDir: filepath.Join(opts.Dir, string(n.ID)), ClusterID: f.ClusterID,
 			InitialCluster: f.Nodes, TLS: mat, NoSync: opts.NoSync, Logger: opts.Logger,
 		})
 		if err != nil {

@@ -1,0 +1,173 @@
+package wire_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"reflect"
+	"testing"
+
+	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/dvv"
+)
+
+// The messages as they were before their node ids became ring.NodeID: the
+// same fields in the same order, with every id a plain string.
+type (
+	plainHelloOK struct {
+		_msgpack  struct{} `msgpack:",as_array"`
+		Version   uint32
+		ClusterID string
+		Node      string
+	}
+	plainCoordinate struct {
+		_msgpack  struct{} `msgpack:",as_array"`
+		Key       []byte
+		Value     []byte
+		Tombstone bool
+		Context   dvv.VV
+		HintFor   string
+	}
+	plainReplicate struct {
+		_msgpack struct{} `msgpack:",as_array"`
+		Key      []byte
+		Object   dvv.Set
+		HintFor  string
+	}
+	plainHintOwner struct {
+		_msgpack struct{} `msgpack:",as_array"`
+		Owner    string
+		Keys     uint64
+		Bytes    uint64
+		OldestMS int64
+	}
+	plainStatusOK struct {
+		_msgpack       struct{} `msgpack:",as_array"`
+		Node           string
+		Addr           string
+		Epoch          uint64
+		RingVersion    uint64
+		Objects        uint64
+		Hints          uint64
+		UptimeMS       uint64
+		Commits        uint64
+		Writes         uint64
+		HintOwners     []plainHintOwner
+		HintsDelivered uint64
+		HintsRefused   uint64
+		HintsKept      uint64
+		HintsCorrected uint64
+	}
+)
+
+// TestTypedNodeIDsKeepTheWireFormat: a message whose node ids are
+// ring.NodeID encodes to exactly the bytes of the same message with plain
+// string ids, and those bytes decode back to it, so typing the ids changed
+// no byte on the wire.
+func TestTypedNodeIDsKeepTheWireFormat(t *testing.T) {
+	a := dvv.Actor{Node: "n1", Epoch: 0x1234}
+	obj, _ := dvv.Set{}.Update(a, nil, []byte("v"), false)
+	for _, tc := range []struct {
+		name         string
+		typed, plain any
+	}{
+		{
+			"hello-ok",
+			&wire.HelloOK{Version: wire.ProtocolVersion, ClusterID: "shoal", Node: "n1"},
+			&plainHelloOK{Version: wire.ProtocolVersion, ClusterID: "shoal", Node: "n1"},
+		},
+		{
+			"coordinate",
+			&wire.Coordinate{Key: []byte("k"), Value: []byte("v"), Context: obj.VV, HintFor: "n2"},
+			&plainCoordinate{Key: []byte("k"), Value: []byte("v"), Context: obj.VV, HintFor: "n2"},
+		},
+		{
+			"coordinate without hint",
+			&wire.Coordinate{Key: []byte("k"), Tombstone: true},
+			&plainCoordinate{Key: []byte("k"), Tombstone: true},
+		},
+		{
+			"replicate",
+			&wire.Replicate{Key: []byte("k"), Object: obj, HintFor: "n3"},
+			&plainReplicate{Key: []byte("k"), Object: obj, HintFor: "n3"},
+		},
+		{
+			"status-ok",
+			&wire.StatusOK{
+				Node: "n1", Addr: "127.0.0.1:7001", Epoch: 1 << 60, RingVersion: 3, Objects: 10, Hints: 3,
+				HintOwners:     []wire.HintOwner{{Owner: "n2", Keys: 2, Bytes: 300, OldestMS: 1}, {Owner: "é", Keys: 1}},
+				HintsDelivered: 4, HintsRefused: 5, HintsKept: 6, HintsCorrected: 7,
+			},
+			&plainStatusOK{
+				Node: "n1", Addr: "127.0.0.1:7001", Epoch: 1 << 60, RingVersion: 3, Objects: 10, Hints: 3,
+				HintOwners:     []plainHintOwner{{Owner: "n2", Keys: 2, Bytes: 300, OldestMS: 1}, {Owner: "é", Keys: 1}},
+				HintsDelivered: 4, HintsRefused: 5, HintsKept: 6, HintsCorrected: 7,
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := wire.Encode(tc.typed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := wire.Encode(tc.plain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("typed ids encode to\n%x\nplain strings to\n%x", got, want)
+			}
+			back := reflect.New(reflect.TypeOf(tc.typed).Elem()).Interface()
+			if err := wire.Decode(want, back); err != nil {
+				t.Fatalf("decode the plain encoding: %v", err)
+			}
+			if !reflect.DeepEqual(back, tc.typed) {
+				t.Errorf("plain encoding decodes to %+v, want %+v", back, tc.typed)
+			}
+		})
+	}
+}
+
+// TestTypedNodeIDGolden pins the bytes of messages carrying node ids to
+// what they encoded to while the ids were plain strings (recorded from the
+// code before the change): each id is a msgpack str (a2 "n1", a2 "n2", a2
+// c3a9 "é"), as a string is.
+func TestTypedNodeIDGolden(t *testing.T) {
+	for _, tc := range []struct {
+		msg  any
+		want string
+	}{
+		{
+			&wire.HelloOK{Version: 1, ClusterID: "shoal", Node: "n1"},
+			"93" + "ce00000001" + "a573686f616c" + "a26e31",
+		},
+		{
+			&wire.Coordinate{Key: []byte("k"), Value: []byte("v"), HintFor: "n2"},
+			"95" + "c4016b" + "c40176" + "c2" + "c0" + "a26e32",
+		},
+		{
+			&wire.StatusOK{
+				Node: "n1", Addr: "127.0.0.1:7001", Epoch: 1 << 60, RingVersion: 3, Objects: 10, Hints: 3,
+				HintOwners: []wire.HintOwner{
+					{Owner: "n2", Keys: 2, Bytes: 300, OldestMS: 1700000000000},
+					{Owner: "é", Keys: 1, Bytes: 90, OldestMS: 1},
+				},
+				HintsDelivered: 4, HintsRefused: 5, HintsKept: 6, HintsCorrected: 7,
+			},
+			"9e" + "a26e31" + "ae3132372e302e302e313a37303031" +
+				"cf1000000000000000" + "cf0000000000000003" + "cf000000000000000a" + "cf0000000000000003" +
+				"cf0000000000000000" + "cf0000000000000000" + "cf0000000000000000" +
+				"92" +
+				"94" + "a26e32" + "cf0000000000000002" + "cf000000000000012c" + "d30000018bcfe56800" +
+				"94" + "a2c3a9" + "cf0000000000000001" + "cf000000000000005a" + "d30000000000000001" +
+				"cf0000000000000004" + "cf0000000000000005" + "cf0000000000000006" + "cf0000000000000007",
+		},
+	} {
+		got, err := wire.Encode(tc.msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := hex.EncodeToString(got); h != tc.want {
+			t.Errorf("%T encodes to\n%s\nwant\n%s", tc.msg, h, tc.want)
+		}
+	}
+}
