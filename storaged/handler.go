@@ -2,9 +2,11 @@ package storaged
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 
+	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/hint"
 	"github.com/shoalkv/shoal/storaged/replica"
 	"github.com/shoalkv/shoal/storaged/store"
@@ -34,6 +36,9 @@ func (s *Server) Handle(ctx context.Context, p wire.Peer, t wire.Type, body []by
 		}
 		return s.merge(ctx, req.Key, req.Object)
 	case wire.TypeHandoff:
+		if err := s.member(p); err != nil {
+			return nil, err
+		}
 		var req wire.Handoff
 		if err := wire.Decode(body, &req); err != nil {
 			return nil, err
@@ -67,7 +72,7 @@ func (s *Server) coordinate(ctx context.Context, req *wire.Coordinate) (any, err
 		if err != nil {
 			return nil, err
 		}
-		next, err := s.update(cur, s.actor, req)
+		next, err := s.update(cur, s.holds(old), s.actor, req)
 		if err != nil {
 			return nil, err
 		}
@@ -91,13 +96,35 @@ func (s *Server) checkCoordinate(req *wire.Coordinate) error {
 	return errors.Join(lim.CheckKey(req.Key), lim.CheckValue(req.Value), lim.CheckContext(req.Context))
 }
 
+// member refuses a node-only request from a peer that is not a member of
+// the current ring: the wire layer has checked its node certificate, but a
+// certificate for an id outside the cluster (an old node's, or one issued
+// by mistake) must not hand this node data.
+func (s *Server) member(p wire.Peer) error {
+	r := s.ring.Load()
+	if _, ok := r.Node(ring.NodeID(p.ID)); !ok {
+		err := fmt.Errorf("%w: node-to-node requests come only from members; peer %q (%s) is not a member of ring version %d",
+			wire.ErrForbidden, p.ID, p.Addr, r.Version())
+		s.log.Warn("refused a node-only request", "peer", p.ID, "addr", p.Addr, "err", err)
+		return err
+	}
+	return nil
+}
+
+// holds reports whether old, a record read in the commit loop, is one the
+// node holds durably, so that what it says of this node's own dots is the
+// whole truth (replica.Claims). Without fsync a crash can lose
+// acknowledged writes, and what peers hold of this node's dots may run
+// ahead of what it holds, so then it holds nothing it can vouch for.
+func (s *Server) holds(old []byte) bool { return old != nil && !s.cfg.NoSync }
+
 // update applies a coordinated write to cur under actor (replica.Coordinate)
 // and warns of a key with many siblings. It is shared by ordinary and
 // hinted coordination, which differ only in the actor and where cur is
 // stored. It must run inside the store's commit loop, which serialises it
 // with every other write of the key.
-func (s *Server) update(cur dvv.Set, actor dvv.Actor, req *wire.Coordinate) (dvv.Set, error) {
-	next, err := replica.Coordinate(cur, actor, replica.Write{Value: req.Value, Tombstone: req.Tombstone, Context: req.Context}, s.cfg.Limits)
+func (s *Server) update(cur dvv.Set, held bool, actor dvv.Actor, req *wire.Coordinate) (dvv.Set, error) {
+	next, err := replica.Coordinate(cur, held, actor, replica.Write{Value: req.Value, Tombstone: req.Tombstone, Context: req.Context}, s.cfg.Limits)
 	if err == nil && replica.ManySiblings(next, s.cfg.Limits) {
 		s.log.Warn("many siblings", "key", fmt.Sprintf("%q", req.Key), "siblings", len(next.Siblings), "limit", s.cfg.Limits.MaxSiblings)
 	}
@@ -116,7 +143,14 @@ func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set) (any, error
 		if err != nil {
 			return nil, err
 		}
-		next, changed := replica.Merge(cur, obj)
+		if err := replica.Claims(cur, s.holds(old), s.actor, obj.VV, "object"); err != nil {
+			return nil, err
+		}
+		next, changed, err := replica.Merge(cur, obj, lim)
+		if err != nil {
+			s.refusedMerge(key, err)
+			return nil, err
+		}
 		if old != nil && !changed {
 			return nil, nil // nothing new; what we hold is already durable
 		}
@@ -130,6 +164,21 @@ func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set) (any, error
 		return nil, storeErr(err)
 	}
 	return &wire.Ack{}, nil
+}
+
+// refusedMerge logs a merge refused for what it would store; a dot
+// conflict is logged as the corruption it is.
+func (s *Server) refusedMerge(key []byte, err error) {
+	if errors.Is(err, wire.ErrDotConflict) {
+		s.log.Error("corruption: an incoming object disagrees with this node under one dot; kept what this node holds",
+			"key_hash", keyHash(key), "err", err)
+	}
+}
+
+// keyHash names a key in logs without revealing it.
+func keyHash(key []byte) string {
+	h := sha256.Sum256(key)
+	return fmt.Sprintf("%x", h[:8])
 }
 
 // get answers with the merge of this node's replica of the key and every
@@ -219,7 +268,7 @@ func storeErr(err error) error {
 	switch {
 	case errors.Is(err, wire.ErrSiblingLimit), errors.Is(err, wire.ErrTooLarge),
 		errors.Is(err, wire.ErrBadRequest), errors.Is(err, wire.ErrStorage),
-		errors.Is(err, wire.ErrHintRefused):
+		errors.Is(err, wire.ErrHintRefused), errors.Is(err, wire.ErrDotConflict):
 		return err
 	case errors.Is(err, store.ErrClosed):
 		return fmt.Errorf("%w: %w", wire.ErrShuttingDown, err)

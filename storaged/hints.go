@@ -29,7 +29,21 @@ func (s *Server) replicateHint(ctx context.Context, req *wire.Replicate) (any, e
 		return nil, err
 	}
 	err := s.applyHint(ctx, req.Key, req.HintFor, func(rec *hint.Record) (bool, error) {
-		next, changed := replica.Merge(rec.Object, req.Object)
+		// The node's own actor: a hint record is no account of what it
+		// issued (those dots live in its objects), so only the bound holds.
+		if err := replica.Claims(rec.Object, false, s.actor, req.Object.VV, "object"); err != nil {
+			return false, err
+		}
+		if rec.Epoch != 0 { // the record's actor, whose every dot the record holds
+			if err := replica.Claims(rec.Object, !s.cfg.NoSync, s.hintActor(rec), req.Object.VV, "object"); err != nil {
+				return false, err
+			}
+		}
+		next, changed, err := replica.Merge(rec.Object, req.Object, lim)
+		if err != nil {
+			s.refusedMerge(req.Key, err)
+			return false, err
+		}
 		rec.Object = next
 		return changed, nil
 	})
@@ -57,13 +71,14 @@ func (s *Server) coordinateHint(ctx context.Context, req *wire.Coordinate) (any,
 	}
 	var out dvv.Set
 	err := s.applyHint(ctx, req.Key, req.HintFor, func(rec *hint.Record) (bool, error) {
+		held := rec.Epoch != 0 && !s.cfg.NoSync
 		if rec.Epoch == 0 {
 			var err error
 			if rec.Epoch, err = hint.MintEpoch(s.cfg.Rand, s.actor.Epoch); err != nil {
 				return false, err
 			}
 		}
-		next, err := s.update(rec.Object, dvv.Actor{Node: string(s.cfg.ID), Epoch: rec.Epoch}, req)
+		next, err := s.update(rec.Object, held, s.hintActor(rec), req)
 		if err != nil {
 			return false, err
 		}
@@ -74,6 +89,12 @@ func (s *Server) coordinateHint(ctx context.Context, req *wire.Coordinate) (any,
 		return nil, err
 	}
 	return &wire.Object{Object: out}, nil
+}
+
+// hintActor is the actor under which this node coordinates writes kept in
+// rec (see coordinateHint).
+func (s *Server) hintActor(rec *hint.Record) dvv.Actor {
+	return dvv.Actor{Node: string(s.cfg.ID), Epoch: rec.Epoch}
 }
 
 // applyHint runs change on the hint record of key for owner (a new, empty

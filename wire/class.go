@@ -36,7 +36,8 @@ const (
 	// not applied.
 	ClassRefused
 	// ClassRecordRefused: the node answered that the request itself is
-	// malformed or over a limit (bad request, too large). Final as
+	// malformed or over a limit (bad request, too large), or that it
+	// conflicts with what the node holds under the same dot. Final as
 	// ClassRefused is, and for good for that record: hint delivery keeps
 	// it rather than retrying, and goes on with the owner's other records.
 	ClassRecordRefused
@@ -85,19 +86,19 @@ func (c Class) String() string {
 // finalSentinels are the refusals another node would repeat, wherever they
 // appear in an error's chain: answered (a *RemoteError matches the
 // sentinel of its code), found locally, or wrapped by a transport failure.
-var finalSentinels = [...]error{ErrBadRequest, ErrTooLarge, ErrSiblingLimit, ErrForbidden, ErrMismatch}
+var finalSentinels = [...]error{ErrBadRequest, ErrTooLarge, ErrSiblingLimit, ErrForbidden, ErrMismatch, ErrDotConflict}
 
 // ClassOf classifies an error a call returned. The rules, in order:
 //
 //   - An error answer about the request itself (the first *RemoteError in
-//     the chain has CodeBadRequest or CodeTooLarge) is ClassRecordRefused:
+//     the chain has CodeBadRequest, CodeTooLarge or CodeDotConflict) is ClassRecordRefused:
 //     the node's word that it did not apply it.
 //   - Otherwise whether it was sent and not settled: a *CallError (the
 //     first in the chain) was sent unless its Op is "dial" or "open"; an
 //     answer (*RemoteError) only with CodeStorage or CodeInternal; an error
 //     that is neither, when it is the context's (deadline, cancellation).
 //   - Any other final sentinel in the chain (bad request, too large,
-//     sibling limit, forbidden, mismatch) makes it ClassBadAnswer when it
+//     sibling limit, forbidden, mismatch, dot conflict) makes it ClassBadAnswer when it
 //     was sent, ClassRefused when not.
 //   - What is left is ClassMayHaveApplied when sent, else ClassNotApplied.
 func ClassOf(err error) Class {
@@ -106,7 +107,7 @@ func ClassOf(err error) Class {
 	}
 	var re *RemoteError
 	answered := errors.As(err, &re)
-	if answered && (re.Code == CodeBadRequest || re.Code == CodeTooLarge) {
+	if answered && (re.Code == CodeBadRequest || re.Code == CodeTooLarge || re.Code == CodeDotConflict) {
 		return ClassRecordRefused
 	}
 	var sent bool

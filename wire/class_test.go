@@ -61,6 +61,7 @@ func TestClassOf(t *testing.T) {
 		{"bad request answer", remote(CodeBadRequest), ClassRecordRefused, true, false, true},
 		{"too large answer", remote(CodeTooLarge), ClassRecordRefused, true, false, true},
 		{"wrapped too large answer", fmt.Errorf("deliver: %w", remote(CodeTooLarge)), ClassRecordRefused, true, false, true},
+		{"dot conflict answer", remote(CodeDotConflict), ClassRecordRefused, true, false, true},
 		{"hello answered bad request", call("dial", remote(CodeBadRequest)), ClassRecordRefused, true, false, true},
 		// Call never wraps an answer in a sent CallError; were one to, the
 		// answer is the node's word that it did not apply the request.

@@ -22,7 +22,8 @@ const (
 	CodeMismatch     Code = 9  // protocol version or cluster id differs
 	CodeNoHello      Code = 10 // a request arrived before the connection's hello
 	CodeHintRefused  Code = 11 // the node will not hold another hint for that owner (cap or window)
-	codeUpperBound   Code = 12
+	CodeDotConflict  Code = 12 // an object holds a dot the node holds with different contents
+	codeUpperBound   Code = 13
 )
 
 var codeNames = [...]string{
@@ -37,6 +38,7 @@ var codeNames = [...]string{
 	CodeMismatch:     "protocol or cluster mismatch",
 	CodeNoHello:      "no hello",
 	CodeHintRefused:  "hint refused",
+	CodeDotConflict:  "dot conflict",
 }
 
 func (c Code) String() string {
@@ -58,6 +60,10 @@ var (
 	ErrStorage      = errors.New("wire: storage failure")
 	ErrMismatch     = errors.New("wire: protocol or cluster mismatch")
 	ErrHintRefused  = errors.New("wire: hint refused")
+	// ErrDotConflict: a replicated object holds a dot that the node already
+	// holds with different contents. Only corruption or a forged relay makes
+	// one; the node keeps what it has and logs it.
+	ErrDotConflict = errors.New("wire: dot conflict")
 )
 
 var codeSentinels = map[Code]error{
@@ -70,6 +76,7 @@ var codeSentinels = map[Code]error{
 	CodeStorage:      ErrStorage,
 	CodeMismatch:     ErrMismatch,
 	CodeHintRefused:  ErrHintRefused,
+	CodeDotConflict:  ErrDotConflict,
 }
 
 // RemoteError is an error answer received from a peer.

@@ -27,7 +27,7 @@ func vals(s dvv.Set) []string {
 
 func mustCoordinate(t *testing.T, cur dvv.Set, actor dvv.Actor, value string, ctx dvv.VV) dvv.Set {
 	t.Helper()
-	next, err := Coordinate(cur, actor, Write{Value: []byte(value), Context: ctx}, wire.Limits{}.WithDefaults())
+	next, err := Coordinate(cur, true, actor, Write{Value: []byte(value), Context: ctx}, wire.Limits{}.WithDefaults())
 	if err != nil {
 		t.Fatalf("coordinate %q: %v", value, err)
 	}
@@ -44,7 +44,7 @@ func TestCoordinateSupersedesWhatTheContextCovers(t *testing.T) {
 	if got := vals(blind); !slices.Equal(got, []string{"v2", "w"}) {
 		t.Fatalf("a blind write left %q, want both as siblings", got)
 	}
-	tomb, err := Coordinate(blind, a, Write{Tombstone: true, Context: blind.VV}, wire.Limits{}.WithDefaults())
+	tomb, err := Coordinate(blind, true, a, Write{Tombstone: true, Context: blind.VV}, wire.Limits{}.WithDefaults())
 	if err != nil || tomb.Live() {
 		t.Fatalf("a tombstone over everything read: live=%v, %v", tomb.Live(), err)
 	}
@@ -55,7 +55,7 @@ func TestCoordinateLimits(t *testing.T) {
 	cur := dvv.Set{}
 	var err error
 	for _, v := range []string{"x", "y"} {
-		if cur, err = Coordinate(cur, a, Write{Value: []byte(v)}, lim); err != nil {
+		if cur, err = Coordinate(cur, true, a, Write{Value: []byte(v)}, lim); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -69,11 +69,11 @@ func TestCoordinateLimits(t *testing.T) {
 	}{
 		{"third sibling", cur, a, Write{Value: []byte("z")}, wire.ErrSiblingLimit, "resolved value"},
 		{"object too large", dvv.Set{}, a, Write{Value: make([]byte, 100)}, wire.ErrTooLarge, "limit 64"},
-		{"context claims the actor's last counter", dvv.Set{}, a, Write{Value: []byte("v"), Context: dvv.VV{{Actor: a, Counter: math.MaxUint64}}}, wire.ErrBadRequest, "exhausted"},
+		{"context claims the actor's last counter", dvv.Set{}, a, Write{Value: []byte("v"), Context: dvv.VV{{Actor: a, Counter: math.MaxUint64 - 1}}}, wire.ErrBadRequest, "past any counter"},
 		{"third actor", cur, b, Write{Value: []byte("v"), Context: append(cur.VV, dvv.Entry{Actor: dvv.Actor{Node: "n3", Epoch: 1}, Counter: 1})}, wire.ErrTooLarge, "3 actors (limit 2)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Coordinate(tc.cur, tc.act, tc.w, lim)
+			_, err := Coordinate(tc.cur, false, tc.act, tc.w, lim)
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("got %v, want %v saying %q", err, tc.want, tc.says)
 			}
@@ -81,22 +81,130 @@ func TestCoordinateLimits(t *testing.T) {
 	}
 }
 
+var lim = wire.Limits{}.WithDefaults()
+
 func TestMerge(t *testing.T) {
 	x := mustCoordinate(t, dvv.Set{}, a, "x", nil)
 	y := mustCoordinate(t, dvv.Set{}, b, "y", nil)
-	xy, changed := Merge(x, y)
-	if !changed || !slices.Equal(vals(xy), []string{"x", "y"}) {
-		t.Fatalf("merge of concurrent writes: %q changed=%v, want both, changed", vals(xy), changed)
+	xy, changed, err := Merge(x, y, lim)
+	if err != nil || !changed || !slices.Equal(vals(xy), []string{"x", "y"}) {
+		t.Fatalf("merge of concurrent writes: %q changed=%v %v, want both, changed", vals(xy), changed, err)
 	}
-	yx, _ := Merge(y, x)
+	yx, _, _ := Merge(y, x, lim)
 	if !xy.Equal(yx) {
 		t.Fatal("merge is not commutative")
 	}
-	if again, changed := Merge(xy, y); changed || !again.Equal(xy) {
-		t.Fatalf("merging what is held already changed it (%v)", changed)
+	if again, changed, err := Merge(xy, y, lim); err != nil || changed || !again.Equal(xy) {
+		t.Fatalf("merging what is held already changed it (%v, %v)", changed, err)
 	}
 	newer := mustCoordinate(t, xy, a, "z", xy.VV)
-	if old, changed := Merge(newer, x); changed || !slices.Equal(vals(old), []string{"z"}) {
-		t.Fatalf("an old copy brought back %q (changed=%v), want [z]", vals(old), changed)
+	if old, changed, err := Merge(newer, x, lim); err != nil || changed || !slices.Equal(vals(old), []string{"z"}) {
+		t.Fatalf("an old copy brought back %q (changed=%v, %v), want [z]", vals(old), changed, err)
+	}
+}
+
+// siblings builds an object of n concurrent one-byte values, one per actor
+// epoch, each of size bytes.
+func siblings(n, size int) dvv.Set {
+	var s dvv.Set
+	for i := range n {
+		s = dvv.Merge(s, mustCoordinate(&testing.T{}, dvv.Set{}, dvv.Actor{Node: "n9", Epoch: uint64(i + 1)}, strings.Repeat("v", size), nil))
+	}
+	return s
+}
+
+// only keeps s's siblings from the i-th on, with a clock of just their dots.
+func only(s dvv.Set, i int) dvv.Set {
+	out := dvv.Set{Siblings: s.Siblings[i:]}
+	for _, x := range out.Siblings {
+		out.VV = out.VV.Merge(dvv.VV{{Actor: x.Dot.Actor, Counter: x.Dot.Counter}})
+	}
+	return out
+}
+
+func TestMergeChecksTheResult(t *testing.T) {
+	small := wire.Limits{MaxSiblings: 4, MaxContext: 8, MaxValue: 100, MaxObject: 300}.WithDefaults()
+	for _, tc := range []struct {
+		name     string
+		cur, in  dvv.Set
+		want     error
+		says     string
+		accepted bool
+	}{
+		{"within every limit", siblings(2, 10), siblings(3, 10), nil, "", true},
+		{"too many siblings relayed", dvv.Set{}, siblings(5, 1), wire.ErrSiblingLimit, "5 siblings (limit 4)", false},
+		{"too many siblings after the merge", siblings(3, 1), only(siblings(6, 1), 3), wire.ErrSiblingLimit, "6 siblings (limit 4)", false},
+		{"value over the limit", dvv.Set{}, siblings(1, 101), wire.ErrTooLarge, "value is 101 bytes, limit 100", false},
+		{"object over the limit", dvv.Set{}, siblings(4, 90), wire.ErrTooLarge, "limit 300", false},
+		{"clock over the limit", dvv.Set{}, dvv.Set{VV: siblings(9, 1).VV}, wire.ErrTooLarge, "9 actors (limit 8)", false},
+		{"nothing new: over-limit siblings already covered", siblings(5, 1), siblings(5, 1), nil, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Merge(tc.cur, tc.in, small)
+			if tc.accepted {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("got %v, want %v saying %q", err, tc.want, tc.says)
+			}
+		})
+	}
+}
+
+func TestMergeRefusesADotConflict(t *testing.T) {
+	held := mustCoordinate(t, dvv.Set{}, a, "good", nil)
+	forged := dvv.Set{Siblings: []dvv.Sibling{{Dot: held.Siblings[0].Dot, Value: []byte("evil")}}, VV: held.VV}
+	if _, _, err := Merge(held, forged, lim); !errors.Is(err, wire.ErrDotConflict) || !strings.Contains(err.Error(), "4 bytes") {
+		t.Fatalf("a rewrite under a held dot: %v, want ErrDotConflict", err)
+	}
+	tomb := dvv.Set{Siblings: []dvv.Sibling{{Dot: held.Siblings[0].Dot, Tombstone: true}}, VV: held.VV}
+	if _, _, err := Merge(held, tomb, lim); !errors.Is(err, wire.ErrDotConflict) || !strings.Contains(err.Error(), "a tombstone") {
+		t.Fatalf("a tombstone under a held dot: %v, want ErrDotConflict", err)
+	}
+	// Control: the same dot with the same bytes is an ordinary no-op merge.
+	same := dvv.Set{Siblings: []dvv.Sibling{{Dot: held.Siblings[0].Dot, Value: []byte("good")}}, VV: held.VV}
+	if _, changed, err := Merge(held, same, lim); err != nil || changed {
+		t.Fatalf("the same copy again: changed=%v %v", changed, err)
+	}
+}
+
+func TestClaims(t *testing.T) {
+	cur := mustCoordinate(t, mustCoordinate(t, dvv.Set{}, a, "1", nil), a, "2", nil) // a:2
+	for _, tc := range []struct {
+		name   string
+		held   bool
+		claims dvv.VV
+		says   string // "" accepted
+	}{
+		{"no claim of the actor", true, dvv.VV{{Actor: b, Counter: 1 << 60}}, ""},
+		{"what was issued", true, dvv.VV{{Actor: a, Counter: 2}}, ""},
+		{"one past what was issued", true, dvv.VV{{Actor: a, Counter: 3}}, "issued only up to 2"},
+		{"near the end of the counter", true, dvv.VV{{Actor: a, Counter: math.MaxUint64 - 1}}, "issued only up to 2"},
+		{"another epoch of the node", true, dvv.VV{{Actor: dvv.Actor{Node: "n1", Epoch: 2}, Counter: 9}}, ""},
+		{"not held: a plausible counter", false, dvv.VV{{Actor: a, Counter: 1 << 40}}, ""},
+		{"not held: at the bound", false, dvv.VV{{Actor: a, Counter: MaxClaim}}, ""},
+		{"not held: past the bound", false, dvv.VV{{Actor: a, Counter: MaxClaim + 1}}, "past any counter"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Claims(cur, tc.held, a, tc.claims, "context")
+			if tc.says == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, wire.ErrBadRequest) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("got %v, want ErrBadRequest saying %q", err, tc.says)
+			}
+		})
+	}
+	// Coordinate applies it: a forged claim of the coordinator's own actor
+	// is refused, and the key's later writes still work.
+	forged := dvv.VV{{Actor: a, Counter: math.MaxUint64 - 1}}
+	if _, err := Coordinate(cur, true, a, Write{Value: []byte("x"), Context: forged}, lim); !errors.Is(err, wire.ErrBadRequest) {
+		t.Fatalf("coordinate with a forged own counter: %v, want ErrBadRequest", err)
 	}
 }
