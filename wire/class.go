@@ -29,15 +29,16 @@ const (
 	// was cancelled), or the node answered that its storage or its own
 	// code failed, which may have left the write behind.
 	ClassMayHaveApplied
-	// ClassRefused: refused in a way every node would repeat: too many
-	// siblings, a certificate role that may not make the call, a protocol
+	// ClassRefused: refused in a way every node would repeat: a sibling
+	// limit found by a local check, a certificate role that may not make the call, a protocol
 	// or cluster mismatch (answered, or found by a local check against the
 	// same rules, or during the connection's hello). The caller's to fix;
 	// not applied.
 	ClassRefused
 	// ClassRecordRefused: the node answered that the request itself is
-	// malformed or over a limit (bad request, too large), or that it
-	// conflicts with what the node holds under the same dot. Final as
+	// malformed or over a limit (bad request, too large, too many
+	// siblings), or that it conflicts with what the node holds under the
+	// same dot. Final as
 	// ClassRefused is, and for good for that record: hint delivery keeps
 	// it rather than retrying, and goes on with the owner's other records.
 	ClassRecordRefused
@@ -88,10 +89,20 @@ func (c Class) String() string {
 // sentinel of its code), found locally, or wrapped by a transport failure.
 var finalSentinels = [...]error{ErrBadRequest, ErrTooLarge, ErrSiblingLimit, ErrForbidden, ErrMismatch, ErrDotConflict}
 
+// recordCode reports the answers about a request's record itself.
+func recordCode(c Code) bool {
+	switch c {
+	case CodeBadRequest, CodeTooLarge, CodeSiblingLimit, CodeDotConflict:
+		return true
+	}
+	return false
+}
+
 // ClassOf classifies an error a call returned. The rules, in order:
 //
 //   - An error answer about the request itself (the first *RemoteError in
-//     the chain has CodeBadRequest, CodeTooLarge or CodeDotConflict) is ClassRecordRefused:
+//     the chain has CodeBadRequest, CodeTooLarge, CodeSiblingLimit or
+//     CodeDotConflict) is ClassRecordRefused:
 //     the node's word that it did not apply it.
 //   - Otherwise whether it was sent and not settled: a *CallError (the
 //     first in the chain) was sent unless its Op is "dial" or "open"; an
@@ -107,7 +118,7 @@ func ClassOf(err error) Class {
 	}
 	var re *RemoteError
 	answered := errors.As(err, &re)
-	if answered && (re.Code == CodeBadRequest || re.Code == CodeTooLarge || re.Code == CodeDotConflict) {
+	if answered && recordCode(re.Code) {
 		return ClassRecordRefused
 	}
 	var sent bool

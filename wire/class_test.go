@@ -49,7 +49,7 @@ func TestClassOf(t *testing.T) {
 		{"local storage sentinel", fmt.Errorf("x: %w", ErrStorage), ClassNotApplied, false, false, false},
 
 		// Refusals every node would repeat.
-		{"sibling limit", remote(CodeSiblingLimit), ClassRefused, true, false, false},
+		{"sibling limit", remote(CodeSiblingLimit), ClassRecordRefused, true, false, true},
 		{"forbidden", remote(CodeForbidden), ClassRefused, true, false, false},
 		{"mismatch", remote(CodeMismatch), ClassRefused, true, false, false},
 		{"hello mismatch", call("dial", remote(CodeMismatch)), ClassRefused, true, false, false},
