@@ -32,6 +32,7 @@ type scenario struct {
 	cancel context.CancelFunc
 	dog    *watchdog
 	load   *benignLoad
+	begun  time.Time // when attack was called
 
 	mu    sync.Mutex
 	conns []*raw // the attacker's connections, closed by stopAttack
@@ -56,6 +57,7 @@ func (s *scenario) attack() {
 	if m, err := readMemory(s.pid); err == nil {
 		s.t.Logf("%s: node %s before the attack: %v", s.class, s.node(), m)
 	}
+	s.begun = time.Now()
 	s.dog = watch(s.pid, rssCeiling, s.stopAttack)
 	s.load = startBenign(s.cl, len(s.c.Nodes))
 }
@@ -123,11 +125,16 @@ func (s *scenario) hold(d time.Duration) {
 	}
 }
 
+// minAttack is the least time between attack and finish, so that the
+// benign client runs against what a quick attack (a relay) left behind.
+const minAttack = time.Second
+
 // finish checks the class's common verdicts: the attacked node's VmHWM is
 // under the bound, it is still running, and the benign client was served
 // throughout. The attack's connections stay open until the checks ran.
 func (s *scenario) finish() {
 	s.t.Helper()
+	s.hold(minAttack - time.Since(s.begun))
 	rep := s.load.Stop()
 	peak, tripped := s.dog.Stop()
 	m, err := checkPeak(s.pid, rssBound, s.class)
