@@ -222,7 +222,9 @@ flood:
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			r, err := dialRaw(s.ctx, s.attackerIP(0), s.c.Nodes[target].Addr, tc)
+			ctx, cancel := context.WithTimeout(s.ctx, dialTimeout)
+			defer cancel()
+			r, err := dialRaw(ctx, s.attackerIP(0), s.c.Nodes[target].Addr, tc)
 			if err != nil {
 				fail.Add(1)
 				return

@@ -78,6 +78,10 @@ func (s *scenario) stopAttack() {
 	}
 }
 
+// dialTimeout bounds one attacker handshake: a node that drops a flood's
+// handshakes must not stall the test for a step timeout each.
+const dialTimeout = 3 * time.Second
+
 // attackerIP is the local IP of attacker address i (i >= 0).
 func (s *scenario) attackerIP(i int) string { return s.c.ClientIP(1 + i) }
 
@@ -85,7 +89,9 @@ func (s *scenario) attackerIP(i int) string { return s.c.ClientIP(1 + i) }
 // attacked node with material m, saying a hello if hello is set. The
 // connection is closed by stopAttack.
 func (s *scenario) dial(ip int, m pki.Material, hello bool) (*raw, error) {
-	r, err := dialRaw(s.ctx, s.attackerIP(ip), s.c.Nodes[target].Addr, tlsFor(m, string(s.node())))
+	ctx, cancel := context.WithTimeout(s.ctx, dialTimeout)
+	defer cancel()
+	r, err := dialRaw(ctx, s.attackerIP(ip), s.c.Nodes[target].Addr, tlsFor(m, string(s.node())))
 	if err != nil {
 		return nil, err
 	}
