@@ -98,8 +98,8 @@ func (a *admission) leave(src string) {
 }
 
 // refusalLog decides which refusals to log: each (reason, source) once per
-// window, so a flood costs one line, not one per packet. Not safe for
-// concurrent use.
+// window (zero: refusalLogWindow), so a flood costs one line, not one per
+// packet. Not safe for concurrent use.
 type refusalLog struct {
 	window time.Duration
 	last   map[[2]string]time.Time
@@ -111,6 +111,9 @@ const maxLogged = 4096
 func (r *refusalLog) should(reason, src string, now time.Time) bool {
 	if r.last == nil {
 		r.last = make(map[[2]string]time.Time)
+		if r.window == 0 {
+			r.window = refusalLogWindow
+		}
 	}
 	k := [2]string{reason, src}
 	if t, ok := r.last[k]; ok && now.Sub(t) < r.window {
