@@ -81,9 +81,11 @@ type EndpointConfig struct {
 	// MaxConns bounds the connections a node accepts in total (default
 	// 4096) and MaxConnsPerSource those from one IP address (default 64),
 	// handshakes under way included. HandshakeRate is how many new
-	// connections one IP address may start per second (default 20), with
-	// bursts of HandshakeBurst (default 40). Refusals happen on the first
-	// packet, before any cryptography, and are counted in Stats.
+	// connections one IP address may start per second (default 50), with
+	// bursts of HandshakeBurst (default 100: a test suite or a restarting
+	// host dials in bursts; a flood beyond it is refused before it costs
+	// a TLS handshake). Refusals happen on the first packet, before any
+	// cryptography, and are counted in Stats.
 	MaxConns, MaxConnsPerSource int
 	HandshakeRate               float64
 	HandshakeBurst              int
@@ -131,8 +133,8 @@ func (c *EndpointConfig) setDefaults() {
 	setZero(&c.BudgetStall, 10*time.Second)
 	setZero(&c.MaxConns, 4096)
 	setZero(&c.MaxConnsPerSource, 64)
-	setZero(&c.HandshakeRate, 20)
-	setZero(&c.HandshakeBurst, 40)
+	setZero(&c.HandshakeRate, 50)
+	setZero(&c.HandshakeBurst, 100)
 	setZero(&c.RetryAbove, 32)
 	setZero(&c.HelloTimeout, 5*time.Second)
 	setZero(&c.FrameTimeout, 10*time.Second)

@@ -431,9 +431,9 @@ func TestLimitsConnectionFlood(t *testing.T) {
 		bySource, byRate       bool
 	}{
 		{"per source", 64, 1000, 1000, 64, 64, true, false},
-		// Defaults: 20/s, burst 40; refused clients retry their Initials,
-		// and more tokens come meanwhile.
-		{"handshake rate", 1000, 0, 0, 40, 41, false, true},
+		// 20/s, burst 40; refused clients retry their Initials, and more
+		// tokens come meanwhile.
+		{"handshake rate", 1000, 20, 40, 40, 41, false, true},
 		{"large limits (control)", 1000, 1000, 1000, 80, 80, false, false},
 	} {
 		inBubble(t, c.name, func(t *testing.T) {
