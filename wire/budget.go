@@ -118,6 +118,19 @@ func (c *connBudget) acquire(ctx context.Context, n int64) (ownFault bool, err e
 	}
 }
 
+// tryAcquire takes n bytes if they fit now.
+func (c *connBudget) tryAcquire(n int64) bool {
+	b := c.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.l.fits(c.held, n) {
+		return false
+	}
+	c.held += n
+	b.l.add(n)
+	return true
+}
+
 // charge takes n bytes without waiting: for bytes already in memory (an
 // answer just encoded), which must be accounted even past the limits.
 func (c *connBudget) charge(n int64) {

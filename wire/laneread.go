@@ -83,6 +83,9 @@ func (l *serverLane) slow(err error, n uint32) error {
 // (its peer does not read) is cut; one that waits only on others keeps
 // waiting until its connection ends.
 func (sc *serverConn) acquire(n int64) error {
+	if sc.acct.tryAcquire(n) { // the common case: no timer, no context
+		return nil
+	}
 	cfg := &sc.e.cfg
 	for {
 		ctx, cancel := context.WithTimeout(sc.c.Context(), cfg.BudgetStall)
