@@ -48,14 +48,62 @@ type EndpointConfig struct {
 	// (default 10s); KeepAlive pings idle connections (default 3s) so live
 	// peers never hit it.
 	IdleTimeout, KeepAlive time.Duration
-	// MaxStreams is how many requests a peer may have in flight on one
-	// connection, across its lanes, and how many streams it may open
-	// (default 4096). A peer at the limit waits: its lane readers stop.
+	// MaxStreams is how many streams (lanes) a peer may have open at once
+	// on one connection (default 16; the driver opens 4). QUIC enforces it:
+	// a peer cannot open more until one ends.
 	MaxStreams int64
+	// MaxRequests is how many requests a peer may have in flight on one
+	// connection, across its lanes (default 4096). A peer at the limit
+	// waits: its lane readers stop.
+	MaxRequests int64
 	// RequestTimeout bounds how long a handler may take to answer (default
-	// 30s). Lanes are long-lived and have no read deadline; a peer that goes
-	// silent is dropped by IdleTimeout.
+	// 30s). Lanes are long-lived and have no read deadline between
+	// requests; a peer that goes silent is dropped by IdleTimeout.
 	RequestTimeout time.Duration
+
+	// MemoryTotal bounds the bytes a serving node holds for all its peers
+	// (default 192 MiB, so that a node stays under 256 MiB of RSS with
+	// its own working set): frames being received, requests being handled
+	// (their bodies and a reserve for their answers) and answers waiting
+	// to be written. MemoryPerConn is one connection's share of it
+	// (default 32 MiB). A connection over its share, or a node over its
+	// total, stops reading requests, so QUIC flow control slows the peer;
+	// one request larger than a share is still served when the connection
+	// holds nothing else. Bytes QUIC itself buffers are bounded by its
+	// flow-control windows, which stop growing while the node is at its
+	// total.
+	MemoryTotal, MemoryPerConn int64
+	// BudgetStall is how long a connection may stay over its share, with
+	// its requests waiting because its answers are not read, before it is
+	// cut off (default 10s).
+	BudgetStall time.Duration
+
+	// MaxConns bounds the connections a node accepts in total (default
+	// 4096) and MaxConnsPerSource those from one IP address (default 64),
+	// handshakes under way included. HandshakeRate is how many new
+	// connections one IP address may start per second (default 50), with
+	// bursts of HandshakeBurst (default 100: a test suite or a restarting
+	// host dials in bursts; a flood beyond it is refused before it costs
+	// a TLS handshake). Refusals happen on the first packet, before any
+	// cryptography, and are counted in Stats.
+	MaxConns, MaxConnsPerSource int
+	HandshakeRate               float64
+	HandshakeBurst              int
+	// RetryAbove is how many handshakes may be under way before new
+	// connection attempts must first prove their source address with a
+	// QUIC Retry (RFC 9000 §8.1.2), which costs them a round trip and a
+	// spoofed address the handshake (default 32).
+	RetryAbove int
+	// HelloTimeout is how long an accepted connection has to open its
+	// first stream and send its hello (default 5s).
+	HelloTimeout time.Duration
+	// FrameTimeout and FrameMinRate bound a request once its first byte
+	// arrived: the whole frame must arrive within FrameTimeout plus its
+	// declared size at FrameMinRate bytes per second (defaults 10s and
+	// 64 KiB/s: a full 16 MiB frame gets 266s), or the connection is cut.
+	// Time spent waiting for the memory budget does not count.
+	FrameTimeout time.Duration
+	FrameMinRate int64
 }
 
 func (c *EndpointConfig) setDefaults() {
@@ -72,10 +120,31 @@ func (c *EndpointConfig) setDefaults() {
 		c.KeepAlive = 3 * time.Second
 	}
 	if c.MaxStreams == 0 {
-		c.MaxStreams = 4096
+		c.MaxStreams = 16
+	}
+	if c.MaxRequests == 0 {
+		c.MaxRequests = 4096
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 30 * time.Second
+	}
+	setZero(&c.MemoryTotal, 192<<20)
+	setZero(&c.MemoryPerConn, 32<<20)
+	setZero(&c.BudgetStall, 10*time.Second)
+	setZero(&c.MaxConns, 4096)
+	setZero(&c.MaxConnsPerSource, 64)
+	setZero(&c.HandshakeRate, 50)
+	setZero(&c.HandshakeBurst, 100)
+	setZero(&c.RetryAbove, 32)
+	setZero(&c.HelloTimeout, 5*time.Second)
+	setZero(&c.FrameTimeout, 10*time.Second)
+	setZero(&c.FrameMinRate, 64<<10)
+}
+
+func setZero[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
 	}
 }
 
@@ -94,8 +163,36 @@ func (c EndpointConfig) Validate() error {
 	if len(c.TLS.Cert.Certificate) == 0 {
 		errs = append(errs, errors.New("wire: certificate is required"))
 	}
-	if c.MaxStreams < 0 || c.HandshakeTimeout < 0 || c.IdleTimeout < 0 || c.KeepAlive < 0 || c.RequestTimeout < 0 {
-		errs = append(errs, errors.New("wire: negative limit or duration"))
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"handshake timeout", c.HandshakeTimeout}, {"idle timeout", c.IdleTimeout}, {"keepalive", c.KeepAlive},
+		{"request timeout", c.RequestTimeout}, {"budget stall", c.BudgetStall}, {"hello timeout", c.HelloTimeout},
+		{"frame timeout", c.FrameTimeout},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("wire: %s is %v, must not be negative", d.name, d.v))
+		}
+	}
+	for _, n := range []struct {
+		name string
+		v    int64
+	}{
+		{"max streams", c.MaxStreams}, {"max requests", c.MaxRequests}, {"memory total", c.MemoryTotal},
+		{"memory per connection", c.MemoryPerConn}, {"max connections", int64(c.MaxConns)},
+		{"max connections per source", int64(c.MaxConnsPerSource)}, {"handshake burst", int64(c.HandshakeBurst)},
+		{"retry above", int64(c.RetryAbove)}, {"frame min rate", c.FrameMinRate},
+	} {
+		if n.v < 0 {
+			errs = append(errs, fmt.Errorf("wire: %s is %d, must not be negative", n.name, n.v))
+		}
+	}
+	if c.HandshakeRate < 0 {
+		errs = append(errs, fmt.Errorf("wire: handshake rate is %g, must not be negative", c.HandshakeRate))
+	}
+	if c.MemoryTotal > 0 && c.MemoryPerConn > c.MemoryTotal {
+		errs = append(errs, fmt.Errorf("wire: memory per connection %d is over memory total %d", c.MemoryPerConn, c.MemoryTotal))
 	}
 	return errors.Join(errs...)
 }
@@ -119,9 +216,14 @@ type Endpoint struct {
 	// inflight counts requests being served, so Close can let them answer.
 	inflight sync.WaitGroup
 
+	budget  *budget
+	count   counters
+	notices notices
+
 	mu    sync.Mutex
 	peers map[string]*peer // by address
 	conns map[*quic.Conn]struct{}
+	admit *admission
 }
 
 // NewEndpoint binds cfg.Addr. When cfg.Handler is set it also listens; call
@@ -149,13 +251,15 @@ func NewEndpoint(cfg EndpointConfig) (*Endpoint, error) {
 		}
 	}
 	e := &Endpoint{
-		cfg:   cfg,
-		udp:   udp,
-		self:  self,
-		role:  role,
-		start: time.Now(),
-		peers: make(map[string]*peer),
-		conns: make(map[*quic.Conn]struct{}),
+		cfg:    cfg,
+		udp:    udp,
+		self:   self,
+		role:   role,
+		start:  time.Now(),
+		peers:  make(map[string]*peer),
+		conns:  make(map[*quic.Conn]struct{}),
+		budget: newBudget(cfg.MemoryTotal, cfg.MemoryPerConn),
+		admit:  newAdmission(cfg.MaxConns, cfg.MaxConnsPerSource, cfg.HandshakeRate, cfg.HandshakeBurst),
 		quic: &quic.Config{
 			HandshakeIdleTimeout:           cfg.HandshakeTimeout,
 			MaxIdleTimeout:                 cfg.IdleTimeout,
@@ -169,6 +273,9 @@ func NewEndpoint(cfg EndpointConfig) (*Endpoint, error) {
 		},
 		tr: &quic.Transport{Conn: udp, StatelessResetKey: resetKey(cfg.TLS.Cert)},
 	}
+	e.quic.AllowConnectionWindowIncrease = func(*quic.Conn, uint64) bool { return !e.budget.tight() }
+	e.tr.ConnContext = e.connContext
+	e.tr.VerifySourceAddress = e.verifySource
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if cfg.Handler != nil {
 		e.ln, err = e.tr.Listen(pki.ServerConfig(cfg.TLS, ALPN), e.quic)

@@ -38,31 +38,56 @@ func AppendFrame(dst []byte, t Type, body []byte) []byte {
 // reported after the body has been consumed, as a *FrameError wrapping
 // ErrUnknownType, so the stream stays in sync.
 func ReadFrame(r io.Reader, max int) (Type, []byte, error) {
+	n, err := readFrameHeader(r, max)
+	if err != nil {
+		return 0, nil, err
+	}
+	return readFrameRest(r, n)
+}
+
+// readFrameHeader reads a frame's length prefix and checks it against max
+// (0 means MaxFrame), so that a caller can account for the declared length
+// before reading the rest with readFrameRest.
+func readFrameHeader(r io.Reader, max int) (uint32, error) {
 	if max <= 0 || max > MaxFrame {
 		max = MaxFrame
 	}
-	var hdr [5]byte
-	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, nil, &FrameError{Reason: "header truncated", Err: ErrBadRequest}
+			return 0, &FrameError{Reason: "header truncated", Err: ErrBadRequest}
 		}
-		return 0, nil, err
+		return 0, err
 	}
-	n := binary.BigEndian.Uint32(hdr[:4])
+	n := binary.BigEndian.Uint32(hdr[:])
 	if n == 0 {
-		return 0, nil, &FrameError{Reason: "declares length 0 (no type byte)", Err: ErrBadRequest}
+		return 0, &FrameError{Reason: "declares length 0 (no type byte)", Err: ErrBadRequest}
 	}
 	if uint64(n) > uint64(max) {
-		return 0, nil, &FrameError{Declared: n, Reason: fmt.Sprintf("declares %d bytes, over the %d-byte cap", n, max), Err: ErrTooLarge}
+		return 0, &FrameError{Declared: n, Reason: fmt.Sprintf("declares %d bytes, over the %d-byte cap", n, max), Err: ErrTooLarge}
 	}
-	if _, err := io.ReadFull(r, hdr[4:5]); err != nil {
+	return n, nil
+}
+
+// readFrameRest reads the type byte and body of a frame that declared n
+// bytes. A read error other than the stream's end (a deadline, a reset) is
+// returned as it is, not as a *FrameError.
+func readFrameRest(r io.Reader, n uint32) (Type, []byte, error) {
+	var tb [1]byte
+	if _, err := io.ReadFull(r, tb[:]); err != nil {
+		if !errors.Is(err, io.EOF) {
+			return 0, nil, err
+		}
 		return 0, nil, &FrameError{Declared: n, Reason: "ends before its type byte", Err: ErrBadRequest}
 	}
 	body, err := readChunked(r, int(n-1))
 	if err != nil {
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, nil, err
+		}
 		return 0, nil, &FrameError{Declared: n, Reason: fmt.Sprintf("declares %d bytes but the stream ended after %d", n, len(body)+1), Err: ErrBadRequest}
 	}
-	t := Type(hdr[4])
+	t := Type(tb[0])
 	if !t.Known() {
 		return t, body, &FrameError{Declared: n, Reason: fmt.Sprintf("has unknown message type %d", uint8(t)), Err: ErrUnknownType}
 	}

@@ -30,10 +30,11 @@ func appendEnvelope(dst []byte, id uint64, t Type, body []byte) []byte {
 	return AppendFrame(dst, t, body)
 }
 
-// readEnvelope reads one envelope. A clean end of stream between envelopes
+// readEnvelope reads one envelope whose frame declares at most max bytes.
+// A clean end of stream between envelopes
 // is io.EOF. When the id was read but the frame was not, ok is true so the
 // error can still be answered under that id.
-func readEnvelope(r io.Reader) (id uint64, ok bool, t Type, body []byte, err error) {
+func readEnvelope(r io.Reader, max int) (id uint64, ok bool, t Type, body []byte, err error) {
 	var idb [envelopeID]byte
 	n, err := io.ReadFull(r, idb[:])
 	if err != nil {
@@ -46,7 +47,7 @@ func readEnvelope(r io.Reader) (id uint64, ok bool, t Type, body []byte, err err
 		return 0, false, 0, nil, err
 	}
 	id = binary.BigEndian.Uint64(idb[:])
-	t, body, err = ReadFrame(r, MaxFrame)
+	t, body, err = ReadFrame(r, max)
 	if errors.Is(err, io.EOF) {
 		err = &FrameError{Reason: "missing after its request id", Err: ErrBadRequest}
 	}
@@ -55,8 +56,9 @@ func readEnvelope(r io.Reader) (id uint64, ok bool, t Type, body []byte, err err
 
 // writeLoop writes what arrives on out to s, joining envelopes that are
 // already queued into one Write, until done closes or a write fails. It
-// returns the write error, if any.
-func writeLoop(s *quic.Stream, out <-chan []byte, done <-chan struct{}) error {
+// returns the write error, if any. When release is not nil it is given back
+// the bytes of every envelope taken from out once its Write returned.
+func writeLoop(s *quic.Stream, out <-chan []byte, done <-chan struct{}, release func(int64)) error {
 	var buf []byte
 	for {
 		select {
@@ -80,7 +82,11 @@ func writeLoop(s *quic.Stream, out <-chan []byte, done <-chan struct{}) error {
 				break drain
 			}
 		}
-		if _, err := s.Write(buf); err != nil {
+		_, err := s.Write(buf)
+		if release != nil {
+			release(int64(len(buf)))
+		}
+		if err != nil {
 			return err
 		}
 		if cap(buf) > 4*maxBatch {
@@ -116,7 +122,7 @@ func newClientLane(s *quic.Stream) *clientLane {
 // the endpoint; false means it is closing.
 func (l *clientLane) run(start func(func()) bool) bool {
 	if !start(func() {
-		if err := writeLoop(l.s, l.out, l.done); err != nil {
+		if err := writeLoop(l.s, l.out, l.done, nil); err != nil {
 			l.fail(err)
 		}
 	}) {
@@ -127,7 +133,7 @@ func (l *clientLane) run(start func(func()) bool) bool {
 
 func (l *clientLane) readLoop() {
 	for {
-		id, _, t, body, err := readEnvelope(l.s)
+		id, _, t, body, err := readEnvelope(l.s, MaxFrame)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = errors.New("peer closed the stream")

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -34,6 +36,10 @@ type Handler interface {
 // can read why it was refused.
 const rejectLinger = time.Second
 
+// maxHello caps the hello frame: it is read before the peer has proved it
+// speaks the protocol, outside the memory budget.
+const maxHello = 4 << 10
+
 // nodeOnly lists requests that only node certificates may make.
 func nodeOnly(t Type) bool { return t == TypeHandoff }
 
@@ -42,6 +48,8 @@ const (
 	closeMismatch quic.ApplicationErrorCode = 1
 	closeNoHello  quic.ApplicationErrorCode = 2
 	closeRedial   quic.ApplicationErrorCode = 3 // the client gave up on the connection (Redial)
+	closeBudget   quic.ApplicationErrorCode = 4 // answers left unread past BudgetStall
+	closeSlow     quic.ApplicationErrorCode = 5 // a frame did not arrive within its deadline
 )
 
 // Serve accepts connections until ctx ends or Close is called. It returns
@@ -60,6 +68,7 @@ func (e *Endpoint) Serve(ctx context.Context) error {
 			}
 			return fmt.Errorf("wire: accept: %w", err)
 		}
+		e.handshakeDone(c)
 		if !e.track(c, true) {
 			c.CloseWithError(0, "endpoint closing")
 			return nil
@@ -77,22 +86,45 @@ func (e *Endpoint) Serve(ctx context.Context) error {
 	}
 }
 
+// serverConn is what the lanes of one accepted connection share.
+type serverConn struct {
+	e    *Endpoint
+	c    *quic.Conn
+	p    Peer
+	sem  chan struct{} // requests in flight
+	acct *connBudget
+	// unwritten is the bytes of answers queued and not yet handed to QUIC;
+	// lastWrite (unix ns) when a write last completed, or when answers
+	// began to wait.
+	unwritten, lastWrite atomic.Int64
+}
+
 func (e *Endpoint) serveConn(c *quic.Conn) {
 	role, id, err := pki.PeerIdentity(c.ConnectionState().TLS)
 	if err != nil {
 		c.CloseWithError(closeNoHello, err.Error())
 		return
 	}
-	p := Peer{Role: role, ID: id, Addr: c.RemoteAddr()}
-	// The first lane must open with a matching hello; nothing else is served
-	// before it.
-	s, err := c.AcceptStream(e.ctx)
+	sc := &serverConn{e: e, c: c, p: Peer{Role: role, ID: id, Addr: c.RemoteAddr()},
+		sem: make(chan struct{}, e.cfg.MaxRequests), acct: e.budget.conn()}
+	// The first lane must open with a matching hello, within HelloTimeout
+	// of the accept; nothing else is served before it.
+	helloBy := time.Now().Add(e.cfg.HelloTimeout)
+	actx, cancel := context.WithDeadline(e.ctx, helloBy)
+	s, err := c.AcceptStream(actx)
+	cancel()
 	if err != nil {
+		if e.ctx.Err() == nil && c.Context().Err() == nil {
+			sc.cut(closeNoHello, &e.count.cutNoHello, "no hello", fmt.Sprintf("no stream opened within %v of the accept", e.cfg.HelloTimeout))
+		}
 		return
 	}
-	sem := make(chan struct{}, e.cfg.MaxStreams) // requests in flight on this connection
-	first := &serverLane{e: e, p: p, s: s, sem: sem, out: make(chan []byte, 256)}
-	if code, msg := e.serveHello(first); code != 0 {
+	first := sc.lane(s)
+	if code, msg := e.serveHello(first, helloBy); code != 0 {
+		if code == closeNoHello {
+			e.count.cutNoHello.Add(1)
+			e.notices.note(e.cfg.Logger, "cut a connection: no hello", c.RemoteAddr(), errors.New(msg))
+		}
 		s.Close()
 		s.CancelRead(0)
 		// Closing at once would discard the error answer still in flight; let
@@ -113,8 +145,7 @@ func (e *Endpoint) serveConn(c *quic.Conn) {
 		if err != nil {
 			return
 		}
-		l := &serverLane{e: e, p: p, s: s, sem: sem, out: make(chan []byte, 256)}
-		if !e.goAsync(l.serve) {
+		if !e.goAsync(sc.lane(s).serve) {
 			s.CancelRead(0)
 			s.CancelWrite(0)
 			return
@@ -122,12 +153,27 @@ func (e *Endpoint) serveConn(c *quic.Conn) {
 	}
 }
 
+func (sc *serverConn) lane(s *quic.Stream) *serverLane {
+	return &serverLane{e: sc.e, sc: sc, p: sc.p, s: s, sem: sc.sem, out: make(chan []byte, 256)}
+}
+
+// cut closes the connection for a limit it broke, counting it in n and
+// logging it once per source and window.
+func (sc *serverConn) cut(code quic.ApplicationErrorCode, n *atomic.Uint64, reason, msg string) {
+	n.Add(1)
+	sc.e.notices.note(sc.e.cfg.Logger, "cut a connection: "+reason, sc.c.RemoteAddr(), errors.New(msg))
+	sc.c.CloseWithError(code, msg)
+}
+
 // serveHello answers the connection's first envelope synchronously; a
 // non-zero code means the connection must close with that code and message.
-func (e *Endpoint) serveHello(l *serverLane) (quic.ApplicationErrorCode, string) {
-	l.s.SetReadDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
+func (e *Endpoint) serveHello(l *serverLane, by time.Time) (quic.ApplicationErrorCode, string) {
+	l.s.SetReadDeadline(by)
 	defer l.s.SetReadDeadline(time.Time{})
-	id, _, t, body, err := readEnvelope(l.s)
+	id, _, t, body, err := readEnvelope(l.s, maxHello)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return closeNoHello, fmt.Sprintf("no hello within %v of the accept", e.cfg.HelloTimeout)
+	}
 	if err != nil {
 		l.writeNow(id, &Error{Code: CodeOf(err), Message: err.Error()})
 		return closeNoHello, err.Error()
@@ -156,6 +202,7 @@ func (e *Endpoint) serveHello(l *serverLane) (quic.ApplicationErrorCode, string)
 // serverLane serves the requests a peer sends on one stream.
 type serverLane struct {
 	e   *Endpoint
+	sc  *serverConn
 	p   Peer
 	s   *quic.Stream
 	sem chan struct{}
@@ -175,7 +222,7 @@ func (l *serverLane) serve() {
 	l.writerDone = make(chan struct{})
 	go func() { // ends when out closes or a write fails
 		defer close(l.writerDone)
-		if err := writeLoop(l.s, l.out, nil); err != nil {
+		if err := writeLoop(l.s, l.out, nil, l.sc.written); err != nil {
 			l.s.CancelRead(0) // the peer is gone: stop reading requests too
 		}
 	}()
@@ -183,18 +230,21 @@ func (l *serverLane) serve() {
 		l.wg.Wait()
 		close(l.out)
 		<-l.writerDone
+		for b := range l.out { // left behind by a writer that failed
+			l.sc.written(int64(len(b)))
+		}
 		l.s.Close()
 		l.s.CancelRead(0)
 	}()
 	for {
-		id, ok, t, body, err := readEnvelope(l.s)
+		id, ok, t, body, held, err := l.read()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return
 			}
 			var fe *FrameError
 			if !errors.As(err, &fe) {
-				return // the stream or connection broke
+				return // the stream or connection broke, or was cut
 			}
 			if ok {
 				l.answer(id, nil, err)
@@ -207,11 +257,13 @@ func (l *serverLane) serve() {
 		l.sem <- struct{}{}
 		if !l.e.startRequest() {
 			<-l.sem
+			l.sc.acct.release(held)
 			l.answer(id, nil, fmt.Errorf("%w: node is closing", ErrShuttingDown))
 			continue
 		}
 		if l.e.cfg.Inline != nil && l.e.cfg.Inline(t) {
 			resp, err := l.handle(t, body)
+			l.sc.acct.release(held)
 			l.answer(id, resp, err)
 			<-l.sem
 			l.e.inflight.Done()
@@ -225,6 +277,7 @@ func (l *serverLane) serve() {
 			defer l.wg.Done()
 			defer func() { <-l.sem }()
 			resp, err := l.handle(t, body)
+			l.sc.acct.release(held)
 			l.answer(id, resp, err)
 		}()
 	}
@@ -248,9 +301,14 @@ func (l *serverLane) answer(id uint64, resp any, err error) {
 	if err != nil {
 		resp = &Error{Code: CodeOf(err), Message: err.Error()}
 	}
+	env := envelopeOf(id, resp)
+	n := int64(len(env))
+	l.e.budget.observe(n)
+	l.sc.queued(n) // already in memory: accounted even past the share
 	select {
-	case l.out <- envelopeOf(id, resp):
+	case l.out <- env:
 	case <-l.writerDone: // nobody left to tell
+		l.sc.written(n)
 	}
 }
 
