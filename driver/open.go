@@ -33,14 +33,7 @@ func (e *OpenError) Error() string {
 	} else {
 		fmt.Fprintf(&b, "driver: no seed of %d answered with a ring", len(e.Causes))
 	}
-	b.WriteString(" (")
-	for i, c := range e.Causes {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(c.Error())
-	}
-	b.WriteString(")")
+	writeCauses(&b, e.Causes)
 	return b.String()
 }
 
