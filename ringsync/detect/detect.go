@@ -27,10 +27,10 @@
 //     them raises every threshold with it.
 //   - By local health (Lifeguard, Dadgar et al. 2018): when the evidence
 //     points at this process or its network rather than at the nodes, a
-//     multiplier doubles every threshold, up to 16x, and each prompt answer
-//     halves it again. The evidence: two or more nodes silent at once with
-//     no answer from anyone within the silence (they are held, not marked
-//     down); a Tick far later than its period (this process was not
+//     multiplier doubles every threshold, up to 16x, and each answer
+//     prompt by the latency-scaled thresholds alone halves it again. The
+//     evidence: two or more nodes silent at once with no answer from anyone
+//     within the silence (they are held, not marked down); a Tick far later than its period (this process was not
 //     scheduled: the rules skip that Tick, as the answers may be waiting
 //     unread); a node marked down or a call ended with nothing answered
 //     since the previous such Tick.
@@ -171,8 +171,8 @@ func (d *Detector[T]) Answered(id ring.NodeID, took time.Duration, now time.Time
 			d.lat[id] = e
 		}
 		e.add(took)
-		if took < d.cfg.Slow {
-			d.calm()
+		if took < max(d.cfg.Slow, slowFactor*d.ref) {
+			d.calm() // prompt even without the multiplier
 		}
 	}
 	if took < d.th.Slow {

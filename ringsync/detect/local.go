@@ -65,8 +65,10 @@ func (d *Detector[T]) raise() {
 	}
 }
 
-// calm halves it again; a prompt answer (under the configured Slow) calls
-// it, as Lifeguard lowers its multiplier on each successful probe.
+// calm halves it again; an answer prompt by the latency-scaled threshold
+// alone calls it (once Typical has learned a slowdown, the multiplier that
+// bridged it is no longer needed), as Lifeguard lowers its multiplier on
+// each successful probe.
 func (d *Detector[T]) calm() {
 	if d.health > 0 {
 		d.health--
