@@ -29,7 +29,7 @@ type OpenError struct {
 func (e *OpenError) Error() string {
 	var b strings.Builder
 	if e.Down {
-		fmt.Fprintf(&b, "driver: none of %d seeds answered within %v: the cluster looks down", len(e.Causes), e.Waited.Round(time.Millisecond))
+		fmt.Fprintf(&b, "driver: none of %d seeds answered within %v: the cluster looks down", len(e.Causes), e.Waited.Round(10*time.Millisecond))
 	} else {
 		fmt.Fprintf(&b, "driver: no seed of %d answered with a ring", len(e.Causes))
 	}
