@@ -40,8 +40,10 @@ type Client struct {
 	watchDone chan struct{}
 }
 
-// Open binds the driver's endpoint and fetches the ring from the first seed
-// that answers. It fails if no seed answers before ctx ends.
+// Open binds the driver's endpoint and fetches the ring from the seeds,
+// all at once, taking the first answer, so a dead seed costs nothing
+// while another answers. It fails with an *OpenError (matching
+// ErrUnavailable) if no seed answers before ctx ends or Timeout passes.
 func Open(ctx context.Context, cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -58,9 +60,9 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("driver: %w", err)
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, rand: newLockedRand(cfg.Rand), ep: ep,
-		health: newHealth(cfg.SlowAnswer, cfg.CoordinatorTimeout, cfg.Silence), repairs: make(chan struct{}, maxRepairs)}
+		health: newHealth(cfg), repairs: make(chan struct{}, maxRepairs)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	r, err := c.fetchRing(ctx, cfg.Seeds)
+	r, err := c.openRing(ctx)
 	if err != nil {
 		c.cancel()
 		ep.Close()
@@ -73,7 +75,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	c.stopWatch, c.watchDone = stop, make(chan struct{})
 	go func() {
 		defer close(c.watchDone)
-		c.every(wctx, c.watchTick(), c.watch)
+		c.every(wctx, watchTick(c.cfg), c.watch)
 	}()
 	return c, nil
 }
@@ -113,10 +115,10 @@ func (c *Client) watch() {
 
 // watchTick is the watchdog's period: a fifth of the shorter of
 // CoordinatorTimeout and Silence (when the silence rule is on).
-func (c *Client) watchTick() time.Duration {
-	d := c.cfg.CoordinatorTimeout
-	if c.cfg.Silence > 0 {
-		d = min(d, c.cfg.Silence)
+func watchTick(cfg Config) time.Duration {
+	d := cfg.CoordinatorTimeout
+	if cfg.Silence > 0 {
+		d = min(d, cfg.Silence)
 	}
 	return max(d/5, time.Millisecond)
 }
@@ -136,7 +138,8 @@ func (c *Client) spawn(fn func()) bool {
 // Ring returns the driver's current view of the ring.
 func (c *Client) Ring() *ring.Ring { return c.ring.Load() }
 
-// fetchRing asks addresses in order until one answers.
+// fetchRing asks addresses in order until one answers (the ring refresh:
+// Open asks its seeds at once, openRing).
 func (c *Client) fetchRing(ctx context.Context, addrs []string) (*ring.Ring, error) {
 	var errs []error
 	for _, a := range addrs {
@@ -185,19 +188,19 @@ func (c *Client) plan(key []byte) *plan {
 }
 
 // errNoAnswer is the cause with which the watchdog ends a request that had
-// no answer within CoordinatorTimeout.
-var errNoAnswer = errors.New("no answer within the coordinator timeout")
+// no answer within the attempt limit (CoordinatorTimeout, as scaled).
+var errNoAnswer = errors.New("no answer within the attempt limit")
 
 // call sends one request to a node, as one attempt: besides ctx, the
-// failure detector's watchdog (watch) ends it CoordinatorTimeout after it
-// was sent (give or take one watchdog tick), or sooner if the node falls
-// silent. It tells the failure detector how it went:
+// failure detector's watchdog (watch) ends it once it is older than the
+// attempt limit in force (CoordinatorTimeout, scaled: Thresholds; give or
+// take one watchdog tick), or sooner if the node falls silent. It tells the failure detector how it went:
 //   - an answer (even an error answer) shows the node alive, and a slow one
 //     counts against it;
-//   - a transport failure, no answer within CoordinatorTimeout, or the
+//   - a transport failure, no answer within the attempt limit, or the
 //     silence rule marks it down;
 //   - a call the caller ended (its deadline or cancellation) is a slow
-//     answer if it had waited past SlowAnswer, and otherwise says nothing:
+//     answer if it had waited past the slow threshold, and otherwise says nothing:
 //     a caller's tight deadline must not mark healthy nodes down.
 func (c *Client) call(ctx context.Context, n ring.Node, req, resp any) error {
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -214,9 +217,9 @@ func (c *Client) call(ctx context.Context, n ring.Node, req, resp any) error {
 	case ctx.Err() != nil && errors.Is(context.Cause(ctx), errSilent):
 		o = heardNothing // marked down already by the silence rule
 	case ctx.Err() != nil && errors.Is(context.Cause(ctx), errNoAnswer):
-		o, cause = heardFailure, fmt.Errorf("%w (%v)", errNoAnswer, c.cfg.CoordinatorTimeout)
+		o, cause = heardFailure, fmt.Errorf("%w (%v)", errNoAnswer, c.health.thresholds().Limit)
 	case ctx.Err() != nil:
-		if took < c.cfg.SlowAnswer {
+		if took < c.health.thresholds().Slow {
 			o = heardNothing
 		}
 	case errors.As(err, &ce):

@@ -43,11 +43,24 @@ type Config struct {
 	// Timeout bounds one Get, Put or Delete including its retries (default
 	// 5s); per-call options override it.
 	Timeout time.Duration
+	// Timeout is also how long a Get, Put or Delete keeps trying when every
+	// attempt failed for want of answers (every node believed down or
+	// slow): it retries, with a backoff of up to ProbeInterval, until the
+	// deadline, and fails early only on a refusal. Slowness is not
+	// failure.
+	//
 	// CoordinatorTimeout bounds one attempt at a replica, as coordinator or
 	// as a replicate target, before the node is marked down and the next
 	// node (another primary, or a fallback holding a hint) takes its place
 	// (default 1s). A watchdog enforces it, to within a fifth of the
-	// shorter of it and Silence.
+	// shorter of it and Silence. It, SlowAnswer and Silence are floors:
+	// the limits in force (Client.Thresholds) grow with the latency the
+	// driver measures across the nodes, and double while the evidence
+	// points at this process or its network rather than at the nodes
+	// (ringsync/detect gives the rules), so a machine starved of CPU slows
+	// the driver down without turning healthy nodes into failures, while
+	// one node slow or silent among answering ones is marked down as fast
+	// as these floors say.
 	CoordinatorTimeout time.Duration
 	// SlowAnswer is the latency above which an answer counts as a soft
 	// failure; three in a row mark the node down until a probe finds it
@@ -59,6 +72,10 @@ type Config struct {
 	// no goodbye, so without this the requests in flight to it would each
 	// wait out CoordinatorTimeout. Negative disables it.
 	Silence time.Duration
+	// StaticTimeouts keeps CoordinatorTimeout, SlowAnswer and Silence as
+	// configured, not scaled by latency or local health: the driver before
+	// it adapted, for comparison (default false).
+	StaticTimeouts bool
 	// ProbeInterval is how often nodes believed down are probed (default
 	// 500ms). A node that comes back is used again within about this long.
 	ProbeInterval time.Duration

@@ -76,17 +76,23 @@ func (e *QuorumError) Error() string {
 	} else if e.Op != "get" {
 		b.WriteString("; the write was not applied")
 	}
-	if len(e.Causes) > 0 {
-		b.WriteString(" (")
-		for i, c := range e.Causes {
-			if i > 0 {
-				b.WriteString("; ")
-			}
-			b.WriteString(c.Error())
-		}
-		b.WriteString(")")
-	}
+	writeCauses(&b, e.Causes)
 	return b.String()
+}
+
+// writeCauses appends " (cause; cause...)" to b, or nothing without causes.
+func writeCauses(b *strings.Builder, cs []ReplicaError) {
+	if len(cs) == 0 {
+		return
+	}
+	b.WriteString(" (")
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(c.Error())
+	}
+	b.WriteString(")")
 }
 
 // Is makes every QuorumError match ErrUnavailable, and one with Unknown set

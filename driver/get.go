@@ -48,7 +48,8 @@ type answer struct {
 // when (the plan's slots, then the unused fallbacks, then the primaries
 // believed down), are coord.Read's; this runs its sends and its speculative
 // timer. Primaries whose answer was stale get the merged object afterwards
-// (read repair).
+// (read repair). An attempt that fell short for want of answers is made
+// again until the deadline (retry.go).
 func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, error) {
 	if c.closed.Load() {
 		return dvv.Set{}, ErrClosed
@@ -59,14 +60,35 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 	key = bytes.Clone(key) // repairs and late answers outlive the call
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	p := c.plan(key)
+	req := &wire.Get{Key: key}
+	for attempt := 0; ; attempt++ {
+		res, err := c.readOnce(ctx, req, o)
+		if err != nil {
+			return dvv.Set{}, err
+		}
+		if res.Verdict == coord.Succeeded {
+			c.repair(key, res.Object, res.Repairs)
+			return res.Object, nil
+		}
+		if !retryable(res.Failure) {
+			return dvv.Set{}, quorumError("get", res.Failure)
+		}
+		if !c.pause(ctx, attempt) {
+			return dvv.Set{}, quorumError("get", gaveUp(ctx, res.Failure))
+		}
+	}
+}
+
+// readOnce makes one attempt at a read: a plan under the failure
+// detector's current beliefs, run by coord.Read to its result.
+func (c *Client) readOnce(ctx context.Context, req *wire.Get, o callOptions) (coord.ReadResult, error) {
+	p := c.plan(req.Key)
 	q := coord.ReadQuorum(o.r, o.pr, p.Len())
 	if q.Need < 1 {
-		return dvv.Set{}, fmt.Errorf("driver: r=%d: %w", o.r, ErrUnavailable)
+		return coord.ReadResult{}, fmt.Errorf("driver: r=%d: %w", o.r, ErrUnavailable)
 	}
 	m := coord.NewRead(p, q, c.cfg.ReadAll)
 	answers := make(chan answer, m.Candidates()) // buffered for every candidate: a late answer never blocks
-	req := &wire.Get{Key: key}
 	var spec clock.Timer
 	defer func() {
 		if spec != nil {
@@ -78,7 +100,7 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 		rd := m.Ready()
 		for _, s := range rd.Sends {
 			go func() {
-				// The attempt outlives the read (by CoordinatorTimeout at
+				// The attempt outlives the read (by the attempt limit at
 				// most, which call enforces): a replica still silent when
 				// the quorum answered must show up in the failure detector,
 				// or a paused node would stay believed up while every read
@@ -96,12 +118,8 @@ func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, 
 				spec.Reset(c.cfg.SpeculativeDelay)
 			}
 		}
-		switch res := rd.Result; res.Verdict {
-		case coord.Succeeded:
-			c.repair(key, res.Object, res.Repairs)
-			return res.Object, nil
-		case coord.Failed:
-			return dvv.Set{}, quorumError("get", res.Failure)
+		if rd.Result.Verdict != coord.Pending {
+			return rd.Result, nil
 		}
 		select {
 		case a := <-answers:

@@ -38,11 +38,26 @@ const (
 	heardFailure = detect.HeardFailure
 )
 
-// newHealth returns a detector with slow as the slow-answer threshold,
-// limit as the longest a request may be outstanding and silence as the
-// silence rule's (off when not positive).
-func newHealth(slow, limit, silence time.Duration) *health {
-	return &health{d: detect.New[context.CancelCauseFunc](detect.Config{Slow: slow, SlowLimit: slowLimit, Limit: limit, Silence: silence})}
+// newHealth returns the detector of a client configured as cfg (defaults
+// applied): SlowAnswer, CoordinatorTimeout and Silence are its floors,
+// StaticTimeouts keeps them fixed, and the watchdog's period is its Tick.
+func newHealth(cfg Config) *health {
+	return &health{d: detect.New[context.CancelCauseFunc](detect.Config{Slow: cfg.SlowAnswer, SlowLimit: slowLimit,
+		Limit: cfg.CoordinatorTimeout, Silence: cfg.Silence, Tick: watchTick(cfg), Fixed: cfg.StaticTimeouts})}
+}
+
+// Thresholds are the failure detector's thresholds in force: the slow
+// answer, the attempt limit and the silence, as scaled from Config's by
+// measured latency and local health (see ringsync/detect).
+type Thresholds = detect.Thresholds
+
+// Thresholds returns the failure detector's thresholds in force.
+func (c *Client) Thresholds() Thresholds { return c.health.thresholds() }
+
+func (h *health) thresholds() Thresholds {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.d.Thresholds()
 }
 
 // begin registers a request to id sent at now, which cancel ends; end

@@ -15,7 +15,9 @@ import (
 // cause. The rules themselves are ringsync/detect's, tested there.
 func TestWatchCancelsWithCauses(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	h := newHealth(500*time.Millisecond, time.Second, 250*time.Millisecond)
+	cfg := Config{SlowAnswer: 500 * time.Millisecond, CoordinatorTimeout: time.Second, Silence: 250 * time.Millisecond}
+	cfg.setDefaults()
+	h := newHealth(cfg)
 	call := func(id string, sent time.Time) context.Context {
 		ctx, cancel := context.WithCancelCause(context.Background())
 		h.begin(ring.NodeID(id), sent, cancel)

@@ -9,7 +9,8 @@ import (
 )
 
 // probe brings nodes believed down back (Voldemort's asynchronous
-// recovery): run every ProbeInterval, it asks each of them for the ring, a
+// recovery): run every ProbeInterval (or as soon as the previous run ends,
+// when the probes waited longer), it asks each of them for the ring, a
 // request that costs a node almost nothing, on a fresh connection (see
 // wire.Endpoint.Redial), and marks the ones that answer up. User requests
 // never serve as probes, so they do not wait on a dead node.
@@ -19,6 +20,9 @@ func (c *Client) probe() {
 		return
 	}
 	r := c.ring.Load()
+	// One interval, or the attempt limit in force if longer: on a starved
+	// machine a probe must have as long as a request to get its answer.
+	wait := max(c.cfg.ProbeInterval, c.health.thresholds().Limit)
 	var wg sync.WaitGroup
 	for _, id := range down {
 		n, ok := r.Node(id)
@@ -28,9 +32,9 @@ func (c *Client) probe() {
 		}
 		wg.Go(func() {
 			c.ep.Redial(n.Addr)
-			// One interval: the next tick probes again on a fresh dial
-			// rather than waiting on this one's handshake backoff.
-			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.ProbeInterval)
+			// The next tick probes again on a fresh dial rather than
+			// waiting on this one's handshake backoff.
+			ctx, cancel := context.WithTimeout(c.ctx, wait)
 			defer cancel()
 			if err := c.ep.Call(ctx, n.Addr, string(n.ID), &wire.RingReq{}, &wire.RingOK{}); err == nil {
 				c.health.recovered(id, c.clock.Now())

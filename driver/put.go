@@ -47,7 +47,11 @@ func (c *Client) Delete(ctx context.Context, key []byte, cctx Context, opts ...O
 // accepts, then replicates to the other slots and waits for W durable
 // acknowledgements in all, at least PW of them from primaries: the rules
 // are coord.Write's; this runs its sends. vv is the causal context the
-// write supersedes.
+// write supersedes. An attempt that fell short for want of answers is made
+// again until the deadline (retry.go): a write whose earlier attempt may
+// have been applied may then hold the value twice, as siblings with equal
+// bytes, which reads fold (see ErrUnknownOutcome); its error, if it still
+// fails, says Unknown.
 func (c *Client) write(ctx context.Context, op string, key, value []byte, tomb bool, vv dvv.VV, o callOptions) (dvv.Set, error) {
 	if c.closed.Load() {
 		return dvv.Set{}, ErrClosed
@@ -61,24 +65,48 @@ func (c *Client) write(ctx context.Context, op string, key, value []byte, tomb b
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	p := c.plan(key)
+	req := &wire.Coordinate{Key: key, Value: value, Tombstone: tomb, Context: vv}
+	unknown := false // an earlier attempt may have applied the write
+	for attempt := 0; ; attempt++ {
+		res, err := c.writeOnce(ctx, req, o)
+		if err != nil {
+			return dvv.Set{}, err
+		}
+		switch res.Verdict {
+		case coord.Succeeded:
+			return res.Object, nil
+		case coord.Refused:
+			if !unknown {
+				return dvv.Set{}, fmt.Errorf("driver: %s refused the write: %w", res.Refusal.Node, res.Refusal.Err)
+			}
+			res.Failure = coord.Failure{Needed: o.w, Causes: []coord.Cause{res.Refusal}}
+		}
+		f := res.Failure
+		f.Unknown = f.Unknown || unknown
+		unknown = f.Unknown
+		if res.Verdict == coord.Refused || !retryable(f) {
+			return dvv.Set{}, quorumError(op, f)
+		}
+		if !c.pause(ctx, attempt) {
+			return dvv.Set{}, quorumError(op, gaveUp(ctx, f))
+		}
+	}
+}
+
+// writeOnce makes one attempt at a write: a plan under the failure
+// detector's current beliefs, run by coord.Write to its result.
+func (c *Client) writeOnce(ctx context.Context, req *wire.Coordinate, o callOptions) (coord.WriteResult, error) {
+	p := c.plan(req.Key)
 	q := coord.WriteQuorum(o.w, o.pw, p.Len())
 	if q.Need < 1 {
-		return dvv.Set{}, fmt.Errorf("driver: w=%d: %w", o.w, ErrUnavailable)
+		return coord.WriteResult{}, fmt.Errorf("driver: w=%d: %w", o.w, ErrUnavailable)
 	}
 	m := coord.NewWrite(p, q)
-	rd, obj := c.coordinate(ctx, m, &wire.Coordinate{Key: key, Value: value, Tombstone: tomb, Context: vv})
-	res := rd.Result
-	if !rd.Done {
-		res = c.replicate(ctx, key, obj, m, rd)
+	rd, obj := c.coordinate(ctx, m, req)
+	if rd.Done {
+		return rd.Result, nil
 	}
-	switch res.Verdict {
-	case coord.Succeeded:
-		return res.Object, nil
-	case coord.Refused:
-		return dvv.Set{}, fmt.Errorf("driver: %s refused the write: %w", res.Refusal.Node, res.Refusal.Err)
-	}
-	return dvv.Set{}, quorumError(op, res.Failure)
+	return c.replicate(ctx, req.Key, obj, m, rd), nil
 }
 
 // coordinate makes the write's coordination attempts on the caller's

@@ -22,7 +22,7 @@ import (
 type target struct {
 	seeds, clusterID, ca, cert, key, devDir string
 	n, r, w                                 int
-	timeout                                 time.Duration
+	timeout, connect                        time.Duration
 }
 
 func (t *target) flags(fs *pflag.FlagSet) {
@@ -36,9 +36,12 @@ func (t *target) flags(fs *pflag.FlagSet) {
 	fs.IntVar(&t.r, "r", 0, "read quorum R (default 2)")
 	fs.IntVar(&t.w, "w", 0, "write quorum W (default 2)")
 	fs.DurationVar(&t.timeout, "timeout", 5*time.Second, "per-operation timeout")
+	fs.DurationVar(&t.connect, "connect-timeout", 1500*time.Millisecond, "how long to wait for a seed to answer before giving up on the cluster")
 }
 
 // open connects the driver, quietly: client commands print results only.
+// It asks the seeds for at most the connect timeout: a cluster that does
+// not answer by then is reported as down, with how to start it.
 func (t *target) open(ctx context.Context) (*driver.Client, error) {
 	cfg := driver.Config{N: t.n, R: t.r, W: t.w, Timeout: t.timeout, ClusterID: t.clusterID,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
@@ -71,7 +74,17 @@ func (t *target) open(ctx context.Context) (*driver.Client, error) {
 		}
 		cfg.TLS = mat
 	}
-	return driver.Open(ctx, cfg)
+	octx, cancel := context.WithTimeout(ctx, t.connect)
+	defer cancel()
+	c, err := driver.Open(octx, cfg)
+	var oe *driver.OpenError
+	if errors.As(err, &oe) && oe.Down {
+		if t.seeds == "" {
+			return nil, fmt.Errorf("%w\nthe dev cluster in %s is not running: start it with 'shoal dev'", err, t.devDir)
+		}
+		return nil, fmt.Errorf("%w\nis the cluster running, and are --seeds right?", err)
+	}
+	return c, err
 }
 
 // clientCmd parses flags, checks the positional argument count, opens the

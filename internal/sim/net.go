@@ -31,6 +31,7 @@ type Network struct {
 	conns  map[string]simnet.PacketReceiver // by "ip:port"
 	cut    map[[2]string]int                // directed host pairs that drop everything, by cuts in force
 	paused map[string]*held                 // paused hosts
+	slow   map[string]hostDelay             // slowed hosts (slow.go)
 	stats  NetStats
 }
 
@@ -184,6 +185,7 @@ func (n *Network) routeLocked(p simnet.Packet) {
 		if n.link.Jitter > 0 {
 			d += time.Duration(n.rng.Int64N(int64(n.link.Jitter)))
 		}
+		d += n.hostDelayLocked(from, to)
 		time.AfterFunc(d, func() { n.deliver(p) })
 	}
 }
