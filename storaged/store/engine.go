@@ -13,10 +13,10 @@ import "context"
 // time on the commit loop, after the batch's fate is known and before its
 // writers are answered. Implementations are safe for concurrent use.
 type Engine interface {
-	Apply(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, error)) error
+	Apply(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, error), opts ...ApplyOption) error
 	Delete(ctx context.Context, b Bucket, key []byte) error
 	CompareAndDelete(ctx context.Context, b Bucket, key, old []byte) (bool, error)
-	ApplyThen(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, func(committed bool), error)) error
+	ApplyThen(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, func(committed bool), error), opts ...ApplyOption) error
 	CompareAndDeleteThen(ctx context.Context, b Bucket, key, old []byte, then func(committed bool)) (bool, error)
 	Get(b Bucket, key []byte) ([]byte, error)
 	View(fn func(v View) error) error
