@@ -63,7 +63,39 @@ func checkedOpen(path string, opts *bolt.Options) (db *bolt.DB, err error) {
 		_ = db.Close()
 		return nil, damaged(err)
 	}
+	if err := db.View(checkLayout); err != nil {
+		_ = db.Close()
+		return nil, damaged(err)
+	}
 	return db, nil
+}
+
+// checkLayout checks the file's top-level buckets: only this store's (of
+// the current format or of format 1), and all three of the current format
+// once one exists. A damaged bucket name would otherwise pass for a missing
+// bucket: objects lost while the epoch survives, so the node would reuse its
+// counters.
+func checkLayout(tx *bolt.Tx) error {
+	known := map[string]bool{}
+	for _, b := range buckets {
+		known[string(b.name())], known[string(b.legacyName())] = true, true
+	}
+	current := 0
+	err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		if !known[string(name)] {
+			return fmt.Errorf("unknown bucket %q", name)
+		}
+		for _, b := range buckets {
+			if string(name) == string(b.name()) {
+				current++
+			}
+		}
+		return nil
+	})
+	if err == nil && current > 0 && current < len(buckets) {
+		err = fmt.Errorf("%d of the %d buckets of format %d", current, len(buckets), formatVersion)
+	}
+	return err
 }
 
 // preflightPath runs preflight on the file at path, if it exists.

@@ -53,10 +53,14 @@ func migrateStep(db *bolt.DB, b Bucket, max int) (moved int, done bool, err erro
 			done = true
 			return nil
 		}
-		cur, err := tx.CreateBucketIfNotExists(b.name())
-		if err != nil {
-			return err
+		// All three at once: checkLayout takes a file with some of them
+		// for a damaged one.
+		for _, nb := range buckets {
+			if _, err := tx.CreateBucketIfNotExists(nb.name()); err != nil {
+				return err
+			}
 		}
+		cur := tx.Bucket(b.name())
 		var keys [][]byte
 		c := old.Cursor()
 		for k, v := c.First(); k != nil && len(keys) < max; k, v = c.Next() {
