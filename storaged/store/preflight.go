@@ -106,6 +106,7 @@ type pageReader struct {
 	pageSize int64
 	hwm      uint64
 	seen     map[uint64]bool
+	buf      []byte // the last page read, reused
 }
 
 // meta returns the meta page bbolt will use: of the two, the one with the
@@ -159,14 +160,18 @@ func (p *pageReader) metaAt(off int64) (boltMeta, error) {
 	return m, nil
 }
 
-// page reads page id with its overflow pages, checking its header.
+// page reads page id with its overflow pages, checking its header. The
+// page is valid until the next call.
 func (p *pageReader) page(id uint64, flags ...uint16) ([]byte, error) {
 	if id < 2 || id >= p.hwm {
 		return nil, fmt.Errorf("page %d: outside pages 2 to %d below the high-water mark", id, p.hwm-1)
 	}
-	var head [pageHeader]byte
-	if n, err := p.readAt(head[:], int64(id)*p.pageSize); n < len(head) {
-		return nil, errors.Join(fmt.Errorf("page %d: the file ends inside its header", id), err)
+	if int64(cap(p.buf)) < p.pageSize {
+		p.buf = make([]byte, p.pageSize)
+	}
+	head := p.buf[:p.pageSize]
+	if n, err := p.readAt(head, int64(id)*p.pageSize); n < len(head) {
+		return nil, errors.Join(fmt.Errorf("page %d: the file ends inside it", id), err)
 	}
 	if got := order.Uint64(head[0:]); got != id {
 		return nil, fmt.Errorf("page %d: header says page %d", id, got)
@@ -183,11 +188,16 @@ func (p *pageReader) page(id uint64, flags ...uint16) ([]byte, error) {
 	if n > p.hwm-id {
 		return nil, fmt.Errorf("page %d: %d overflow pages run past the high-water mark %d", id, n-1, p.hwm)
 	}
-	buf := make([]byte, int64(n)*p.pageSize)
-	if k, err := p.readAt(buf, int64(id)*p.pageSize); k < len(buf) {
+	if n == 1 {
+		return head, nil
+	}
+	// The high-water mark lies within the file (preflight checked), so
+	// this allocation is bounded by the file's size.
+	p.buf = make([]byte, int64(n)*p.pageSize)
+	if k, err := p.readAt(p.buf, int64(id)*p.pageSize); k < len(p.buf) {
 		return nil, errors.Join(fmt.Errorf("page %d: the file ends inside it", id), err)
 	}
-	return buf, nil
+	return p.buf, nil
 }
 
 // freelist checks the freelist page: its ids fit in it and lie below the

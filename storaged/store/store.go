@@ -61,8 +61,9 @@ type Store struct {
 // another Store, in this process or another, holds it.
 //
 // Before serving anything it checks the whole file: its page structure
-// (preflight.go) and bbolt's consistency check, every page (about 60 ms for
-// 100,000 objects on the 2-core VM of docs/BENCHMARKS.md). A file that fails
+// (preflight.go) and bbolt's consistency check, every page: about 55 ms for
+// 100,000 objects (a 50 MB file) on the 2-core VM of docs/BENCHMARKS.md,
+// BenchmarkOpenCheck. A file that fails
 // (or that bbolt panics or faults on) is never served and never crashes the
 // process: Open moves it aside to dir/shoal.db.corrupt-<UTC time>, keeps it
 // there, logs why and where, and starts an empty database under a new
