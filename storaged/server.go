@@ -53,9 +53,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	st := cfg.Store
 	if st == nil {
-		if st, err = store.Open(cfg.DataDir, store.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, Rand: cfg.Rand}); err != nil {
+		// A damaged data file never stops the node: store.Open moves it
+		// aside and starts empty under a new epoch (peers repair the data).
+		bs, err := store.Open(cfg.DataDir, store.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, Rand: cfg.Rand})
+		if err != nil {
 			return nil, fmt.Errorf("storaged: %w", err)
 		}
+		if q := bs.Quarantined(); q != "" {
+			cfg.Logger.Error("storaged: the data file was damaged and moved aside; starting empty under a new epoch",
+				"node", cfg.ID, "moved_to", q)
+		}
+		st = bs
 	}
 	s := &Server{
 		cfg:     cfg,

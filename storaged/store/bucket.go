@@ -39,7 +39,15 @@ func (b Bucket) String() string {
 	return fmt.Sprintf("bucket(%d)", uint8(b))
 }
 
-func (b Bucket) name() []byte { return []byte(b.String()) }
+// name is the bucket's name in a database file of the current format: its
+// String with the format as a suffix ("objects.2"), so a file that holds
+// records of an older format in buckets of the old names can be migrated
+// bucket by bucket (migrate.go).
+func (b Bucket) name() []byte { return fmt.Appendf(nil, "%s.%d", b, formatVersion) }
+
+// legacyName is the bucket's name in a database file of format 1: records
+// without checksums.
+func (b Bucket) legacyName() []byte { return []byte(b.String()) }
 
 // Validate reports a bucket that is not one of Objects, Hints and Meta
 // (ErrInvalidBucket).
@@ -71,19 +79,21 @@ func ValidateWrite(b Bucket, key []byte) error {
 	if b == Meta && bytes.Equal(key, epochKey) {
 		return fmt.Errorf("%w: %q in bucket %s is reserved for the store's epoch", ErrInvalidKey, key, b)
 	}
+	if b == Meta && bytes.Equal(key, formatKey) {
+		return fmt.Errorf("%w: %q in bucket %s is reserved for the store's format version", ErrInvalidKey, key, b)
+	}
 	return nil
 }
 
-// lookup returns the value of key in bk and whether it exists. An existing
-// empty value is returned as a non-nil empty slice. The value points into
-// the transaction's memory and is valid only while it is open.
-func lookup(bk *bolt.Bucket, key []byte) ([]byte, bool) {
-	k, v := bk.Cursor().Seek(key)
+// lookup returns the verified value of key in bucket b (bk), an error
+// matching ErrNotFound if it is absent, or a *CorruptError (which matches
+// ErrNotFound too) if its record does not verify. An empty value is
+// returned as a non-nil empty slice. The value points into the
+// transaction's memory and is valid only while it is open.
+func lookup(bk *bolt.Bucket, b Bucket, key []byte) ([]byte, error) {
+	k, rec := bk.Cursor().Seek(key)
 	if k == nil || !bytes.Equal(k, key) {
-		return nil, false
+		return nil, ErrNotFound
 	}
-	if v == nil {
-		v = []byte{}
-	}
-	return v, true
+	return OpenRecord(b, key, rec)
 }

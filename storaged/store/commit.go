@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -127,8 +128,8 @@ func (s *Store) apply(tx *bolt.Tx, r *request) error {
 	bk := tx.Bucket(r.bucket.name())
 	if r.fn == nil && r.fnThen == nil {
 		if r.ifValue {
-			if old, ok := lookup(bk, r.key); !ok || !bytes.Equal(old, r.want) {
-				return nil
+			if old, err := lookup(bk, r.bucket, r.key); s.corrupt.Note(err) != nil || !bytes.Equal(old, r.want) {
+				return nil // absent or corrupt: matches nothing
 			}
 		}
 		if err := bk.Delete(r.key); err != nil {
@@ -140,17 +141,25 @@ func (s *Store) apply(tx *bolt.Tx, r *request) error {
 		}
 		return nil
 	}
-	old, _ := lookup(bk, r.key)
-	v, then, err := s.call(r, old)
+	old, err := lookup(bk, r.bucket, r.key)
+	if errors.Is(s.corrupt.Note(err), ErrCorrupt) && r.refuseCorrupt {
+		return fmt.Errorf("store: refusing to apply over a record that failed its checksum (RefuseCorrupt): %w", err)
+	}
+	v, then, err := s.call(r, old) // old is nil if absent or corrupt
 	if err != nil || v == nil {
 		return err
 	}
-	// bbolt keeps a reference to the value until commit, and v may alias
-	// old (the mmap) or caller memory: store a private copy.
-	v = append(make([]byte, 0, len(v)), v...)
 	r.then = then // told false if the put fails
-	if err := bk.Put(r.key, v); err != nil {
-		return fmt.Errorf("store: put into %s: %w", r.bucket, err)
+	return putRecord(bk, r.bucket, r.key, v)
+}
+
+// putRecord stores value as the record of key in bucket b (bk). bbolt keeps
+// a reference to what it is given until commit, and value may alias the
+// mmap or caller memory: the record is a private copy.
+func putRecord(bk *bolt.Bucket, b Bucket, key, value []byte) error {
+	rec := AppendRecord(make([]byte, 0, RecordOverhead+len(value)), b, key, value)
+	if err := bk.Put(key, rec); err != nil {
+		return fmt.Errorf("store: put into %s: %w", b, err)
 	}
 	return nil
 }

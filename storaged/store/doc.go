@@ -42,4 +42,22 @@
 //
 // The directory is guarded by an exclusive flock on dir/LOCK, so two
 // processes (or two Opens in one process) never share a database.
+//
+// # What the disk returns is checked
+//
+// Every value of every bucket is kept as a record (record.go): a format
+// byte and a CRC-32C over the bucket, the key and the value, verified on
+// every read. A record that fails is never returned as data: Get and
+// View.Get return a *CorruptError (matching ErrCorrupt and ErrNotFound, so
+// storaged treats the key as locally missing and quorum reads and repair
+// fetch it from peers), scans skip it, and Apply's function sees it as
+// absent, so a merge writes a good record over it (unless RefuseCorrupt).
+// Each is counted (Stats.CorruptReads, Stats.CorruptRecords) and logged
+// once, by bucket and key hash, never by value.
+//
+// Open checks the whole file before serving it: its page structure, read
+// without mapping it (preflight.go), then bbolt's tx.Check, with faults and
+// panics turned into errors. A damaged file is moved aside (kept) and the
+// store starts empty under a new epoch (Quarantined). A file of format 1
+// (bare values) is migrated to records once, crash-safely (migrate.go).
 package store

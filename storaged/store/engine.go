@@ -11,12 +11,14 @@ import "context"
 // commits, CompareAndDelete's byte-for-byte condition, View's consistent
 // snapshot, the epoch, and ApplyThen's then functions running one at a
 // time on the commit loop, after the batch's fate is known and before its
-// writers are answered. Implementations are safe for concurrent use.
+// writers are answered, and records that fail their checksum treated as
+// absent by every read (ErrCorrupt, RefuseCorrupt). Implementations are
+// safe for concurrent use.
 type Engine interface {
-	Apply(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, error)) error
+	Apply(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, error), opts ...ApplyOption) error
 	Delete(ctx context.Context, b Bucket, key []byte) error
 	CompareAndDelete(ctx context.Context, b Bucket, key, old []byte) (bool, error)
-	ApplyThen(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, func(committed bool), error)) error
+	ApplyThen(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, func(committed bool), error), opts ...ApplyOption) error
 	CompareAndDeleteThen(ctx context.Context, b Bucket, key, old []byte, then func(committed bool)) (bool, error)
 	Get(b Bucket, key []byte) ([]byte, error)
 	View(fn func(v View) error) error
@@ -39,14 +41,15 @@ type Engine interface {
 // (the same holds for ForEach).
 type View interface {
 	// Get returns the value of key in bucket b, or an error matching
-	// ErrNotFound, ErrInvalidBucket or ErrInvalidKey.
+	// ErrNotFound, ErrInvalidBucket or ErrInvalidKey; a record that fails
+	// its checksum is a *CorruptError, matching ErrNotFound and ErrCorrupt.
 	Get(b Bucket, key []byte) ([]byte, error)
 	// Scan calls fn for the keys of bucket b in byte order, starting at the
 	// first key not before from (nil: the first key of the bucket), until
 	// fn returns false or the bucket ends. With a non-empty prefix only keys
 	// starting with it are visited: the scan starts at max(from, prefix) and
 	// ends at the first key past the prefix. An empty value is passed as a
-	// non-nil empty slice.
+	// non-nil empty slice. Records that fail their checksum are skipped.
 	Scan(b Bucket, from, prefix []byte, fn func(key, value []byte) bool) error
 }
 

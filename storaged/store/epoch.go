@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,18 +19,20 @@ var epochKey = []byte("epoch")
 // not keep issuing counters under its old identity.
 func ensureEpoch(tx *bolt.Tx, rnd io.Reader, log *slog.Logger) (epoch uint64, fresh bool, err error) {
 	meta := tx.Bucket(Meta.name())
-	if v := meta.Get(epochKey); v != nil {
+	if v, err := lookup(meta, Meta, epochKey); err == nil {
 		if e, ok := decodeEpoch(v); ok {
 			return e, false, nil
 		}
 		log.Warn("store: malformed epoch, starting a new one", "bytes", len(v))
+	} else if errors.Is(err, ErrCorrupt) {
+		log.Warn("store: the epoch's record is corrupt, starting a new one", "err", err)
 	} else if k, _ := tx.Bucket(Objects.name()).Cursor().First(); k != nil {
 		log.Warn("store: database holds objects but no epoch, starting a new one")
 	}
 	if epoch, err = NewEpoch(rnd); err != nil {
 		return 0, false, err
 	}
-	if err := meta.Put(epochKey, encodeEpoch(epoch)); err != nil {
+	if err := putRecord(meta, Meta, epochKey, encodeEpoch(epoch)); err != nil {
 		return 0, false, fmt.Errorf("store: record epoch: %w", err)
 	}
 	return epoch, true, nil

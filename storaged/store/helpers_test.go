@@ -18,7 +18,10 @@ const (
 	dirEnv   = "SHOAL_STORE_TEST_DIR"
 )
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = newTextLogger(io.Discard)
+
+// newTextLogger logs text lines to w.
+func newTextLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
 
 // openT opens a store in dir and closes it when the test ends.
 func openT(t testing.TB, dir string, opts Options) *Store {

@@ -15,6 +15,13 @@ type Stats struct {
 	// GroupWaits counts batches for which the commit loop waited for
 	// company (Options.GroupWait).
 	GroupWaits uint64
+	// CorruptReads counts reads (Get, View, ForEach, and the reads of Apply
+	// and CompareAndDelete) that met a record whose checksum does not hold,
+	// and so treated it as absent.
+	CorruptReads uint64
+	// CorruptRecords counts the distinct corrupt records met, up to
+	// MaxLoggedCorrupt; each is logged once.
+	CorruptRecords uint64
 }
 
 // counters are the live, atomically updated Stats.
@@ -26,9 +33,11 @@ type counters struct {
 // anything, including after Close.
 func (s *Store) Stats() Stats {
 	return Stats{
-		Commits:       s.stats.commits.Load(),
-		Writes:        s.stats.writes.Load(),
-		FailedCommits: s.stats.failedCommits.Load(),
-		GroupWaits:    s.stats.groupWaits.Load(),
+		Commits:        s.stats.commits.Load(),
+		Writes:         s.stats.writes.Load(),
+		FailedCommits:  s.stats.failedCommits.Load(),
+		GroupWaits:     s.stats.groupWaits.Load(),
+		CorruptReads:   s.corrupt.Reads(),
+		CorruptRecords: s.corrupt.Records(),
 	}
 }

@@ -8,7 +8,8 @@ import (
 
 // boltView is the Store's View: a read transaction.
 type boltView struct {
-	tx *bolt.Tx
+	tx      *bolt.Tx
+	corrupt *Corruptions
 }
 
 // View calls fn with one consistent snapshot of the store, for reads that
@@ -18,12 +19,13 @@ type boltView struct {
 // Store's write methods or Close, for the reason given at ForEach, and
 // should be quick: a long snapshot keeps the file from reusing pages.
 func (s *Store) View(fn func(v View) error) error {
-	return s.view(func(tx *bolt.Tx) error { return fn(boltView{tx: tx}) })
+	return s.view(func(tx *bolt.Tx) error { return fn(boltView{tx: tx, corrupt: s.corrupt}) })
 }
 
 // Get returns the value of key in bucket b, or an error matching
-// ErrNotFound, ErrInvalidBucket or ErrInvalidKey. See View for how long the
-// value is valid.
+// ErrNotFound, ErrInvalidBucket or ErrInvalidKey; a corrupt record is a
+// *CorruptError, which matches ErrNotFound and ErrCorrupt. See View for how
+// long the value is valid.
 func (v boltView) Get(b Bucket, key []byte) ([]byte, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
@@ -31,18 +33,16 @@ func (v boltView) Get(b Bucket, key []byte) ([]byte, error) {
 	if err := ValidateKey(key); err != nil {
 		return nil, err
 	}
-	val, ok := lookup(v.tx.Bucket(b.name()), key)
-	if !ok {
-		return nil, ErrNotFound
-	}
-	return val, nil
+	val, err := lookup(v.tx.Bucket(b.name()), b, key)
+	return val, v.corrupt.Note(err)
 }
 
 // Scan calls fn for the keys of bucket b in byte order, starting at the first
 // key not before from (nil: the first key of the bucket), until fn returns
 // false or the bucket ends. With a non-empty prefix only keys starting with
 // it are visited: the scan starts at max(from, prefix) and ends at the first
-// key past the prefix. See View for how long keys and values are valid.
+// key past the prefix. Corrupt records are skipped (and counted, see
+// Stats). See View for how long keys and values are valid.
 func (v boltView) Scan(b Bucket, from, prefix []byte, fn func(key, value []byte) bool) error {
 	if err := b.Validate(); err != nil {
 		return err
@@ -51,18 +51,20 @@ func (v boltView) Scan(b Bucket, from, prefix []byte, fn func(key, value []byte)
 	if bytes.Compare(prefix, from) > 0 {
 		from = prefix
 	}
-	var k, val []byte
+	var k, rec []byte
 	if len(from) == 0 {
-		k, val = c.First()
+		k, rec = c.First()
 	} else {
-		k, val = c.Seek(from)
+		k, rec = c.Seek(from)
 	}
-	for ; k != nil; k, val = c.Next() {
+	for ; k != nil; k, rec = c.Next() {
 		if len(prefix) > 0 && !bytes.HasPrefix(k, prefix) {
 			return nil
 		}
-		if val == nil {
-			val = []byte{}
+		val, err := OpenRecord(b, k, rec)
+		if err != nil {
+			v.corrupt.Note(err)
+			continue
 		}
 		if !fn(k, val) {
 			return nil

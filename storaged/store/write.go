@@ -28,7 +28,9 @@ type request struct {
 	// want (CompareAndDelete).
 	ifValue bool
 	want    []byte // owned by the request
-	state   atomic.Uint32
+	// refuseCorrupt: fail rather than call fn over a corrupt record.
+	refuseCorrupt bool
+	state         atomic.Uint32
 
 	// Written by the commit loop before done is closed.
 	err      error
@@ -60,18 +62,28 @@ type request struct {
 // with the same value in the caller's goroutine and the rest of the batch
 // proceeds.
 //
+// A record whose checksum does not hold is absent to fn (old is nil), so
+// what fn returns replaces it: a merge heals the key that way. It is counted
+// and logged (Stats.CorruptReads). With the option RefuseCorrupt, Apply
+// instead fails with an error matching ErrCorrupt without calling fn.
+//
 // The key must be 1 to MaxKeySize bytes; Apply copies it. Apply is safe for
 // concurrent use.
-func (s *Store) Apply(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, error)) error {
+func (s *Store) Apply(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, error), opts ...ApplyOption) error {
 	if fn == nil {
 		return errors.New("store: Apply with a nil function")
 	}
-	return s.write(ctx, b, key, fn)
+	r, err := newRequest(ctx, b, key, fn)
+	if err != nil {
+		return err
+	}
+	r.refuseCorrupt = RefuseCorrupt.In(opts)
+	return s.submit(ctx, r)
 }
 
 // Delete removes key from bucket b, group-committed like Apply, with the
-// same return values. Deleting an absent key succeeds. Delete is safe for
-// concurrent use.
+// same return values. Deleting an absent key succeeds, and so does deleting
+// a corrupt one (its record goes). Delete is safe for concurrent use.
 func (s *Store) Delete(ctx context.Context, b Bucket, key []byte) error {
 	return s.write(ctx, b, key, nil)
 }
@@ -85,8 +97,8 @@ func (s *Store) Delete(ctx context.Context, b Bucket, key []byte) error {
 // every fn, of a store runs on one goroutine, one after another, which
 // lets the caller keep state derived from the writes (a ledger) with no
 // protocol between goroutines. then must be quick and must not call the
-// Store. then may be nil.
-func (s *Store) ApplyThen(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, func(committed bool), error)) error {
+// Store. then may be nil. A corrupt record and opts are treated as by Apply.
+func (s *Store) ApplyThen(ctx context.Context, b Bucket, key []byte, fn func(old []byte) ([]byte, func(committed bool), error), opts ...ApplyOption) error {
 	if fn == nil {
 		return errors.New("store: ApplyThen with a nil function")
 	}
@@ -94,7 +106,7 @@ func (s *Store) ApplyThen(ctx context.Context, b Bucket, key []byte, fn func(old
 	if err != nil {
 		return err
 	}
-	r.fnThen = fn
+	r.fnThen, r.refuseCorrupt = fn, RefuseCorrupt.In(opts)
 	return s.submit(ctx, r)
 }
 
@@ -116,8 +128,8 @@ func (s *Store) CompareAndDeleteThen(ctx context.Context, b Bucket, key, old []b
 // exactly old, byte for byte, and reports whether it did. The comparison and
 // the delete happen inside the commit loop, atomically with respect to every
 // other write: a caller that read a value, acted on it, and must not lose a
-// concurrent change to it deletes with the value it read. An absent key
-// matches nothing. It is group-committed like Apply, with the same errors;
+// concurrent change to it deletes with the value it read. An absent key, and
+// a corrupt one, match nothing. It is group-committed like Apply, with the same errors;
 // true is reported only together with a nil error (the delete is durable).
 // CompareAndDelete copies key and old, and is safe for concurrent use.
 func (s *Store) CompareAndDelete(ctx context.Context, b Bucket, key, old []byte) (bool, error) {
@@ -138,6 +150,28 @@ func (s *Store) write(ctx context.Context, b Bucket, key []byte, fn func([]byte)
 		return err
 	}
 	return s.submit(ctx, r)
+}
+
+// ApplyOption adjusts one Apply or ApplyThen call.
+type ApplyOption uint8
+
+// RefuseCorrupt makes Apply (or ApplyThen) fail with an error matching
+// ErrCorrupt, without calling its function, when the key's record fails its
+// checksum, instead of presenting it as absent. It is for a write whose
+// result depends on what the record held in a way a merge does not restore:
+// a coordinator assigning the next dot of its own actor must not start over
+// from an empty object, or it may reissue a dot it already gave to another
+// value (until per-key epochs exist).
+const RefuseCorrupt ApplyOption = 1
+
+// In reports whether opts include o. Engines use it to read their options.
+func (o ApplyOption) In(opts []ApplyOption) bool {
+	for _, p := range opts {
+		if p&o != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // newRequest validates a write and builds its request.

@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -106,8 +107,8 @@ func (s *Store) apply(st state, r *request) error {
 	t := st[r.bucket]
 	if r.fn == nil && r.fnThen == nil {
 		if r.ifValue {
-			if old, ok := t.get(r.key); !ok || !bytes.Equal(old, r.want) {
-				return nil
+			if old, err := st.read(r.bucket, r.key); s.corrupt.Note(err) != nil || !bytes.Equal(old, r.want) {
+				return nil // absent or corrupt: matches nothing
 			}
 		}
 		st[r.bucket] = t.del(r.key)
@@ -117,9 +118,12 @@ func (s *Store) apply(st state, r *request) error {
 		}
 		return nil
 	}
-	old, ok := t.get(r.key)
+	old, err := st.read(r.bucket, r.key)
+	if errors.Is(s.corrupt.Note(err), store.ErrCorrupt) && r.refuseCorrupt {
+		return fmt.Errorf("memstore: refusing to apply over a record that failed its checksum (RefuseCorrupt): %w", err)
+	}
 	var arg []byte // fn's private copy: a bug in fn cannot reach the snapshots
-	if ok {
+	if err == nil {
 		arg = own(old)
 	}
 	v, then, err := s.call(r, arg)
@@ -131,7 +135,7 @@ func (s *Store) apply(st state, r *request) error {
 	if err != nil || v == nil {
 		return err
 	}
-	st[r.bucket] = t.put(r.key, own(v))
+	st.write(r.bucket, r.key, v)
 	r.then = then
 	return nil
 }

@@ -22,16 +22,23 @@ func TestConformance(t *testing.T) {
 		{"latency", memstore.Options{SyncLatency: 100 * time.Microsecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			storetest.Run(t, func(t *testing.T) func() (store.Engine, error) {
+			storetest.Run(t, func(t *testing.T) storetest.Harness {
 				d := memstore.NewDisk()
-				return func() (store.Engine, error) {
-					opts := tc.opts
-					opts.Logger = quiet
-					s, err := d.Open(opts)
-					if err != nil {
-						return nil, err
-					}
-					return s, nil
+				return storetest.Harness{
+					Open: func() (store.Engine, error) {
+						opts := tc.opts
+						opts.Logger = quiet
+						s, err := d.Open(opts)
+						if err != nil {
+							return nil, err
+						}
+						return s, nil
+					},
+					Record: func(b store.Bucket, key []byte) ([]byte, bool, error) {
+						rec, ok := d.Record(b, key)
+						return rec, ok, nil
+					},
+					SetRecord: d.SetRecord,
 				}
 			})
 		})

@@ -71,6 +71,7 @@ func (d *Disk) Open(opts Options) (*Store, error) {
 		d.synced = d.synced.withEpoch(epoch)
 		opts.Logger.Info("memstore: new epoch", "epoch", epoch)
 	}
+	d.synced = d.synced.withFormat()
 	s := newStore(d, opts, epoch, !ok)
 	d.holder = s
 	s.start()
@@ -229,4 +230,45 @@ func (d *Disk) release(s *Store) {
 	d.syncLocked(-1)
 	d.holder = nil
 	close(s.gone)
+}
+
+// Record returns a copy of the bytes the Disk keeps for key in bucket b (a
+// record, store.AppendRecord's frame around the value) in its committed
+// state, and whether the key exists. With SetRecord it is how a test or the
+// simulator damages a record.
+func (d *Disk) Record(b store.Bucket, key []byte) ([]byte, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	rec, ok := d.committed()[b].get(key)
+	if !ok {
+		return nil, false
+	}
+	return own(rec), true
+}
+
+// SetRecord makes rec the bytes kept for key in bucket b, bypassing the
+// store (no checksum is computed), as a rotting disk or a bug below the
+// store would; a nil rec removes the key. It works only while no Store is
+// open (else it returns an error matching store.ErrLocked), on the synced
+// state, which is then all there is.
+func (d *Disk) SetRecord(b store.Bucket, key, rec []byte) error {
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	if err := store.ValidateKey(key); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.holder != nil {
+		return errLocked
+	}
+	st := d.synced.clone()
+	if rec == nil {
+		st[b] = st[b].del(key)
+	} else {
+		st[b] = st[b].put(own(key), own(rec))
+	}
+	d.synced = st
+	return nil
 }

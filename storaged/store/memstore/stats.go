@@ -18,8 +18,10 @@ type counters struct {
 // including after Close or Crash.
 func (s *Store) Stats() store.Stats {
 	return store.Stats{
-		Commits:       s.stats.commits.Load(),
-		Writes:        s.stats.writes.Load(),
-		FailedCommits: s.stats.failedCommits.Load(),
+		Commits:        s.stats.commits.Load(),
+		Writes:         s.stats.writes.Load(),
+		FailedCommits:  s.stats.failedCommits.Load(),
+		CorruptReads:   s.corrupt.Reads(),
+		CorruptRecords: s.corrupt.Records(),
 	}
 }

@@ -36,6 +36,7 @@ type Store struct {
 	live          []*request    // the commit loop's scratch slice
 	broken        atomic.Pointer[error]
 	stats         counters
+	corrupt       *store.Corruptions
 
 	closeOnce sync.Once
 }
@@ -53,6 +54,7 @@ func newStore(d *Disk, opts Options, epoch uint64, fresh bool) *Store {
 		loopDone:      make(chan struct{}),
 		writebackDone: make(chan struct{}),
 		wake:          make(chan struct{}, 1),
+		corrupt:       store.NewCorruptions(opts.Logger),
 	}
 }
 
@@ -80,8 +82,10 @@ func (s *Store) Epoch() uint64 { return s.epoch }
 func (s *Store) Fresh() bool { return s.fresh }
 
 // Get returns a copy of the value of key in bucket b, which the caller owns,
-// or an error matching store.ErrNotFound. It reads the latest committed
-// state (possibly a batch whose sync is still in progress).
+// or an error matching store.ErrNotFound (a *store.CorruptError, which
+// matches it, for a record whose checksum does not hold). It reads the
+// latest committed state (possibly a batch whose sync is still in
+// progress).
 func (s *Store) Get(b store.Bucket, key []byte) ([]byte, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
@@ -93,16 +97,17 @@ func (s *Store) Get(b store.Bucket, key []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, ok := st[b].get(key)
-	if !ok {
-		return nil, store.ErrNotFound
+	v, err := st.read(b, key)
+	if err != nil {
+		return nil, s.corrupt.Note(err)
 	}
 	return own(v), nil
 }
 
 // ForEach calls fn for every key of bucket b in byte order, on one
-// consistent snapshot. key and value are valid only during fn and must not
-// be modified. ForEach stops at, and returns, fn's first error.
+// consistent snapshot, skipping (and counting) corrupt records. key and
+// value are valid only during fn and must not be modified. ForEach stops
+// at, and returns, fn's first error.
 func (s *Store) ForEach(b store.Bucket, fn func(key, value []byte) error) error {
 	if err := b.Validate(); err != nil {
 		return err
@@ -111,14 +116,15 @@ func (s *Store) ForEach(b store.Bucket, fn func(key, value []byte) error) error 
 	if err != nil {
 		return err
 	}
-	st[b].ascend(nil, func(k, v []byte) bool {
+	st.scan(b, nil, s.corrupt, func(k, v []byte) bool {
 		err = fn(k, v)
 		return err == nil
 	})
 	return err
 }
 
-// Count returns the number of keys in bucket b, in constant time.
+// Count returns the number of keys in bucket b, corrupt records included,
+// in constant time.
 func (s *Store) Count(b store.Bucket) (int, error) {
 	if err := b.Validate(); err != nil {
 		return 0, err

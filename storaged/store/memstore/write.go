@@ -29,7 +29,9 @@ type request struct {
 	// want (CompareAndDelete).
 	ifValue bool
 	want    []byte // owned by the request
-	state   atomic.Uint32
+	// refuseCorrupt: fail rather than call fn over a corrupt record.
+	refuseCorrupt bool
+	state         atomic.Uint32
 
 	// Written by the commit loop before done is closed.
 	err      error
@@ -57,17 +59,27 @@ type request struct {
 // value in the caller's goroutine and the rest of the batch proceeds; if fn
 // modified old, Apply panics too.
 //
+// A record whose checksum does not hold is absent to fn, counted and
+// logged; with store.RefuseCorrupt, Apply fails with an error matching
+// store.ErrCorrupt instead, without calling fn.
+//
 // The key must be 1 to store.MaxKeySize bytes, and not the epoch's; Apply
 // copies it.
-func (s *Store) Apply(ctx context.Context, b store.Bucket, key []byte, fn func(old []byte) ([]byte, error)) error {
+func (s *Store) Apply(ctx context.Context, b store.Bucket, key []byte, fn func(old []byte) ([]byte, error), opts ...store.ApplyOption) error {
 	if fn == nil {
 		return errNilFunc
 	}
-	return s.write(ctx, b, key, fn)
+	r, err := newRequest(ctx, b, key, fn)
+	if err != nil {
+		return err
+	}
+	r.refuseCorrupt = store.RefuseCorrupt.In(opts)
+	return s.submit(ctx, r)
 }
 
 // Delete removes key from bucket b, group-committed like Apply, with the
-// same return values. Deleting an absent key succeeds.
+// same return values. Deleting an absent key succeeds, and so does deleting
+// a corrupt one.
 func (s *Store) Delete(ctx context.Context, b store.Bucket, key []byte) error {
 	return s.write(ctx, b, key, nil)
 }
@@ -77,8 +89,9 @@ func (s *Store) Delete(ctx context.Context, b store.Bucket, key []byte) error {
 // (*store.Store).ApplyThen: true once the batch is durable (visible, under
 // NoSync), false if its commit failed (ambiguously too); only for a write
 // that changed something; in batch order; before the writer is answered. A
-// Crash runs no then: the process it belongs to is gone.
-func (s *Store) ApplyThen(ctx context.Context, b store.Bucket, key []byte, fn func(old []byte) ([]byte, func(committed bool), error)) error {
+// Crash runs no then: the process it belongs to is gone. A corrupt record
+// and opts are treated as by Apply.
+func (s *Store) ApplyThen(ctx context.Context, b store.Bucket, key []byte, fn func(old []byte) ([]byte, func(committed bool), error), opts ...store.ApplyOption) error {
 	if fn == nil {
 		return errors.New("memstore: ApplyThen with a nil function")
 	}
@@ -86,7 +99,7 @@ func (s *Store) ApplyThen(ctx context.Context, b store.Bucket, key []byte, fn fu
 	if err != nil {
 		return err
 	}
-	r.fnThen = fn
+	r.fnThen, r.refuseCorrupt = fn, store.RefuseCorrupt.In(opts)
 	return s.submit(ctx, r)
 }
 
@@ -106,7 +119,8 @@ func (s *Store) CompareAndDeleteThen(ctx context.Context, b store.Bucket, key, o
 
 // CompareAndDelete removes key from bucket b only if its value is still
 // exactly old, byte for byte, and reports whether it did, atomically with
-// respect to every other write. An absent key matches nothing. It is
+// respect to every other write. An absent key, and a corrupt one, match
+// nothing. It is
 // group-committed like Apply, with the same errors; true is reported only
 // together with a nil error. It copies key and old.
 func (s *Store) CompareAndDelete(ctx context.Context, b store.Bucket, key, old []byte) (bool, error) {

@@ -61,7 +61,8 @@ func testDurable(t *testing.T, open func() (store.Engine, error)) {
 	want := map[store.Bucket]map[string]string{
 		store.Objects: {"kept": "v1", "overwritten": "new"},
 		store.Hints:   {"hint": "h"},
-		store.Meta:    {"empty": "", string(store.EpochKey()): string(epochBytes(e.Epoch()))},
+		store.Meta: {"empty": "", string(store.EpochKey()): string(epochBytes(e.Epoch())),
+			string(store.FormatKey()): string(binary.AppendUvarint(nil, store.FormatVersion()))},
 	}
 	for _, b := range store.Buckets() {
 		got := map[string]string{}

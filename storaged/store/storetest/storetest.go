@@ -13,12 +13,29 @@ import (
 	"github.com/shoalkv/shoal/storaged/store"
 )
 
+// Harness is how the suite reaches one store of an implementation.
+type Harness struct {
+	// Open opens the store. Every call of Open opens the same store, so the
+	// suite can close and reopen it, and open it twice at once (which must
+	// fail with store.ErrLocked).
+	Open func() (store.Engine, error)
+	// Record returns the bytes the implementation keeps for key in bucket b
+	// (the record: store.AppendRecord's frame around the value) and
+	// whether the key exists. It is called only while the store is closed.
+	Record func(b store.Bucket, key []byte) ([]byte, bool, error)
+	// SetRecord makes rec the bytes kept for key in bucket b, bypassing the
+	// store and its checksum, as a damaged disk would. It is called only
+	// while the store is closed.
+	SetRecord func(b store.Bucket, key, rec []byte) error
+}
+
 // Run runs the conformance suite as subtests of t. For each subtest it
-// calls fresh, which makes a new, empty store and returns open: every call
-// of open within that subtest opens the same store, so the suite can close
-// and reopen it, and open it twice at once (which must fail with
-// store.ErrLocked). The suite closes every Engine it opens.
-func Run(t *testing.T, fresh func(t *testing.T) (open func() (store.Engine, error))) {
+// calls fresh, which makes a new, empty store and returns its Harness. The
+// suite closes every Engine it opens.
+func Run(t *testing.T, fresh func(t *testing.T) Harness) {
+	for _, tc := range corruptTests {
+		t.Run(tc.name, func(t *testing.T) { tc.test(t, fresh(t)) })
+	}
 	for _, tc := range []struct {
 		name string
 		test func(t *testing.T, open func() (store.Engine, error))
@@ -54,7 +71,7 @@ func Run(t *testing.T, fresh func(t *testing.T) (open func() (store.Engine, erro
 		{"Closed", testClosed},
 		{"Locked", testLocked},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.test(t, fresh(t)) })
+		t.Run(tc.name, func(t *testing.T) { tc.test(t, fresh(t).Open) })
 	}
 }
 

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"slices"
 	"strconv"
@@ -388,7 +389,8 @@ func testInvalidKey(t *testing.T, open func() (store.Engine, error)) {
 }
 
 // testEpochKeyReserved: the epoch's key in Meta can be read but not written;
-// the same key in another bucket is an ordinary key.
+// the same key in another bucket is an ordinary key. So is the format
+// version's key.
 func testEpochKeyReserved(t *testing.T, open func() (store.Engine, error)) {
 	e := mustOpen(t, open)
 	ctx := context.Background()
@@ -409,4 +411,15 @@ func testEpochKeyReserved(t *testing.T, open func() (store.Engine, error)) {
 		t.Errorf("Apply to %q in objects: %v", key, err)
 	}
 	wantValue(t, e, store.Objects, string(key), "v")
+	format := store.FormatKey()
+	if err := e.Apply(ctx, store.Meta, format, put("v")); !errors.Is(err, store.ErrInvalidKey) {
+		t.Errorf("Apply to the format key: %v, want ErrInvalidKey", err)
+	}
+	if err := e.Delete(ctx, store.Meta, format); !errors.Is(err, store.ErrInvalidKey) {
+		t.Errorf("Delete of the format key: %v, want ErrInvalidKey", err)
+	}
+	want := binary.AppendUvarint(nil, store.FormatVersion())
+	if v, err := e.Get(store.Meta, format); err != nil || !bytes.Equal(v, want) {
+		t.Errorf("Get of the format key = %x, %v; want %x", v, err, want)
+	}
 }
