@@ -82,7 +82,7 @@ func (s *Server) coordinate(ctx context.Context, req *wire.Coordinate) (any, err
 		}
 		out = next
 		return b, nil
-	})
+	}, store.RefuseCorrupt) // over a damaged record a new dot could repeat one already issued
 	if err != nil {
 		return nil, storeErr(err)
 	}

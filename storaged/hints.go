@@ -84,7 +84,7 @@ func (s *Server) coordinateHint(ctx context.Context, req *wire.Coordinate) (any,
 		}
 		rec.Object, out = next, next
 		return true, nil
-	})
+	}, store.RefuseCorrupt) // as in coordinate: a damaged record's epoch and counters are lost
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (s *Server) hintActor(rec *hint.Record) dvv.Actor {
 // and coordinates share everything but change. change reports whether it
 // changed the record: an existing record it did not change is not
 // rewritten.
-func (s *Server) applyHint(ctx context.Context, key []byte, owner ring.NodeID, change func(rec *hint.Record) (bool, error)) error {
+func (s *Server) applyHint(ctx context.Context, key []byte, owner ring.NodeID, change func(rec *hint.Record) (bool, error), opts ...store.ApplyOption) error {
 	owner, hk, err := s.hintTarget(key, owner)
 	if err != nil {
 		return err
@@ -122,7 +122,7 @@ func (s *Server) applyHint(ctx context.Context, key []byte, owner ring.NodeID, c
 			return nil, nil, nil
 		}
 		return s.admitHint(owner, old, rec, now)
-	})
+	}, opts...)
 	return s.hintApplied(owner, err)
 }
 
