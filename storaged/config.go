@@ -104,6 +104,11 @@ type Config struct {
 	// HintInterval is the pause between hint delivery passes (default
 	// DefaultHintInterval, 1s).
 	HintInterval time.Duration
+	// Peers bound what clients and other nodes may cost this node: memory
+	// held for them, connections per source and in total, streams, the
+	// handshake rate, and deadlines for a hello and for a frame (the
+	// defaults of wire.PeerLimits keep a node under 256 MiB of RSS).
+	Peers wire.PeerLimits
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }

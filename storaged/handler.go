@@ -16,6 +16,12 @@ import (
 
 // Handle serves one request (wire.Handler).
 func (s *Server) Handle(ctx context.Context, p wire.Peer, t wire.Type, body []byte) (any, error) {
+	resp, err := s.handle(ctx, p, t, body)
+	s.rejected.note(p, t, err)
+	return resp, err
+}
+
+func (s *Server) handle(ctx context.Context, p wire.Peer, t wire.Type, body []byte) (any, error) {
 	switch t {
 	case wire.TypeCoordinate:
 		var req wire.Coordinate
@@ -103,10 +109,8 @@ func (s *Server) checkCoordinate(req *wire.Coordinate) error {
 func (s *Server) member(p wire.Peer) error {
 	r := s.ring.Load()
 	if _, ok := r.Node(ring.NodeID(p.ID)); !ok {
-		err := fmt.Errorf("%w: node-to-node requests come only from members; peer %q (%s) is not a member of ring version %d",
+		return fmt.Errorf("%w: node-to-node requests come only from members; peer %q (%s) is not a member of ring version %d",
 			wire.ErrForbidden, p.ID, p.Addr, r.Version())
-		s.log.Warn("refused a node-only request", "peer", p.ID, "addr", p.Addr, "err", err)
-		return err
 	}
 	return nil
 }
@@ -148,8 +152,7 @@ func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set) (any, error
 		}
 		next, changed, err := replica.Merge(cur, obj, lim)
 		if err != nil {
-			s.refusedMerge(key, err)
-			return nil, err
+			return nil, fmt.Errorf("key %s: %w", keyHash(key), err)
 		}
 		if old != nil && !changed {
 			return nil, nil // nothing new; what we hold is already durable
@@ -164,15 +167,6 @@ func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set) (any, error
 		return nil, storeErr(err)
 	}
 	return &wire.Ack{}, nil
-}
-
-// refusedMerge logs a merge refused for what it would store; a dot
-// conflict is logged as the corruption it is.
-func (s *Server) refusedMerge(key []byte, err error) {
-	if errors.Is(err, wire.ErrDotConflict) {
-		s.log.Error("corruption: an incoming object disagrees with this node under one dot; kept what this node holds",
-			"key_hash", keyHash(key), "err", err)
-	}
 }
 
 // keyHash names a key in logs without revealing it.
@@ -233,20 +227,25 @@ func (s *Server) status() (any, error) {
 	st := s.st.Stats()
 	hs := s.hints.status()
 	return &wire.StatusOK{
-		Node:           s.cfg.ID,
-		Addr:           s.ep.Addr().String(),
-		Epoch:          s.actor.Epoch,
-		RingVersion:    s.ring.Load().Version(),
-		Objects:        uint64(objects),
-		Hints:          uint64(hints),
-		UptimeMS:       uint64(s.clock.Now().Sub(s.started).Milliseconds()),
-		Commits:        st.Commits,
-		Writes:         st.Writes,
-		HintOwners:     hs.owners,
-		HintsDelivered: hs.delivered,
-		HintsRefused:   hs.refused,
-		HintsKept:      hs.kept,
-		HintsCorrected: hs.corrected,
+		Node:            s.cfg.ID,
+		Addr:            s.ep.Addr().String(),
+		Epoch:           s.actor.Epoch,
+		RingVersion:     s.ring.Load().Version(),
+		Objects:         uint64(objects),
+		Hints:           uint64(hints),
+		UptimeMS:        uint64(s.clock.Now().Sub(s.started).Milliseconds()),
+		Commits:         st.Commits,
+		Writes:          st.Writes,
+		HintOwners:      hs.owners,
+		HintsDelivered:  hs.delivered,
+		HintsRefused:    hs.refused,
+		HintsKept:       hs.kept,
+		HintsCorrected:  hs.corrected,
+		Transport:       s.ep.Stats(),
+		RefusedConflict: s.rejected.conflict.Load(), RefusedClaim: s.rejected.claim.Load(),
+		RefusedNonMember: s.rejected.member.Load(), RefusedLimit: s.rejected.limit.Load(),
+		CorruptReads: st.CorruptReads, CorruptRecords: st.CorruptRecords,
+		Quarantined: s.quarantined,
 	}, nil
 }
 

@@ -41,8 +41,7 @@ func (s *Server) replicateHint(ctx context.Context, req *wire.Replicate) (any, e
 		}
 		next, changed, err := replica.Merge(rec.Object, req.Object, lim)
 		if err != nil {
-			s.refusedMerge(req.Key, err)
-			return false, err
+			return false, fmt.Errorf("key %s: %w", keyHash(req.Key), err)
 		}
 		rec.Object = next
 		return changed, nil

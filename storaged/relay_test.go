@@ -113,6 +113,9 @@ func TestEveryWritePathEnforcesTheLimits(t *testing.T) {
 				}
 			}
 		}
+		if st := c.status("n1"); st.RefusedLimit != 12 {
+			t.Errorf("status counts %d writes refused over a limit, want 12", st.RefusedLimit)
+		}
 	})
 }
 
@@ -132,6 +135,9 @@ func TestRelayCannotRewriteAHeldDot(t *testing.T) {
 		// Control: the coordinator's own object relayed again is accepted.
 		if err := c.call("n1", &wire.Replicate{Key: []byte("k"), Object: held}, &wire.Ack{}); err != nil {
 			t.Fatalf("relaying the coordinator's object: %v", err)
+		}
+		if st := c.status("n1"); st.RefusedConflict != 1 {
+			t.Errorf("status counts %d dot conflicts, want 1", st.RefusedConflict)
 		}
 	})
 }
@@ -164,6 +170,9 @@ func TestForgedOwnCounterIsRefused(t *testing.T) {
 				t.Errorf("%s changed what is stored: %v", tc.name, values(got))
 			}
 		}
+		if st := c.status("n1"); st.RefusedClaim != 5 {
+			t.Errorf("status counts %d forged claims, want 5", st.RefusedClaim)
+		}
 		// The key's later writes still work, and a claim up to what was
 		// issued is accepted.
 		next := c.coordinate("n1", "", "k", "v2", held.VV)
@@ -185,6 +194,9 @@ func TestNodeCallsOnlyFromMembers(t *testing.T) {
 		}
 		if g := c.get("n1", "k"); g.Found {
 			t.Fatalf("the refused handoff stored %v", values(g.Object))
+		}
+		if st := c.status("n1"); st.RefusedNonMember != 1 {
+			t.Errorf("status counts %d node calls from non-members, want 1", st.RefusedNonMember)
 		}
 		// Control: a member's certificate is accepted.
 		member := c.nodeClient("n2", 2)

@@ -29,9 +29,12 @@ type Server struct {
 	ring    atomic.Pointer[ring.Ring]
 	started time.Time
 	closed  atomic.Bool
+	// quarantined is where store.Open moved a damaged data file ("": none).
+	quarantined string
 
-	policy hint.Policy
-	hints  *hintBook
+	policy   hint.Policy
+	hints    *hintBook
+	rejected rejections
 
 	// The hint delivery goroutine (delivery.go), started by Run and
 	// stopped by Close.
@@ -52,6 +55,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("storaged: ring: %w", err)
 	}
 	st := cfg.Store
+	var quarantined string
 	if st == nil {
 		// A damaged data file never stops the node: store.Open moves it
 		// aside and starts empty under a new epoch (peers repair the data).
@@ -59,22 +63,24 @@ func New(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("storaged: %w", err)
 		}
-		if q := bs.Quarantined(); q != "" {
+		if quarantined = bs.Quarantined(); quarantined != "" {
 			cfg.Logger.Error("storaged: the data file was damaged and moved aside; starting empty under a new epoch",
-				"node", cfg.ID, "moved_to", q)
+				"node", cfg.ID, "moved_to", quarantined)
 		}
 		st = bs
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger.With("node", cfg.ID),
-		st:      st,
-		actor:   dvv.Actor{Node: string(cfg.ID), Epoch: st.Epoch()},
-		clock:   cfg.Clock,
-		started: cfg.Clock.Now(),
-		policy:  hint.Policy{MaxBytes: cfg.HintMaxBytes, MaxKeys: cfg.HintMaxKeys, Window: cfg.HintWindow},
+		quarantined: quarantined,
+		cfg:         cfg,
+		log:         cfg.Logger.With("node", cfg.ID),
+		st:          st,
+		actor:       dvv.Actor{Node: string(cfg.ID), Epoch: st.Epoch()},
+		clock:       cfg.Clock,
+		started:     cfg.Clock.Now(),
+		policy:      hint.Policy{MaxBytes: cfg.HintMaxBytes, MaxKeys: cfg.HintMaxKeys, Window: cfg.HintWindow},
 	}
 	s.hints = newHintBook(s.log)
+	s.rejected.log = s.log
 	if err := s.hints.load(st); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("storaged: scan hints: %w", err)
@@ -87,8 +93,9 @@ func New(cfg Config) (*Server, error) {
 		ClusterID:  cfg.ClusterID,
 		Handler:    s,
 		// A get is one bbolt read: cheaper than a goroutine hand-off.
-		Inline: func(t wire.Type) bool { return t == wire.TypeGet },
-		Logger: s.log,
+		Inline:     func(t wire.Type) bool { return t == wire.TypeGet },
+		Logger:     s.log,
+		PeerLimits: cfg.Peers,
 	})
 	if err != nil {
 		st.Close()

@@ -134,6 +134,21 @@ type StatusOK struct {
 	// disk) and corrected it. The accounts are kept exact, so anything but
 	// 0 is a bug worth reporting.
 	HintsCorrected uint64
+	// Transport is the node's connection admission, cut-offs and memory
+	// budget (wire.Stats).
+	Transport Stats
+	// Refusals since start of writes and calls for what they carried: a
+	// relayed object with other bytes under a dot this node holds
+	// (corruption or forgery), a context or object claiming this node's
+	// dots beyond what it issued, a node-only call from a non-member's
+	// certificate, and a write whose result would break a limit.
+	RefusedConflict, RefusedClaim, RefusedNonMember, RefusedLimit uint64
+	// CorruptReads counts reads, since start, that found a stored record
+	// failing its checksum (served as missing); CorruptRecords the distinct
+	// records. Quarantined is where a data file that failed its open check
+	// was moved at this start ("" if none).
+	CorruptReads, CorruptRecords uint64
+	Quarantined                  string
 }
 
 // HintOwner is the hint backlog this node holds for one other node.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/shoalkv/shoal/wire"
@@ -56,6 +57,11 @@ type (
 		HintsRefused   uint64
 		HintsKept      uint64
 		HintsCorrected uint64
+		// Fields added after the ids were typed (issue 9); no ids in them.
+		Transport                                                     wire.Stats
+		RefusedConflict, RefusedClaim, RefusedNonMember, RefusedLimit uint64
+		CorruptReads, CorruptRecords                                  uint64
+		Quarantined                                                   string
 	}
 )
 
@@ -153,13 +159,17 @@ func TestTypedNodeIDGolden(t *testing.T) {
 				},
 				HintsDelivered: 4, HintsRefused: 5, HintsKept: 6, HintsCorrected: 7,
 			},
-			"9e" + "a26e31" + "ae3132372e302e302e313a37303031" +
+			"dc0016" + "a26e31" + "ae3132372e302e302e313a37303031" +
 				"cf1000000000000000" + "cf0000000000000003" + "cf000000000000000a" + "cf0000000000000003" +
 				"cf0000000000000000" + "cf0000000000000000" + "cf0000000000000000" +
 				"92" +
 				"94" + "a26e32" + "cf0000000000000002" + "cf000000000000012c" + "d30000018bcfe56800" +
 				"94" + "a2c3a9" + "cf0000000000000001" + "cf000000000000005a" + "d30000000000000001" +
-				"cf0000000000000004" + "cf0000000000000005" + "cf0000000000000006" + "cf0000000000000007",
+				"cf0000000000000004" + "cf0000000000000005" + "cf0000000000000006" + "cf0000000000000007" +
+				// issue 9's fields, all zero: Transport (12 counters), 4
+				// refusal and 2 corruption counters, an empty Quarantined.
+				"9c" + strings.Repeat("d30000000000000000", 2) + strings.Repeat("cf0000000000000000", 7) +
+				strings.Repeat("d30000000000000000", 3) + strings.Repeat("cf0000000000000000", 6) + "a0",
 		},
 	} {
 		got, err := wire.Encode(tc.msg)

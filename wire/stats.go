@@ -11,6 +11,7 @@ import (
 // Stats is a snapshot of an endpoint's limits at work, for `shoal status`.
 // Counters count from the endpoint's start.
 type Stats struct {
+	_msgpack struct{} `msgpack:",as_array"`
 	// ConnsOpen is the accepted connections open now, handshakes under way
 	// included; Handshaking is those not yet past TLS.
 	ConnsOpen, Handshaking int64
@@ -28,6 +29,9 @@ type Stats struct {
 	// and at most: frames being received, requests being handled, answers
 	// waiting to be written.
 	MemoryUsed, MemoryPeak int64
+	// MemoryTotal is the budget they are held against (the configured
+	// EndpointConfig.MemoryTotal).
+	MemoryTotal int64
 }
 
 // counters are Stats' counting fields.
@@ -49,8 +53,9 @@ func (e *Endpoint) Stats() Stats {
 	return Stats{
 		ConnsOpen: open, Handshaking: c.handshaking.Load(),
 		RefusedTotal: c.refusedTotal.Load(), RefusedPerSource: c.refusedPerSource.Load(), RefusedRate: c.refusedRate.Load(),
-		Retries:    c.retries.Load(),
-		CutNoHello: c.cutNoHello.Load(), CutFrameDeadline: c.cutFrame.Load(), CutBudget: c.cutBudget.Load(),
+		Retries:     c.retries.Load(),
+		MemoryTotal: e.cfg.MemoryTotal,
+		CutNoHello:  c.cutNoHello.Load(), CutFrameDeadline: c.cutFrame.Load(), CutBudget: c.cutBudget.Load(),
 		MemoryUsed: used, MemoryPeak: peak,
 	}
 }
@@ -59,19 +64,26 @@ func (e *Endpoint) Stats() Stats {
 // log after it was logged.
 const refusalLogWindow = time.Minute
 
-// notices logs refusals and cut-offs once per (reason, source) per window.
-type notices struct {
+// Notices decides which refusals to log: each (reason, source host) once
+// per minute, so a flood from one peer costs one log line, not one per
+// request, while every refusal is still counted by its caller. The zero
+// value is ready; safe for concurrent use.
+type Notices struct {
 	mu  sync.Mutex
 	log refusalLog
 }
 
-func (n *notices) note(lg *slog.Logger, reason string, src net.Addr, err error) {
+// Should reports whether a refusal for reason from src is to be logged now.
+func (n *Notices) Should(reason string, src net.Addr) bool {
 	host := hostOf(src)
 	n.mu.Lock()
-	ok := n.log.should(reason, host, time.Now())
-	n.mu.Unlock()
-	if ok {
-		lg.Warn("wire: "+reason, "source", host, "err", err, "quiet_for", refusalLogWindow)
+	defer n.mu.Unlock()
+	return n.log.should(reason, host, time.Now())
+}
+
+func (n *Notices) note(lg *slog.Logger, reason string, src net.Addr, err error) {
+	if n.Should(reason, src) {
+		lg.Warn("wire: "+reason, "source", hostOf(src), "err", err, "quiet_for", refusalLogWindow)
 	}
 }
 

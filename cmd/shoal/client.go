@@ -176,6 +176,7 @@ func runStatus(args []string) error {
 				i.Epoch, i.RingVersion, i.Objects, i.Hints, (time.Duration(i.UptimeMS) * time.Millisecond).Round(time.Second))
 		}
 		printHints(sts, time.Now())
+		printGuards(sts)
 		if down > 0 {
 			return exitCode(1)
 		}
@@ -198,6 +199,51 @@ func runRing(args []string) error {
 		return nil
 	})
 }
+
+// printGuards shows each node's connections and memory held for peers,
+// and any refusals, cut-offs and damage it counted.
+func printGuards(sts []driver.NodeStatus) {
+	fmt.Printf("\n%-6s %6s %21s %s\n", "NODE", "CONNS", "PEER MEMORY (PEAK)", "REFUSED AND CUT OFF SINCE START")
+	for _, s := range sts {
+		if s.Err != nil {
+			continue
+		}
+		i, tr := s.Info, s.Info.Transport
+		var notes []string
+		for _, c := range []struct {
+			n    uint64
+			what string
+		}{
+			{tr.RefusedTotal, "connections over the total"},
+			{tr.RefusedPerSource, "connections over the per-source cap"},
+			{tr.RefusedRate, "connections over the handshake rate"},
+			{tr.Retries, "handshakes sent through Retry"},
+			{tr.CutNoHello, "cut: no hello"},
+			{tr.CutFrameDeadline, "cut: frame too slow"},
+			{tr.CutBudget, "cut: answers left unread"},
+			{i.RefusedLimit, "writes over a limit"},
+			{i.RefusedClaim, "forged claims of its dots"},
+			{i.RefusedConflict, "dot conflicts (corruption, see its log)"},
+			{i.RefusedNonMember, "node calls from non-members"},
+			{i.CorruptReads, "reads of damaged records"},
+		} {
+			if c.n > 0 {
+				notes = append(notes, fmt.Sprintf("%d %s", c.n, c.what))
+			}
+		}
+		if len(notes) == 0 {
+			notes = []string{"none"}
+		}
+		mem := fmt.Sprintf("%s (%s) of %s", mib(tr.MemoryUsed), mib(tr.MemoryPeak), mib(tr.MemoryTotal))
+		fmt.Printf("%-6s %6d %21s %s\n", s.Node.ID, tr.ConnsOpen, mem, strings.Join(notes, ", "))
+		if i.Quarantined != "" {
+			fmt.Printf("%s found its data file damaged at start: moved to %s, started empty under a new epoch\n", s.Node.ID, i.Quarantined)
+		}
+	}
+}
+
+// mib renders a byte count in MiB.
+func mib(n int64) string { return fmt.Sprintf("%.1fM", float64(n)/(1<<20)) }
 
 // printHints lists the hinted handoff backlog each node holds for others.
 func printHints(sts []driver.NodeStatus, now time.Time) {

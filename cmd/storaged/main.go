@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -55,6 +56,14 @@ func run(args []string) error {
 		hintWin   = fs.Duration("hint-window", storaged.DefaultHintWindow, "once a node's oldest undelivered hint is this old, hints for new keys of that node are refused (anti-entropy repairs longer outages)")
 		hintRate  = fs.Int64("hint-rate", storaged.DefaultHintRate, "hint delivery throttle in bytes per second, across all owners")
 		hintEvery = fs.Duration("hint-interval", storaged.DefaultHintInterval, "pause between hint delivery passes")
+		memTotal  = fs.Int64("memory-total", 0, "most bytes held for all peers at once: frames being received, requests, unwritten answers (default 192 MiB); a peer over its share is slowed, then cut off")
+		memConn   = fs.Int64("memory-per-conn", 0, "one connection's share of --memory-total (default 32 MiB)")
+		maxConns  = fs.Int("max-conns", 0, "most connections accepted in total (default 4096)")
+		perSource = fs.Int("max-conns-per-source", 0, "most connections from one IP address (default 64)")
+		hsRate    = fs.Float64("handshake-rate", 0, "new connections one IP address may start per second (default 50, bursts of 100)")
+		helloTO   = fs.Duration("hello-timeout", 0, "how long a new connection has to send its hello (default 5s)")
+		frameTO   = fs.Duration("frame-timeout", 0, "how long a request may take to arrive once begun, plus its size at 64 KiB/s (default 10s)")
+		goMem     = fs.Int64("go-memory-limit", defaultGoMemoryLimit, "soft limit on the Go runtime's memory, so garbage is collected before it piles up (0: the runtime's default; GOMEMLIMIT, when set, wins)")
 		logLevel  = fs.String("log-level", "info", "debug, info, warn or error")
 		debugAddr = fs.String("debug-addr", "", "serve Go's pprof profiles over HTTP on this address (e.g. 127.0.0.1:6060); off by default")
 	)
@@ -93,6 +102,12 @@ func run(args []string) error {
 	cfg.Limits.MaxKey, cfg.Limits.MaxValue = *maxKey, *maxValue
 	cfg.HintMaxBytes, cfg.HintMaxKeys, cfg.HintWindow = *hintBytes, *hintKeys, *hintWin
 	cfg.HintRate, cfg.HintInterval = *hintRate, *hintEvery
+	cfg.Peers.MemoryTotal, cfg.Peers.MemoryPerConn = *memTotal, *memConn
+	cfg.Peers.MaxConns, cfg.Peers.MaxConnsPerSource, cfg.Peers.HandshakeRate = *maxConns, *perSource, *hsRate
+	cfg.Peers.HelloTimeout, cfg.Peers.FrameTimeout = *helloTO, *frameTO
+	if *goMem > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(*goMem)
+	}
 	srv, err := storaged.New(cfg)
 	if err != nil {
 		return err
@@ -109,6 +124,13 @@ func run(args []string) error {
 	}
 	return srv.Run(ctx)
 }
+
+// defaultGoMemoryLimit is the Go runtime's soft memory limit: above the
+// peers' memory budget (192 MiB by default) and the node's own working set,
+// and under the 256 MiB a node at the default limits stays within, so a
+// burst of peer traffic is collected rather than left for the GC's
+// doubling.
+const defaultGoMemoryLimit = 224 << 20
 
 func or(a, b string) string {
 	if a != "" {

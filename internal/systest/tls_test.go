@@ -135,8 +135,9 @@ func TestTLSNodeFromAnotherCARefused(t *testing.T) {
 }
 
 // TestTLSClientCannotHandoff: handoff is node-to-node. A client certificate
-// gets CodeForbidden and changes nothing; a node certificate from the same CA
-// is served.
+// gets CodeForbidden and changes nothing, as does a node certificate for an
+// id that is not a member; a member's node certificate from the same CA is
+// served.
 func TestTLSClientCannotHandoff(t *testing.T) {
 	n := inprocStart(t)
 	key := []byte("handed-off")
@@ -167,9 +168,15 @@ func TestTLSClientCannotHandoff(t *testing.T) {
 	raw := n.rawConn(t, n.Client)
 	raw.wantError(t, inprocFrame(t, wire.TypeHandoff, req), wire.CodeForbidden, "node-to-node")
 
-	node := tlsEndpoint(t, inprocMaterial(t, n.CA, pki.RoleNode, "n2"), n.ClusterID)
+	// A node certificate is not enough: its id must be a member (the
+	// cluster here is n1 alone).
+	stranger := tlsEndpoint(t, inprocMaterial(t, n.CA, pki.RoleNode, "n2"), n.ClusterID)
+	if err := tlsCall(stranger, n.Addr, n.ID, req, &wire.Ack{}); !errors.Is(err, wire.ErrForbidden) || !strings.Contains(err.Error(), "not a member") {
+		t.Fatalf("handoff with a non-member's node certificate: %v, want forbidden, not a member", err)
+	}
+	node := tlsEndpoint(t, inprocMaterial(t, n.CA, pki.RoleNode, n.ID), n.ClusterID)
 	if err := tlsCall(node, n.Addr, n.ID, req, &wire.Ack{}); err != nil {
-		t.Fatalf("handoff with a node certificate: %v", err)
+		t.Fatalf("handoff with a member's node certificate: %v", err)
 	}
 	if err := tlsCall(client, n.Addr, n.ID, &wire.Get{Key: key}, &got); err != nil {
 		t.Fatalf("get after handoff: %v", err)

@@ -95,8 +95,18 @@ func (d *Detector[T]) heardSince(t time.Time) bool {
 // cause, not each of those nodes (Lifeguard, "local health"): it holds
 // them, and raises the multiplier instead. A node silent while others
 // answer is marked down as before.
+//
+// The hold is one doubling, never more: with no other traffic nothing can
+// tell a local fault from nodes that really died together (kill -9 of two
+// primaries while one put waits on their replicates), and holding them
+// doubling after doubling waited out the caller's deadline instead of
+// moving the writes to fallbacks. So it holds only while the multiplier
+// is 1; nodes still silent at the doubled silence are marked down. A
+// starved process raises the multiplier by its late ticks and by failures
+// without answers between them (failedAlone), and operations retry until
+// their deadline either way.
 func (d *Detector[T]) failedTogether(silent []ring.NodeID, now time.Time) bool {
-	if d.cfg.Fixed || len(silent) < 2 || d.heardSince(now.Add(-d.th.Silence)) {
+	if d.cfg.Fixed || len(silent) < 2 || d.health > 0 || d.heardSince(now.Add(-d.th.Silence)) {
 		return false
 	}
 	d.raise()

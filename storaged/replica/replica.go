@@ -10,6 +10,7 @@ package replica
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 
 	"github.com/shoalkv/shoal/internal/mutant"
@@ -75,6 +76,10 @@ func Check(s dvv.Set, lim wire.Limits) error {
 	return nil
 }
 
+// ErrClaim marks a refusal by Claims (it also matches wire.ErrBadRequest),
+// so a node can count forged claims apart from other bad requests.
+var ErrClaim = errors.New("forged claim")
+
 // MaxClaim is the highest counter of one of a node's own actors that a
 // context or incoming object may claim for a key the node does not hold.
 // No key is written 2^48 times under one actor, so a claim above it can
@@ -97,14 +102,14 @@ func Claims(cur dvv.Set, held bool, actor dvv.Actor, claims dvv.VV, what string)
 	}
 	if held {
 		if have := cur.VV.Get(actor); c > have {
-			return fmt.Errorf("%w: the %s claims %s:%d, but this node has issued only up to %d for this key; a context or object must come from this cluster's answers",
-				wire.ErrBadRequest, what, actor, c, have)
+			return fmt.Errorf("%w: %w: the %s claims %s:%d, but this node has issued only up to %d for this key; a context or object must come from this cluster's answers",
+				wire.ErrBadRequest, ErrClaim, what, actor, c, have)
 		}
 		return nil
 	}
 	if c > MaxClaim {
-		return fmt.Errorf("%w: the %s claims %s:%d, past any counter this node issues (%d); a context or object must come from this cluster's answers",
-			wire.ErrBadRequest, what, actor, c, uint64(MaxClaim))
+		return fmt.Errorf("%w: %w: the %s claims %s:%d, past any counter this node issues (%d); a context or object must come from this cluster's answers",
+			wire.ErrBadRequest, ErrClaim, what, actor, c, uint64(MaxClaim))
 	}
 	return nil
 }
