@@ -16,7 +16,10 @@ import (
 // context of the stored object, so a sequence of writes by one caller can
 // chain without reading. Success means W replicas, the coordinator included,
 // hold the write durably; a *QuorumError (matching ErrUnavailable) means fewer
-// did, though some may have.
+// did, though some may have. A primary believed down, or failing, with no
+// fallback left to stand in for it (a cluster of N nodes, one down) gets the
+// write later from a hint the coordinator keeps for it; that hinted copy
+// does not count toward W or PW.
 func (c *Client) Put(ctx context.Context, key, value []byte, cctx Context, opts ...Option) (Context, error) {
 	if err := c.cfg.Limits.CheckValue(value); err != nil {
 		return nil, fmt.Errorf("driver: %w", err)
@@ -171,7 +174,11 @@ func (c *Client) replicateLoop(ctx context.Context, key []byte, obj dvv.Set, m *
 	deadline, _ := ctx.Deadline()
 	bctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	answers := make(chan sent, len(rd.Sends)) // a slot has one send out at a time
+	// Never more sends are out than at the start: a slot has one replicate
+	// out at a time, and the hint the coordinator may keep for its owner
+	// (coord.Write, step 6) goes out at the start or once that replicate
+	// ended; so no sender blocks.
+	answers := make(chan sent, len(rd.Sends))
 	waiting := ctx.Done()
 	for {
 		for _, s := range rd.Sends {

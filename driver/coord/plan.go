@@ -94,6 +94,21 @@ func (p *Plan) replace(i int) (t Target, ok bool) {
 	return t, true
 }
 
+// believedDown reports whether slot i was planned with a primary believed
+// down, for want of a fallback believed up to stand in (NewPlan).
+func (p *Plan) believedDown(i int) bool { return i >= p.nUp }
+
+// hintAt returns the target of a hint for slot i's owner kept at node at
+// (a live node that holds the write already: see Write, step 6); ok is
+// false when at is that owner, which cannot hold a hint for itself.
+func (p *Plan) hintAt(i int, at ring.Node) (t Target, ok bool) {
+	owner := p.slots[i].Owner()
+	if at.ID == owner {
+		return Target{}, false
+	}
+	return Target{Node: at, HintFor: owner}, true
+}
+
 // coordinationOrder lists the slot indexes to try as coordinator: the
 // primaries believed up, then the hinted stand-ins, each in slot order, then
 // the primaries believed down (a last chance). A write coordinated at a

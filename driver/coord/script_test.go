@@ -43,32 +43,48 @@ func causeStrings(cs []Cause) []string {
 	return out
 }
 
-// inFlight keeps the sends a script has been handed, by node, to answer
-// them by name.
+// inFlight keeps the sends a script has been handed, by target (as
+// targetString writes it), to answer them by name.
 type inFlight map[string]SendID
 
-func (f inFlight) take(t *testing.T, node string) SendID {
+// take removes and returns the send in flight to name: a target as
+// targetString writes it, or a node with exactly one send in flight.
+func (f inFlight) take(t *testing.T, name string) SendID {
 	t.Helper()
-	id, ok := f[node]
-	if !ok {
-		t.Fatalf("no send to %s in flight (in flight: %v)", node, f)
+	key := name
+	if _, ok := f[name]; !ok {
+		var matches []string
+		for k := range f {
+			if strings.SplitN(strings.TrimSuffix(k, "(spare)"), ">", 2)[0] == name {
+				matches = append(matches, k)
+			}
+		}
+		if len(matches) != 1 {
+			slices.Sort(matches)
+			t.Fatalf("%d sends to %s in flight %v (in flight: %v); want one", len(matches), name, matches, f)
+		}
+		key = matches[0]
 	}
-	delete(f, node)
+	id := f[key]
+	delete(f, key)
 	return id
 }
 
+// record notes sends and checks them against want. A slot has one send
+// in flight at a time, so a target never has two.
 func (f inFlight) record(t *testing.T, sends []Send, want []string) {
 	t.Helper()
 	var got []string
 	for _, s := range sends {
+		name := targetString(s.To)
 		got = append(got, sendString(s))
-		if _, dup := f[string(s.To.Node.ID)]; dup {
-			t.Fatalf("a second send to %s while one is in flight", s.To.Node.ID)
+		if _, dup := f[name]; dup {
+			t.Fatalf("a second send to %s while one is in flight", name)
 		}
 		if s.ID == 0 {
 			t.Fatalf("send %s has the zero id", sendString(s))
 		}
-		f[string(s.To.Node.ID)] = s.ID
+		f[name] = s.ID
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("sends %q, want %q", got, want)

@@ -28,6 +28,21 @@ import (
 //  5. Replication goes on after the result, until every slot has the
 //     write or gave up (Done), so all N replicas get it though the caller
 //     waited only for W.
+//  6. A slot with no stand-in left for its owner (a primary believed down
+//     when planned or failed while coordinating, no fallback left; or a
+//     replication that failed with no spare left) also has the write kept
+//     as a hint for its owner at the coordinator's node: an extra
+//     Replicate to that node with HintFor the owner, so the owner gets the
+//     write by hint delivery once it is back (storaged/delivery.go), not
+//     only at its next read repair. That is what keeps a cluster of fewer
+//     than N+1 live nodes converging (a 3-node cluster at N=3 with one
+//     node down has no fallback at all). The coordinator holds it because
+//     it is the one node this write has proven live, its object is
+//     exactly what is sent (no other write merged in first), and its slot
+//     makes no replication send of its own. The hinted copy counts toward
+//     neither Need nor NeedPrimary (the node acknowledged the write once,
+//     as coordinator), its failure is no cause of the write's and is not
+//     retried elsewhere, and Done waits for it.
 //
 // The shell makes each Send, answers it with Answer, and calls Ready after
 // every input. Abandon says the caller stopped waiting: it decides the
@@ -46,8 +61,9 @@ type Write struct {
 	obj     dvv.Set
 
 	// Replication.
-	reps []replica // per slot; the coordinator's stays idle
-	left int       // replication slots not yet ended
+	reps  []replica // per slot; the coordinator's stays idle
+	left  int       // replication slots not yet ended
+	hints int       // hint sends to make or in flight (step 6)
 
 	causes  []Cause
 	ended   error // Abandon's cause
@@ -62,6 +78,14 @@ type replica struct {
 	state  repState
 	send   SendID  // in flight when state is repInFlight
 	causes []Cause // the slot's failures, the write's once the slot ends
+	// doubted: the slot's node is believed down or failed this write's
+	// coordination, and no stand-in took its place; its owner gets a hint
+	// at the coordinator as replication starts (step 6).
+	doubted bool
+	// hint is the hint kept for the slot's owner at the coordinator:
+	// repIdle when none, then repToSend, repInFlight (hintSend), repEnded.
+	hint     repState
+	hintSend SendID
 }
 
 type repState uint8
@@ -104,8 +128,12 @@ func NewWrite(p *Plan, q Quorum) *Write {
 	if q.Need < 1 {
 		panic(fmt.Sprintf("coord: write quorum %+v needs nothing", q))
 	}
-	return &Write{plan: p, tally: Tally{Quorum: q}, queue: p.coordinationOrder(), coord: -1,
-		out: make([]Send, 0, max(p.Len()-1, 1))}
+	w := &Write{plan: p, tally: Tally{Quorum: q}, queue: p.coordinationOrder(), coord: -1,
+		reps: make([]replica, p.Len()), out: make([]Send, 0, max(p.Len()-1, 1))}
+	for i := range w.reps {
+		w.reps[i].doubted = p.believedDown(i)
+	}
+	return w
 }
 
 // Ready makes the sends the inputs so far call for and reports the result.
@@ -122,6 +150,12 @@ func (w *Write) Ready() WriteReady {
 				r.state, r.send = repInFlight, w.send(Replicate, w.plan.slot(i))
 			}
 		}
+		for i := range w.reps {
+			if r := &w.reps[i]; r.hint == repToSend {
+				t, _ := w.plan.hintAt(i, w.plan.slot(w.coord).Node)
+				r.hint, r.hintSend = repInFlight, w.send(Replicate, t)
+			}
+		}
 	}
 	return WriteReady{Sends: w.out, Result: w.result, Done: w.done()}
 }
@@ -133,8 +167,14 @@ func (w *Write) Answer(id SendID, a Answer) {
 		return
 	}
 	for i := range w.reps {
-		if r := &w.reps[i]; r.state == repInFlight && r.send == id {
+		r := &w.reps[i]
+		switch {
+		case r.state == repInFlight && r.send == id:
 			w.replicated(i, a)
+			return
+		case r.hint == repInFlight && r.hintSend == id:
+			r.hint, r.hintSend = repEnded, 0
+			w.hints--
 			return
 		}
 	}
@@ -202,6 +242,8 @@ func (w *Write) coordinated(a Answer) {
 	w.unknown = w.unknown || class.MayHaveApplied()
 	if _, ok := w.plan.replace(i); ok {
 		w.queue = append(w.queue, i)
+	} else {
+		w.reps[i].doubted = true
 	}
 }
 
@@ -209,14 +251,29 @@ func (w *Write) coordinated(a Answer) {
 func (w *Write) replicateFrom(i int, obj dvv.Set) {
 	w.coord, w.obj = i, obj
 	w.tally.Add(w.plan.slot(i))
-	w.reps = make([]replica, w.plan.Len())
 	for j := range w.reps {
 		if j != i {
 			w.reps[j].state = repToSend
 			w.left++
+			if w.reps[j].doubted {
+				w.keepHint(j)
+			}
 		}
 	}
 	w.settle()
+}
+
+// keepHint has the coordinator's node keep a hint for slot i's owner (step
+// 6), unless one was made already or that node is the owner.
+func (w *Write) keepHint(i int) {
+	r := &w.reps[i]
+	if r.hint != repIdle {
+		return
+	}
+	if _, ok := w.plan.hintAt(i, w.plan.slot(w.coord).Node); ok {
+		r.hint = repToSend
+		w.hints++
+	}
 }
 
 func (w *Write) replicated(i int, a Answer) {
@@ -234,6 +291,7 @@ func (w *Write) replicated(i int, a Answer) {
 		return
 	}
 	if _, ok := w.plan.replace(i); !ok {
+		w.keepHint(i)
 		w.endSlot(i, false)
 		return
 	}
@@ -288,7 +346,7 @@ func (w *Write) done() bool {
 	case w.coord < 0:
 		return w.asking == 0
 	}
-	return w.left == 0
+	return w.left == 0 && w.hints == 0
 }
 
 func (w *Write) send(k Kind, t Target) SendID {

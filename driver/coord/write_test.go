@@ -35,9 +35,14 @@ func TestWriteCoordinationRetriesAFailedSlotLast(t *testing.T) {
 	s.fail("c", errShut)
 	s.ready("coordinate d>a")
 	s.ok("d", v1)
-	// The stand-in coordinated; the others get the object.
-	s.ready("replicate b", "replicate c")
+	// The stand-in coordinated; the others get the object, and as b and c
+	// failed with no spare left, d also keeps hints for them.
+	s.ready("replicate b", "replicate c", "replicate d>b", "replicate d>c")
 	s.pending()
+	s.ok("d>b", v1)
+	s.ok("d>c", v1)
+	s.ready()
+	s.pending() // the hints count for nothing
 	s.ok("b", v1)
 	s.ready()
 	s.succeeded(v1, false) // c's send is still out
@@ -77,9 +82,13 @@ func TestWriteReplicationGivesUp(t *testing.T) {
 	s.pending()
 	s.fail("c", errDown)
 	s.ready("replicate d>c")
-	s.fail("d", errLost)
-	s.ready()
+	s.fail("d", errLost) // no spare left: a keeps a hint for c; not for b, which refused for good
+	s.ready("replicate a>c")
 	// Every replication failure is an unknown outcome: a holds the write.
+	s.failed(Failure{Needed: 3, Acked: 1, AckedPrimary: 1, Unknown: true,
+		Causes: []Cause{{"b", errSiblings}, {"c", errDown}, {"d", errLost}}}, false)
+	s.fail("a>c", errShut) // a failed hint is no cause of the write's
+	s.ready()
 	s.failed(Failure{Needed: 3, Acked: 1, AckedPrimary: 1, Unknown: true,
 		Causes: []Cause{{"b", errSiblings}, {"c", errDown}, {"d", errLost}}}, true)
 }
