@@ -32,7 +32,7 @@ func Hash(key []byte, obj dvv.Set) uint64 {
 	if len(obj.Siblings) == 0 && len(obj.VV) == 0 {
 		return 0
 	}
-	h := newFNV(stateDomain)
+	h := stateSeed
 	h.bytes(key)
 	h.uint(uint64(len(obj.VV)))
 	for _, e := range obj.VV {
@@ -63,6 +63,12 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 const (
 	stateDomain = "shoal/merkle/state/v1"
 	leafDomain  = "shoal/merkle/leaf/v1"
+)
+
+// The accumulators after each domain tag, computed once.
+var (
+	stateSeed = newFNV(stateDomain)
+	leafSeed  = newFNV(leafDomain)
 )
 
 const (

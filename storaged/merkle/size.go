@@ -58,7 +58,7 @@ func LeafOf(key []byte, leaves int) int {
 	if !ValidSize(leaves) {
 		panic("merkle: LeafOf: invalid tree size")
 	}
-	h := newFNV(leafDomain)
+	h := leafSeed
 	h.bytes(key)
 	return int(fmix64(uint64(h)) & uint64(leaves-1))
 }
