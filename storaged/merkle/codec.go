@@ -18,7 +18,7 @@ import (
 // first); every run but the first has gap ≥ 1 and every length is ≥ 1, so
 // the encoding of a Part is unique. Runs make a complete level or whole
 // branches of leaves cost a few bytes of ids, and scattered ids about 2-4
-// bytes each: Top of a 2^18-leaf tree is 16,390 bytes.
+// bytes each: Top of a 2^18-leaf tree is 16,391 bytes.
 const partFormat = 1
 
 const partHeader = 3
