@@ -34,7 +34,7 @@ type Config struct {
 	// clock; the simulator gives each client one of its own).
 	Clock clock.Clock
 	// Rand is the source of the driver's random choices (Update's
-	// backoff). Nil means math/rand/v2's global generator; the simulator
+	// backoff, the replicas a Get asks first). Nil means math/rand/v2's global generator; the simulator
 	// passes a seeded one. The driver serialises its use.
 	Rand rand.Source
 	// N is the replication factor (default 3), R and W the read and write
@@ -80,12 +80,20 @@ type Config struct {
 	// 500ms). A node that comes back is used again within about this long.
 	ProbeInterval time.Duration
 	// ReadAll makes a Get ask all N replicas at once and wait for R, as the
-	// paper describes (§4.5). By default a Get asks R replicas (those
-	// believed up first) and asks one more whenever one fails or when they
-	// have not all answered within SpeculativeDelay: a third less work per
-	// read at N=3, R=2, with the tail still covered. Stale replicas the read
-	// did not ask are left to anti-entropy.
+	// paper describes (§4.5). By default a Get asks R replicas and asks one
+	// more whenever one fails or when they have not all answered within
+	// SpeculativeDelay: a third less work per read at N=3, R=2, with the
+	// tail still covered. Which R it asks first is drawn from Rand per
+	// read, round the replicas believed up, so each is asked (and, when
+	// stale, read-repaired) with chance R/N on every read of its key: a
+	// stale third replica at N=3, R=2 is missed by k reads with chance
+	// (1/3)^k. Replicas believed down are asked last.
 	ReadAll bool
+	// ReadInOrder makes a Get ask the replicas believed up in preference
+	// order, so every read of a key asks the same R (default false): the
+	// driver before reads were rotated, which never read-repairs the
+	// replicas after the first R; for comparison.
+	ReadInOrder bool
 	// SpeculativeDelay is how long a Get waits for its first R replicas
 	// before asking another (default 20ms).
 	SpeculativeDelay time.Duration

@@ -43,11 +43,11 @@ type answer struct {
 	err  error
 }
 
-// read asks the key's sloppy quorum (see Config.ReadAll) and merges the first
-// R answers, at least PR of them from primaries: the rules, and whom to ask
-// when (the plan's slots, then the unused fallbacks, then the primaries
-// believed down), are coord.Read's; this runs its sends and its speculative
-// timer. Primaries whose answer was stale get the merged object afterwards
+// read asks the key's sloppy quorum (see Config.ReadAll, ReadInOrder) and
+// merges the first R answers, at least PR of them from primaries: the
+// rules, and whom to ask when (the plan's slots, rotated per attempt, then
+// the unused fallbacks, then the primaries believed down), are coord.Read's;
+// this runs its sends and its speculative timer. Primaries whose answer was stale get the merged object afterwards
 // (read repair). An attempt that fell short for want of answers is made
 // again until the deadline (retry.go).
 func (c *Client) read(ctx context.Context, key []byte, o callOptions) (dvv.Set, error) {
@@ -87,7 +87,7 @@ func (c *Client) readOnce(ctx context.Context, req *wire.Get, o callOptions) (co
 	if q.Need < 1 {
 		return coord.ReadResult{}, fmt.Errorf("driver: r=%d: %w", o.r, ErrUnavailable)
 	}
-	m := coord.NewRead(p, q, c.cfg.ReadAll)
+	m := coord.NewRead(p, q, c.readOptions())
 	answers := make(chan answer, m.Candidates()) // buffered for every candidate: a late answer never blocks
 	var spec clock.Timer
 	defer func() {
@@ -130,4 +130,16 @@ func (c *Client) readOnce(ctx context.Context, req *wire.Get, o callOptions) (co
 			m.Abandon(ctx.Err())
 		}
 	}
+}
+
+// readOptions are one read attempt's choices: whom to ask first is drawn
+// afresh each time (Config.ReadAll, ReadInOrder).
+func (c *Client) readOptions() coord.ReadOptions {
+	o := coord.ReadOptions{All: c.cfg.ReadAll}
+	if !c.cfg.ReadInOrder {
+		// Any value will do: coord takes it modulo the replicas believed
+		// up, and from a range this wide the bias is below 2^-50.
+		o.Rotate = uint64(c.rand.Int64N(1 << 62))
+	}
+	return o
 }

@@ -29,7 +29,7 @@ func TestMachinesDoNotAllocatePerAnswer(t *testing.T) {
 		}
 	}
 	read := func(prim []ring.Node) {
-		m := NewRead(NewPlan(prim, nil, up), Quorum{Need: len(prim)}, false)
+		m := NewRead(NewPlan(prim, nil, up), Quorum{Need: len(prim)}, ReadOptions{})
 		for rd := m.Ready(); rd.Result.Verdict == Pending; rd = m.Ready() {
 			for _, s := range rd.Sends {
 				m.Answer(s.ID, Answer{}) // not found: merging allocates, as it must

@@ -2,13 +2,16 @@ package coord
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/wire/dvv"
 )
 
 // Read runs one read over its plan (paper §4.5–4.6). Its candidates are the
-// plan's slots (nodes believed up first), then the unused fallbacks as
+// plan's slots (nodes believed up first, rotated by ReadOptions.Rotate so
+// that which of them are asked first varies from read to read), then the
+// unused fallbacks as
 // spares (a fallback answers with what it holds for the key, hints
 // included, so a read finds a write that only stand-ins hold while its
 // primaries are down), then the primaries believed down whose slots went to
@@ -96,18 +99,34 @@ type ReadReady struct {
 	Result ReadResult
 }
 
+// ReadOptions are the choices a read's shell makes for it.
+type ReadOptions struct {
+	// All asks every slot at once (Config.ReadAll) rather than only Need
+	// of them.
+	All bool
+	// Rotate picks where among the slots believed up the read starts: it
+	// asks them from slot Rotate mod (their count) round to the one before
+	// it, then the rest as before. Drawn at random per read, it asks each
+	// replica believed up with the same chance (Need of them), so a stale
+	// one is asked, and read-repaired, within a few reads of its key
+	// rather than never; 0 keeps preference order.
+	Rotate uint64
+}
+
 // NewRead starts a read over p, which it takes over (it takes the plan's
-// spares as its own candidates), needing q; with all set it asks every slot
-// at once (Config.ReadAll) rather than only Need of them. It panics unless
-// q.Need >= 1.
-func NewRead(p *Plan, q Quorum, all bool) *Read {
+// spares as its own candidates), needing q, with the choices o. It panics
+// unless q.Need >= 1.
+func NewRead(p *Plan, q Quorum, o ReadOptions) *Read {
 	if q.Need < 1 {
 		panic(fmt.Sprintf("coord: read quorum %+v needs nothing", q))
 	}
 	cands := p.readCandidates()
+	if p.nUp > 1 {
+		rotate(cands[:p.nUp], int(o.Rotate%uint64(p.nUp)))
+	}
 	r := &Read{q: q, cands: cands, st: make([]candidate, len(cands)), out: make([]Send, 0, len(cands)), arm: true}
 	first := q.Need
-	if all {
+	if o.All {
 		first = p.Len()
 	}
 	for r.asked < first {
@@ -247,4 +266,12 @@ func (r *Read) repairs() []ring.Node {
 		}
 	}
 	return out
+}
+
+// rotate moves ts[k:] to the front, in place: ts[k] comes first, ts[k-1]
+// last. 0 <= k <= len(ts).
+func rotate(ts []Target, k int) {
+	slices.Reverse(ts[:k])
+	slices.Reverse(ts[k:])
+	slices.Reverse(ts)
 }

@@ -11,7 +11,7 @@ var r2 = Quorum{Need: 2}
 
 // A read asks R candidates, merges the answers, and succeeds at R.
 func TestReadAsksRAndMerges(t *testing.T) {
-	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nodes("d"), downSet()), r2, false)
+	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nodes("d"), downSet()), r2, ReadOptions{})
 	s.ready(true, "get a", "get b")
 	s.found("a", v2)
 	s.ready(false)
@@ -24,7 +24,7 @@ func TestReadAsksRAndMerges(t *testing.T) {
 // Concurrent versions from different replicas are merged into siblings,
 // and each replica that lacked one is repaired.
 func TestReadMergesSiblings(t *testing.T) {
-	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nil, downSet()), r2, false)
+	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nil, downSet()), r2, ReadOptions{})
 	s.ready(true, "get a", "get b")
 	s.found("b", w1)
 	s.found("a", v1)
@@ -38,7 +38,7 @@ func TestReadMergesSiblings(t *testing.T) {
 
 // Nothing found anywhere: an empty object, nothing to repair.
 func TestReadNotFound(t *testing.T) {
-	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nil, downSet()), r2, false)
+	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nil, downSet()), r2, ReadOptions{})
 	s.ready(true, "get a", "get b")
 	s.missing("a")
 	s.missing("b")
@@ -49,7 +49,7 @@ func TestReadNotFound(t *testing.T) {
 // When those outstanding cannot make R, the next candidate is asked at
 // once; a read with no one left to ask fails.
 func TestReadRShortfallAsksTheNext(t *testing.T) {
-	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nodes("d"), downSet()), r2, false)
+	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nodes("d"), downSet()), r2, ReadOptions{})
 	s.ready(true, "get a", "get b")
 	s.fail("a", errDown)
 	s.ready(false, "get c")
@@ -67,7 +67,7 @@ func TestReadRShortfallAsksTheNext(t *testing.T) {
 // and spares, down to the primaries believed down.
 func TestReadPRShortfallAsksTheNextPrimary(t *testing.T) {
 	// a is down: d stands in for it; e is a spare; a comes last.
-	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nodes("d", "e"), downSet("a")), Quorum{Need: 2, NeedPrimary: 2}, false)
+	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nodes("d", "e"), downSet("a")), Quorum{Need: 2, NeedPrimary: 2}, ReadOptions{})
 	// d>a and b are the first two, but only b is a primary: c at once.
 	s.ready(true, "get d>a", "get b", "get c")
 	s.fail("c", errDown)
@@ -84,7 +84,7 @@ func TestReadPRShortfallAsksTheNextPrimary(t *testing.T) {
 
 // Both short: anyone is asked first, then primaries.
 func TestReadBothShort(t *testing.T) {
-	s := newReadScript(t, NewPlan(nodes("a", "b"), nodes("e"), downSet()), Quorum{Need: 2, NeedPrimary: 2}, false)
+	s := newReadScript(t, NewPlan(nodes("a", "b"), nodes("e"), downSet()), Quorum{Need: 2, NeedPrimary: 2}, ReadOptions{})
 	s.ready(true, "get a", "get b")
 	s.fail("a", errDown)
 	// R is short and so is PR, but no primary is left: e may still make R.
@@ -98,7 +98,7 @@ func TestReadBothShort(t *testing.T) {
 // A Tick asks one more candidate and re-arms the timer; with no one left
 // it asks nobody and leaves the timer stopped.
 func TestReadSpeculatesOnTick(t *testing.T) {
-	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nodes("d"), downSet()), r2, false)
+	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nodes("d"), downSet()), r2, ReadOptions{})
 	s.ready(true, "get a", "get b")
 	s.m.Tick()
 	s.ready(true, "get c")
@@ -115,7 +115,7 @@ func TestReadSpeculatesOnTick(t *testing.T) {
 // While the primaries asked cannot make PR, a Tick asks only a primary:
 // with none left it asks nobody, though a spare is left.
 func TestReadSpeculatesWithAPrimaryWhilePRShort(t *testing.T) {
-	s := newReadScript(t, NewPlan(nodes("a"), nodes("d", "e"), downSet()), Quorum{Need: 1, NeedPrimary: 1}, false)
+	s := newReadScript(t, NewPlan(nodes("a"), nodes("d", "e"), downSet()), Quorum{Need: 1, NeedPrimary: 1}, ReadOptions{})
 	s.ready(true, "get a")
 	s.fail("a", errLost)
 	s.ready(false, "get d(spare)") // R was short
@@ -128,7 +128,7 @@ func TestReadSpeculatesWithAPrimaryWhilePRShort(t *testing.T) {
 
 // A Tick with PR met asks anyone next, spares included.
 func TestReadSpeculatesWithAnyoneOnceThePrimariesSuffice(t *testing.T) {
-	s := newReadScript(t, NewPlan(nodes("a", "b"), nodes("d"), downSet("b")), Quorum{Need: 2, NeedPrimary: 1}, false)
+	s := newReadScript(t, NewPlan(nodes("a", "b"), nodes("d"), downSet("b")), Quorum{Need: 2, NeedPrimary: 1}, ReadOptions{})
 	s.ready(true, "get a", "get d>b")
 	s.m.Tick()
 	s.ready(true, "get b") // the primary believed down is the next candidate
@@ -138,7 +138,7 @@ func TestReadSpeculatesWithAnyoneOnceThePrimariesSuffice(t *testing.T) {
 
 // ReadAll asks every slot at once, and still succeeds at R.
 func TestReadAll(t *testing.T) {
-	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nodes("d"), downSet()), Quorum{Need: 1}, true)
+	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nodes("d"), downSet()), Quorum{Need: 1}, ReadOptions{All: true})
 	s.ready(true, "get a", "get b", "get c")
 	s.missing("c")
 	s.ready(false)
@@ -151,7 +151,7 @@ func TestReadAll(t *testing.T) {
 
 // The caller's end fails the read with what it gathered.
 func TestReadDeadline(t *testing.T) {
-	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nil, downSet()), Quorum{Need: 2, NeedPrimary: 1}, false)
+	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nil, downSet()), Quorum{Need: 2, NeedPrimary: 1}, ReadOptions{})
 	s.ready(true, "get a", "get b")
 	s.found("a", v1)
 	s.ready(false)
@@ -168,7 +168,7 @@ func TestReadDeadline(t *testing.T) {
 // not stand-ins, not spares, not those that failed or were not asked.
 func TestReadRepairsOnlyStalePrimaries(t *testing.T) {
 	// c is down: d stands in for it; e is a spare.
-	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nodes("d", "e"), downSet("c")), Quorum{Need: 4}, false)
+	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nodes("d", "e"), downSet("c")), Quorum{Need: 4}, ReadOptions{})
 	s.ready(true, "get a", "get b", "get d>c", "get e(spare)")
 	s.found("e", v1)
 	s.found("d", v1)
@@ -181,7 +181,7 @@ func TestReadRepairsOnlyStalePrimaries(t *testing.T) {
 // A tombstone is something to repair a replica that has nothing with.
 func TestReadRepairsMissingTombstones(t *testing.T) {
 	gone, _ := v2.Update(dvv.Actor{Node: "a", Epoch: 1}, v2.VV, nil, true)
-	s := newReadScript(t, NewPlan(nodes("a", "b"), nil, downSet()), r2, false)
+	s := newReadScript(t, NewPlan(nodes("a", "b"), nil, downSet()), r2, ReadOptions{})
 	s.ready(true, "get a", "get b")
 	s.missing("a")
 	s.found("b", gone)
@@ -190,8 +190,8 @@ func TestReadRepairsMissingTombstones(t *testing.T) {
 }
 
 func TestReadMisuse(t *testing.T) {
-	mustPanic(t, "a read needing nothing", func() { NewRead(NewPlan(nodes("a"), nil, downSet()), Quorum{}, false) })
-	m := NewRead(NewPlan(nodes("a", "b", "c"), nil, downSet()), r2, false)
+	mustPanic(t, "a read needing nothing", func() { NewRead(NewPlan(nodes("a"), nil, downSet()), Quorum{}, ReadOptions{}) })
+	m := NewRead(NewPlan(nodes("a", "b", "c"), nil, downSet()), r2, ReadOptions{})
 	rd := m.Ready()
 	mustPanic(t, "an answer to a candidate never asked", func() { m.Answer(3, Answer{}) })
 	mustPanic(t, "an answer to id 0", func() { m.Answer(0, Answer{}) })
@@ -201,4 +201,74 @@ func TestReadMisuse(t *testing.T) {
 	if m.Candidates() != 3 {
 		t.Errorf("candidates %d, want 3", m.Candidates())
 	}
+}
+
+// Rotate picks where among the slots believed up a read starts; a Tick asks
+// the next one round, so speculation still covers the tail.
+func TestReadRotateStartsElsewhere(t *testing.T) {
+	for _, c := range []struct {
+		rotate uint64
+		first  []string
+		tick   string
+	}{
+		{0, []string{"get a", "get b"}, "get c"},
+		{1, []string{"get b", "get c"}, "get a"},
+		{2, []string{"get c", "get a"}, "get b"},
+		{4, []string{"get b", "get c"}, "get a"}, // modulo the slots believed up
+	} {
+		s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nodes("d"), downSet()), r2, ReadOptions{Rotate: c.rotate})
+		s.ready(true, c.first...)
+		s.m.Tick()
+		s.ready(true, c.tick)
+		s.m.Tick()
+		s.ready(true, "get d(spare)") // spares stay after the slots
+	}
+}
+
+// Over every rotation, each replica believed up is among the first R asked
+// equally often: the same R replicas are not asked every time.
+func TestReadRotateAsksEveryReplica(t *testing.T) {
+	for _, n := range []int{3, 5} {
+		ids := []string{"a", "b", "c", "d", "e"}[:n]
+		asked := map[string]int{}
+		for rot := range n {
+			m := NewRead(NewPlan(nodes(ids...), nil, downSet()), r2, ReadOptions{Rotate: uint64(rot)})
+			for _, s := range m.Ready().Sends {
+				asked[string(s.To.Node.ID)]++
+			}
+		}
+		for _, id := range ids {
+			if asked[id] != r2.Need {
+				t.Errorf("n=%d: %s asked first in %d of %d rotations, want %d (all %v)", n, id, asked[id], n, r2.Need, asked)
+			}
+		}
+	}
+}
+
+// Primaries believed down keep their place after the slots believed up,
+// whatever the rotation.
+func TestReadRotateKeepsDownSlotsLast(t *testing.T) {
+	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nil, downSet("a")), r2, ReadOptions{Rotate: 1})
+	s.ready(true, "get c", "get b") // slots b, c believed up; a is last
+	s.m.Tick()
+	s.ready(true, "get a")
+	one := newReadScript(t, NewPlan(nodes("a", "b"), nil, downSet("b")), Quorum{Need: 1}, ReadOptions{Rotate: 7})
+	one.ready(true, "get a") // one slot believed up: nothing to rotate
+}
+
+// A stale replica that a rotated read asks is repaired; the read in
+// preference order never asks it (the negative control).
+func TestReadRotateRepairsTheThirdReplica(t *testing.T) {
+	s := newReadScript(t, NewPlan(nodes("a", "b", "c"), nil, downSet()), r2, ReadOptions{Rotate: 1})
+	s.ready(true, "get b", "get c")
+	s.found("b", v2)
+	s.found("c", v1)
+	s.ready(false)
+	s.succeeded(v2, "c")
+	fixed := newReadScript(t, NewPlan(nodes("a", "b", "c"), nil, downSet()), r2, ReadOptions{})
+	fixed.ready(true, "get a", "get b")
+	fixed.found("a", v2)
+	fixed.found("b", v2)
+	fixed.ready(false)
+	fixed.succeeded(v2) // c, stale, was not asked
 }

@@ -179,8 +179,8 @@ type readScript struct {
 	rd ReadReady
 }
 
-func newReadScript(t *testing.T, p *Plan, q Quorum, all bool) *readScript {
-	return &readScript{t: t, m: NewRead(p, q, all), f: inFlight{}}
+func newReadScript(t *testing.T, p *Plan, q Quorum, o ReadOptions) *readScript {
+	return &readScript{t: t, m: NewRead(p, q, o), f: inFlight{}}
 }
 
 // ready calls Ready and checks the sends it hands out and whether it arms
