@@ -1,5 +1,7 @@
 package storaged
 
+import "github.com/shoalkv/shoal/wire/dvv"
+
 // SetHintAppliedHook makes f run in every hinted write after its Apply has
 // returned and before the write is settled in the hint book, and returns a
 // function that removes it. Tests use it to hold a writer at that point.
@@ -31,3 +33,10 @@ func (s *Server) ApplyTreeDelta(key []byte, delta uint64) {
 
 // PartitionOf is the partition of key in the node's ring.
 func (s *Server) PartitionOf(key []byte) int { return s.ring.Load().PartitionOf(key) }
+
+// StageTreeWrite stages a write of obj under key as a write's Apply function
+// does, and returns its then: until it runs, verify must skip key's
+// partition.
+func (s *Server) StageTreeWrite(key []byte, obj dvv.Set) (then func(committed bool)) {
+	return s.trees.stage(s.ring.Load().PartitionOf(key), key, dvv.Set{}, obj)
+}
