@@ -40,6 +40,11 @@ const (
 	DefaultHintInterval = time.Second
 )
 
+// DefaultTreeVerifyInterval is how often a node checks its live hash trees
+// against a scan of its store (see Config.TreeVerifyInterval): rarely, as a
+// check finds only bugs and disk rot, and costs a full scan.
+const DefaultTreeVerifyInterval = 6 * time.Hour
+
 // Config configures a Server. The zero value of each optional field means the
 // documented default.
 type Config struct {
@@ -104,6 +109,12 @@ type Config struct {
 	// HintInterval is the pause between hint delivery passes (default
 	// DefaultHintInterval, 1s).
 	HintInterval time.Duration
+	// TreeVerifyInterval is the pause between background checks of the
+	// live hash trees against trees rebuilt by a scan of the store
+	// (default DefaultTreeVerifyInterval, 6h; negative: never). A tree
+	// found differing is replaced by the rebuilt one and counted
+	// (wire.StatusOK.TreeMismatches).
+	TreeVerifyInterval time.Duration
 	// Peers bound what clients and other nodes may cost this node: memory
 	// held for them, connections per source and in total, streams, the
 	// handshake rate, and deadlines for a hello and for a frame (the
@@ -193,6 +204,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.HintInterval == 0 {
 		c.HintInterval = DefaultHintInterval
+	}
+	if c.TreeVerifyInterval == 0 {
+		c.TreeVerifyInterval = DefaultTreeVerifyInterval
 	}
 	c.Clock = clock.Or(c.Clock)
 	if c.Rand == nil {

@@ -1,9 +1,42 @@
 package storaged
 
+import "github.com/shoalkv/shoal/wire/dvv"
+
 // SetHintAppliedHook makes f run in every hinted write after its Apply has
 // returned and before the write is settled in the hint book, and returns a
 // function that removes it. Tests use it to hold a writer at that point.
 func SetHintAppliedHook(f func()) (restore func()) {
 	testHookHintApplied.Store(&f)
 	return func() { testHookHintApplied.Store(nil) }
+}
+
+// VerifyTrees runs the hash tree verify now (verifyTrees): the partitions
+// whose live tree differed from a rebuild (now replaced), and how many it
+// skipped because a write raced the scan.
+func (s *Server) VerifyTrees() (differ []int, busy int, err error) { return s.verifyTrees() }
+
+// SetTreesEarlyApply makes every node apply a write's tree delta before its
+// batch commits (the bug the upkeep avoids), and returns a function that
+// restores the right order. It is the negative control of the tree tests.
+func SetTreesEarlyApply() (restore func()) {
+	testEarlyApply.Store(true)
+	return func() { testEarlyApply.Store(false) }
+}
+
+// ApplyTreeDelta XORs delta into key's live tree, as a bug in the upkeep
+// would: verify must find and count it.
+func (s *Server) ApplyTreeDelta(key []byte, delta uint64) {
+	s.trees.mu.Lock()
+	defer s.trees.mu.Unlock()
+	s.trees.part(s.ring.Load().PartitionOf(key)).tree.Apply(key, delta)
+}
+
+// PartitionOf is the partition of key in the node's ring.
+func (s *Server) PartitionOf(key []byte) int { return s.ring.Load().PartitionOf(key) }
+
+// StageTreeWrite stages a write of obj under key as a write's Apply function
+// does, and returns its then: until it runs, verify must skip key's
+// partition.
+func (s *Server) StageTreeWrite(key []byte, obj dvv.Set) (then func(committed bool)) {
+	return s.trees.stage(s.ring.Load().PartitionOf(key), key, dvv.Set{}, obj)
 }

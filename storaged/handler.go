@@ -67,27 +67,29 @@ func (s *Server) handle(ctx context.Context, p wire.Peer, t wire.Type, body []by
 // coordinate records a new write: it assigns the next dot of this node's
 // actor for the key over the client's context, merges, and makes the result
 // durable before answering (DESIGN §2 step 2). The store's commit loop
-// serialises read-modify-writes, so dots are never issued twice.
+// serialises read-modify-writes, so dots are never issued twice. The key's
+// hash tree takes the write's delta once its batch has committed (trees).
 func (s *Server) coordinate(ctx context.Context, req *wire.Coordinate) (any, error) {
 	if err := s.checkCoordinate(req); err != nil {
 		return nil, err
 	}
 	var out dvv.Set
-	err := s.st.Apply(ctx, store.Objects, req.Key, func(old []byte) ([]byte, error) {
+	p := s.ring.Load().PartitionOf(req.Key)
+	err := s.st.ApplyThen(ctx, store.Objects, req.Key, func(old []byte) ([]byte, func(bool), error) {
 		cur, err := decodeObject(old)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		next, err := s.update(cur, s.holds(old), s.actor, req)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		b, err := dvv.EncodeSet(next)
 		if err != nil {
-			return nil, fmt.Errorf("encode object: %w", err)
+			return nil, nil, fmt.Errorf("encode object: %w", err)
 		}
 		out = next
-		return b, nil
+		return b, s.trees.stage(p, req.Key, cur, next), nil
 	}, store.RefuseCorrupt) // over a damaged record a new dot could repeat one already issued
 	if err != nil {
 		return nil, storeErr(err)
@@ -136,32 +138,35 @@ func (s *Server) update(cur dvv.Set, held bool, actor dvv.Actor, req *wire.Coord
 }
 
 // merge syncs a replica's object into the local one and persists the result
-// (never an overwrite: paper §4.4 reconciliation with DVV semantics).
+// (never an overwrite: paper §4.4 reconciliation with DVV semantics). It is
+// the write of replication, read repair and hint delivery; the key's hash
+// tree takes its delta once its batch has committed (trees).
 func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set) (any, error) {
 	lim := s.cfg.Limits
 	if err := errors.Join(lim.CheckKey(key), lim.CheckObject(obj)); err != nil {
 		return nil, err
 	}
-	err := s.st.Apply(ctx, store.Objects, key, func(old []byte) ([]byte, error) {
+	p := s.ring.Load().PartitionOf(key)
+	err := s.st.ApplyThen(ctx, store.Objects, key, func(old []byte) ([]byte, func(bool), error) {
 		cur, err := decodeObject(old)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := replica.Claims(cur, s.holds(old), s.actor, obj.VV, "object"); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		next, changed, err := replica.Merge(cur, obj, lim)
 		if err != nil {
-			return nil, fmt.Errorf("key %s: %w", keyHash(key), err)
+			return nil, nil, fmt.Errorf("key %s: %w", keyHash(key), err)
 		}
 		if old != nil && !changed {
-			return nil, nil // nothing new; what we hold is already durable
+			return nil, nil, nil // nothing new; what we hold is already durable
 		}
 		b, err := dvv.EncodeSet(next)
 		if err != nil {
-			return nil, fmt.Errorf("encode object: %w", err)
+			return nil, nil, fmt.Errorf("encode object: %w", err)
 		}
-		return b, nil
+		return b, s.trees.stage(p, key, cur, next), nil
 	})
 	if err != nil {
 		return nil, storeErr(err)
@@ -226,6 +231,7 @@ func (s *Server) status() (any, error) {
 	}
 	st := s.st.Stats()
 	hs := s.hints.status()
+	ts := s.trees.status()
 	return &wire.StatusOK{
 		Node:            s.cfg.ID,
 		Addr:            s.ep.Addr().String(),
@@ -246,6 +252,7 @@ func (s *Server) status() (any, error) {
 		RefusedNonMember: s.rejected.member.Load(), RefusedLimit: s.rejected.limit.Load(),
 		CorruptReads: st.CorruptReads, CorruptRecords: st.CorruptRecords,
 		Quarantined: s.quarantined,
+		Trees:       ts.trees, TreeKeys: ts.rebuildKeys, TreeRebuildMS: ts.rebuildMS, TreeMismatches: ts.mismatches,
 	}, nil
 }
 

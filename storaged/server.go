@@ -41,10 +41,18 @@ type Server struct {
 	deliverMu   sync.Mutex
 	deliverStop context.CancelFunc
 	deliverDone chan struct{}
+
+	// The live hash trees (trees.go), rebuilt by New, and the background
+	// verify goroutine, started by Run and stopped by Close.
+	trees      *trees
+	verifyMu   sync.Mutex
+	verifyStop chan struct{}
+	verifyDone chan struct{}
 }
 
 // New opens the data directory (taking its lock), builds the ring from the
-// initial cluster and binds the listen address. Nothing is served until Run.
+// initial cluster, rebuilds the hash trees from the stored objects and binds
+// the listen address. Nothing is served until Run.
 func New(cfg Config) (*Server, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -86,6 +94,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("storaged: scan hints: %w", err)
 	}
 	s.ring.Store(r)
+	if err := s.rebuildTrees(); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("storaged: rebuild hash trees: %w", err)
+	}
 	s.ep, err = wire.NewEndpoint(wire.EndpointConfig{
 		Addr:       cfg.Listen,
 		PacketConn: cfg.PacketConn,
@@ -110,10 +122,14 @@ func New(cfg Config) (*Server, error) {
 // Addr is the bound address.
 func (s *Server) Addr() net.Addr { return s.ep.Addr() }
 
-// Run serves, and delivers the hints this node holds to their owners,
-// until ctx ends; then it shuts down gracefully (Close) and returns.
+// Run serves, delivers the hints this node holds to their owners and
+// verifies its hash trees every TreeVerifyInterval, until ctx ends; then it
+// shuts down gracefully (Close) and returns.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.startDelivery(); err != nil {
+		return err
+	}
+	if err := s.startVerify(); err != nil {
 		return err
 	}
 	err := s.ep.Serve(ctx)
@@ -131,6 +147,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.stopDelivery()
+	s.stopVerify()
 	err := s.ep.Close()
 	if serr := s.st.Close(); serr != nil && !errors.Is(serr, store.ErrClosed) {
 		err = errors.Join(err, serr)

@@ -149,6 +149,13 @@ type StatusOK struct {
 	// was moved at this start ("" if none).
 	CorruptReads, CorruptRecords uint64
 	Quarantined                  string
+	// Trees counts the partitions this node keeps a hash tree for (those
+	// holding objects here). TreeKeys is how many objects the rebuild at
+	// start hashed, and TreeRebuildMS how long it took. TreeMismatches
+	// counts, since start, the trees a verify found differing from a
+	// rebuild from the store (and replaced): anything but 0 is a bug or disk
+	// damage worth reporting.
+	Trees, TreeKeys, TreeRebuildMS, TreeMismatches uint64
 }
 
 // HintOwner is the hint backlog this node holds for one other node.

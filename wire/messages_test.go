@@ -62,6 +62,8 @@ type (
 		RefusedConflict, RefusedClaim, RefusedNonMember, RefusedLimit uint64
 		CorruptReads, CorruptRecords                                  uint64
 		Quarantined                                                   string
+		// Issue 10's hash tree counters.
+		Trees, TreeKeys, TreeRebuildMS, TreeMismatches uint64
 	}
 )
 
@@ -158,8 +160,9 @@ func TestTypedNodeIDGolden(t *testing.T) {
 					{Owner: "é", Keys: 1, Bytes: 90, OldestMS: 1},
 				},
 				HintsDelivered: 4, HintsRefused: 5, HintsKept: 6, HintsCorrected: 7,
+				Trees: 8, TreeKeys: 9, TreeRebuildMS: 10, TreeMismatches: 11,
 			},
-			"dc0016" + "a26e31" + "ae3132372e302e302e313a37303031" +
+			"dc001a" + "a26e31" + "ae3132372e302e302e313a37303031" +
 				"cf1000000000000000" + "cf0000000000000003" + "cf000000000000000a" + "cf0000000000000003" +
 				"cf0000000000000000" + "cf0000000000000000" + "cf0000000000000000" +
 				"92" +
@@ -169,7 +172,9 @@ func TestTypedNodeIDGolden(t *testing.T) {
 				// issue 9's fields, all zero: Transport (12 counters), 4
 				// refusal and 2 corruption counters, an empty Quarantined.
 				"9c" + strings.Repeat("d30000000000000000", 2) + strings.Repeat("cf0000000000000000", 7) +
-				strings.Repeat("d30000000000000000", 3) + strings.Repeat("cf0000000000000000", 6) + "a0",
+				strings.Repeat("d30000000000000000", 3) + strings.Repeat("cf0000000000000000", 6) + "a0" +
+				// issue 10's tree counters, in their order.
+				"cf0000000000000008" + "cf0000000000000009" + "cf000000000000000a" + "cf000000000000000b",
 		},
 	} {
 		got, err := wire.Encode(tc.msg)

@@ -1,0 +1,299 @@
+package storaged
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/storaged/merkle"
+	"github.com/shoalkv/shoal/storaged/store"
+	"github.com/shoalkv/shoal/wire/dvv"
+)
+
+// treeLeaves is the size of every partition's tree: merkle.MinLeaves for
+// now, whatever the partition holds. Sizing a tree by its partition's keys
+// (merkle.LeavesFor) and resizing it as the partition grows is left for
+// later; exchanges compare trees of different sizes by folding, so that
+// change needs no protocol change.
+const treeLeaves = merkle.MinLeaves
+
+// trees are the node's live hash trees, one per partition that holds objects
+// on this node (created when its first object is hashed), kept current on
+// every mutation of the Objects bucket (stage) and checked against the store
+// by verify.
+//
+// Upkeep runs on the store's commit loop: a write's Apply function computes
+// its delta, Hash(key, old) ^ Hash(key, next), and stage returns the
+// ApplyThen callback that applies it only once the batch has committed. A
+// failed or ambiguous commit applies nothing (after an ambiguous one the
+// store refuses every call until it is reopened, and a reopened node
+// rebuilds its trees).
+//
+// Each partition also counts its staged writes whose fate is not known yet
+// (pending) and the deltas applied (seq), so that verify can tell a
+// partition that no write touched during its scan (compared exactly) from
+// one that a write raced (skipped, checked at the next verify).
+type trees struct {
+	mu    sync.Mutex
+	parts []*partTree // by partition; nil: no object hashed yet
+	count int         // parts that are not nil
+
+	// What the last rebuild at start did (status).
+	rebuildKeys uint64
+	rebuildTook time.Duration
+	// mismatches counts the partitions verify found differing from the store.
+	mismatches uint64
+}
+
+// partTree is one partition's live tree and the counters verify reads.
+type partTree struct {
+	tree    *merkle.Tree
+	seq     uint64 // deltas applied since the tree was made
+	pending int    // writes staged whose then has not run yet
+}
+
+// testEarlyApply makes stage apply a delta before its batch commits, the bug
+// upkeep must not have: the negative control of the tree tests.
+var testEarlyApply atomic.Bool
+
+func newTrees(partitions int) *trees {
+	return &trees{parts: make([]*partTree, partitions)}
+}
+
+// part returns partition p's entry, making it if it has none. The caller
+// holds t.mu.
+func (t *trees) part(p int) *partTree {
+	if pt := t.parts[p]; pt != nil {
+		return pt
+	}
+	tr, err := merkle.New(treeLeaves)
+	if err != nil {
+		panic(fmt.Sprintf("storaged: tree of %d leaves: %v", treeLeaves, err)) // a constant valid size
+	}
+	pt := &partTree{tree: tr}
+	t.parts[p] = pt
+	t.count++
+	return pt
+}
+
+// stage must be called inside the store's commit loop (an ApplyThen
+// function) by a write that is about to turn key, in partition p, from old
+// into next; its result is the then the function returns with the encoded
+// next. The delta is applied when then(true) runs, and dropped on
+// then(false). A write that stores nothing must not call stage (ApplyThen
+// calls then only for a write that returned a value).
+func (t *trees) stage(p int, key []byte, old, next dvv.Set) func(committed bool) {
+	delta := merkle.Hash(key, old) ^ merkle.Hash(key, next)
+	t.mu.Lock()
+	pt := t.part(p)
+	if testEarlyApply.Load() {
+		pt.tree.Apply(key, delta)
+		pt.seq++
+		t.mu.Unlock()
+		return nil
+	}
+	pt.pending++
+	t.mu.Unlock()
+	return func(committed bool) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		pt.pending--
+		if committed {
+			pt.tree.Apply(key, delta)
+			pt.seq++
+		}
+	}
+}
+
+// scanTrees hashes every object of the Objects bucket of st into fresh trees,
+// one per partition of r that holds any, on one snapshot, and returns them
+// with the number of keys hashed. A record that fails its checksum is
+// skipped by the scan and one that does not decode is skipped here: a write
+// sees both as it sees an absent key (or refuses to write), so the live
+// trees leave them out too.
+func scanTrees(st store.Engine, r *ring.Ring) (fresh []*merkle.Tree, keys, undecodable int, err error) {
+	fresh = make([]*merkle.Tree, r.Partitions())
+	err = st.ForEach(store.Objects, func(key, value []byte) error {
+		obj, err := dvv.DecodeSet(value)
+		if err != nil {
+			undecodable++
+			return nil
+		}
+		p := r.PartitionOf(key)
+		if fresh[p] == nil {
+			if fresh[p], err = merkle.New(treeLeaves); err != nil {
+				return err
+			}
+		}
+		fresh[p].Apply(key, merkle.Hash(key, obj))
+		keys++
+		return nil
+	})
+	return fresh, keys, undecodable, err
+}
+
+// rebuildTrees builds the live trees from the store. It runs in New, before
+// the node serves, so nothing writes meanwhile: the node's exchanges (and
+// its status) see complete trees from the start. It logs how long it took
+// and the keys per second. (A rebuild while serving, throttled, after an
+// unclean stop, is for later: it needs the exchange to wait for it.)
+func (s *Server) rebuildTrees() error {
+	began := s.clock.Now()
+	fresh, keys, undecodable, err := scanTrees(s.st, s.ring.Load())
+	if err != nil {
+		return err
+	}
+	took := s.clock.Now().Sub(began)
+	t := newTrees(len(fresh))
+	for p, tr := range fresh {
+		if tr != nil {
+			t.parts[p] = &partTree{tree: tr}
+			t.count++
+		}
+	}
+	t.rebuildKeys, t.rebuildTook = uint64(keys), took
+	s.trees = t
+	rate := "n/a"
+	if took > 0 {
+		rate = fmt.Sprintf("%.0f", float64(keys)/took.Seconds())
+	}
+	s.log.Info("hash trees rebuilt", "partitions", t.count, "keys", keys, "undecodable", undecodable,
+		"took", took, "keys_per_s", rate)
+	return nil
+}
+
+// treeStatus is what status reports of the trees.
+type treeStatus struct {
+	trees, rebuildKeys, rebuildMS, mismatches uint64
+}
+
+func (t *trees) status() treeStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return treeStatus{
+		trees:       uint64(t.count),
+		rebuildKeys: t.rebuildKeys,
+		rebuildMS:   uint64(t.rebuildTook.Milliseconds()),
+		mismatches:  t.mismatches,
+	}
+}
+
+// verifyTrees rebuilds fresh trees from the store and compares them with the
+// live ones. It returns the partitions whose live tree differed (ascending),
+// after replacing each of them with its rebuilt tree and counting it in
+// mismatches, and how many partitions it could not check because a write to
+// them was in flight or applied during the scan (they are checked next time).
+//
+// The comparison is exact for the partitions it checks: a partition with no
+// write pending when its counters are read, before the scan's snapshot is
+// taken, and the same counters after the scan, had every write that snapshot
+// holds applied to its tree and nothing applied since. The scan reads the
+// whole Objects bucket in one snapshot, unthrottled: a periodic run on a
+// large node wants the partition ranges and the throttle of the exchange.
+func (s *Server) verifyTrees() (differ []int, busy int, err error) {
+	t := s.trees
+	type mark struct {
+		seq    uint64
+		stable bool
+	}
+	marks := make([]mark, len(t.parts))
+	t.mu.Lock()
+	for p, pt := range t.parts {
+		marks[p] = mark{stable: true}
+		if pt != nil {
+			marks[p] = mark{seq: pt.seq, stable: pt.pending == 0}
+		}
+	}
+	t.mu.Unlock()
+	fresh, _, _, err := scanTrees(s.st, s.ring.Load())
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(fresh) != len(t.parts) {
+		return nil, 0, fmt.Errorf("storaged: verify trees: the ring has %d partitions, the trees %d", len(fresh), len(t.parts))
+	}
+	empty, err := merkle.New(treeLeaves)
+	if err != nil {
+		return nil, 0, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for p, pt := range t.parts {
+		live := empty
+		var seq uint64
+		pending := 0
+		if pt != nil {
+			live, seq, pending = pt.tree, pt.seq, pt.pending
+		}
+		if !marks[p].stable || pending != 0 || seq != marks[p].seq {
+			busy++
+			continue
+		}
+		rebuilt := fresh[p]
+		if rebuilt == nil {
+			rebuilt = empty
+		}
+		if live.Equal(rebuilt) {
+			continue
+		}
+		differ = append(differ, p)
+		if fresh[p] == nil {
+			rebuilt, _ = merkle.New(treeLeaves) // never share empty
+		}
+		t.part(p).tree = rebuilt
+	}
+	if len(differ) > 0 {
+		t.mismatches += uint64(len(differ))
+		s.log.Error("hash trees differed from the store and were replaced by rebuilt ones",
+			"partitions", len(differ), "first", differ[0])
+	}
+	return differ, busy, nil
+}
+
+// startVerify starts the background verify, every TreeVerifyInterval on the
+// node's clock, unless it is off; stopVerify (Close) stops it.
+func (s *Server) startVerify() error {
+	s.verifyMu.Lock()
+	defer s.verifyMu.Unlock()
+	if s.closed.Load() {
+		return errors.New("storaged: server is closed")
+	}
+	if s.verifyDone != nil || s.cfg.TreeVerifyInterval < 0 {
+		return nil
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	s.verifyStop, s.verifyDone = stop, done
+	go func() {
+		defer close(done)
+		tk := s.clock.NewTicker(s.cfg.TreeVerifyInterval)
+		defer tk.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tk.C():
+				if _, busy, err := s.verifyTrees(); err != nil {
+					s.log.Warn("hash tree verify failed", "err", err)
+				} else if busy > 0 {
+					s.log.Debug("hash tree verify skipped partitions written meanwhile", "partitions", busy)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// stopVerify stops the background verify, if it runs, and waits for it.
+func (s *Server) stopVerify() {
+	s.verifyMu.Lock()
+	stop, done := s.verifyStop, s.verifyDone
+	s.verifyStop = nil
+	s.verifyMu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+}
