@@ -38,10 +38,11 @@ func Decode(body []byte, msg any) error {
 	return nil
 }
 
-// classify maps a count over a cap to ErrTooLarge and everything else to
+// classify maps a count over a cap (including a custom decoder's error that
+// already wraps ErrTooLarge) to ErrTooLarge and everything else to
 // ErrBadRequest.
 func classify(err error) error {
-	if errors.Is(err, mpcheck.ErrTooLong) || errors.Is(err, dvv.ErrLimit) || errors.Is(err, ring.ErrTooManyNodes) {
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, mpcheck.ErrTooLong) || errors.Is(err, dvv.ErrLimit) || errors.Is(err, ring.ErrTooManyNodes) {
 		return ErrTooLarge
 	}
 	return ErrBadRequest

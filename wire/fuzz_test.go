@@ -35,6 +35,13 @@ var fuzzMessageTypes = map[wire.Type]func() any{
 	wire.TypeStatus:     func() any { return new(wire.StatusReq) },
 	wire.TypeStatusOK:   func() any { return new(wire.StatusOK) },
 	wire.TypeHandoff:    func() any { return new(wire.Handoff) },
+
+	wire.TypeExchangeTop:      func() any { return new(wire.ExchangeTop) },
+	wire.TypeExchangeTopOK:    func() any { return new(wire.ExchangeTopOK) },
+	wire.TypeExchangeLeaves:   func() any { return new(wire.ExchangeLeaves) },
+	wire.TypeExchangeLeavesOK: func() any { return new(wire.ExchangeLeavesOK) },
+	wire.TypeExchangeKeys:     func() any { return new(wire.ExchangeKeys) },
+	wire.TypeExchangeKeysOK:   func() any { return new(wire.ExchangeKeysOK) },
 }
 
 // fuzzSamples returns a non-trivial value of every message type.
@@ -66,10 +73,18 @@ func fuzzSamples(t testing.TB) map[wire.Type]any {
 		wire.TypeStatusOK: &wire.StatusOK{Node: "n1", Addr: "127.0.0.1:7001", Epoch: 1 << 60, RingVersion: 3,
 			Objects: 10, Hints: 2, UptimeMS: 12345, Commits: 99, Writes: 1 << 33},
 		wire.TypeHandoff: &wire.Handoff{Key: []byte("k"), Object: s2},
+
+		wire.TypeExchangeTop:      &wire.ExchangeTop{Partition: 4095, RingVersion: 7, Leaves: 1 << 18, Root: 0xdeadbeef},
+		wire.TypeExchangeTopOK:    &wire.ExchangeTopOK{Leaves: 256, Root: 1, Part: wire.ExchangePart{1, 1, 8, 1, 0, 4, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+		wire.TypeExchangeLeaves:   &wire.ExchangeLeaves{Partition: 3, Leaves: 512, Branches: wire.ExchangeIDs{0, 5, 7}},
+		wire.TypeExchangeLeavesOK: &wire.ExchangeLeavesOK{Part: wire.ExchangePart{1, 2, 8}},
+		wire.TypeExchangeKeys: &wire.ExchangeKeys{Partition: 3, Leaves: 256, LeafIDs: wire.ExchangeIDs{1, 200},
+			After: wire.ExchangeKey("k0"), Max: 128},
+		wire.TypeExchangeKeysOK: &wire.ExchangeKeysOK{Keys: wire.KeyHashes{{Key: []byte("k1"), Hash: 1 << 63}, {Key: []byte{0}, Hash: 0}}, More: true},
 	}
 }
 
-// TestTypeOfRoundTrip: every assigned type (1..14) has a struct that TypeOf
+// TestTypeOfRoundTrip: every assigned type (1..20) has a struct that TypeOf
 // maps back to it, unassigned values have none, and every struct survives
 // encode, frame, read, decode unchanged.
 func TestTypeOfRoundTrip(t *testing.T) {
@@ -95,8 +110,8 @@ func TestTypeOfRoundTrip(t *testing.T) {
 			t.Errorf("type %d has no name", i)
 		}
 	}
-	if known != 14 {
-		t.Errorf("%d known types, want 14", known)
+	if known != 20 {
+		t.Errorf("%d known types, want 20", known)
 	}
 	if wire.TypeInvalid.Known() {
 		t.Error("type 0 is known")

@@ -40,8 +40,15 @@ const rejectLinger = time.Second
 // speaks the protocol, outside the memory budget.
 const maxHello = 4 << 10
 
-// nodeOnly lists requests that only node certificates may make.
-func nodeOnly(t Type) bool { return t == TypeHandoff }
+// nodeOnly lists requests that only node certificates may make: handoff and
+// the anti-entropy exchange.
+func nodeOnly(t Type) bool {
+	switch t {
+	case TypeHandoff, TypeExchangeTop, TypeExchangeLeaves, TypeExchangeKeys:
+		return true
+	}
+	return false
+}
 
 // Application error codes used when closing a connection.
 const (
@@ -360,6 +367,18 @@ func TypeOf(msg any) Type {
 		return TypeStatusOK
 	case *Handoff:
 		return TypeHandoff
+	case *ExchangeTop:
+		return TypeExchangeTop
+	case *ExchangeTopOK:
+		return TypeExchangeTopOK
+	case *ExchangeLeaves:
+		return TypeExchangeLeaves
+	case *ExchangeLeavesOK:
+		return TypeExchangeLeavesOK
+	case *ExchangeKeys:
+		return TypeExchangeKeys
+	case *ExchangeKeysOK:
+		return TypeExchangeKeysOK
 	}
 	return TypeInvalid
 }

@@ -23,7 +23,14 @@ const (
 	TypeStatus     Type = 12 // Status → StatusOK
 	TypeStatusOK   Type = 13 // response to Status
 	TypeHandoff    Type = 14 // Handoff → Ack: node-to-node transfer of objects
-	typeUpperBound Type = 15 // first unassigned value
+
+	TypeExchangeTop      Type = 15 // ExchangeTop → ExchangeTopOK: anti-entropy, a partition's top level
+	TypeExchangeTopOK    Type = 16 // response to ExchangeTop
+	TypeExchangeLeaves   Type = 17 // ExchangeLeaves → ExchangeLeavesOK: leaves under some branches
+	TypeExchangeLeavesOK Type = 18 // response to ExchangeLeaves
+	TypeExchangeKeys     Type = 19 // ExchangeKeys → ExchangeKeysOK: key hashes in some leaves
+	TypeExchangeKeysOK   Type = 20 // response to ExchangeKeys
+	typeUpperBound       Type = 21 // first unassigned value
 )
 
 var typeNames = [...]string{
@@ -42,6 +49,13 @@ var typeNames = [...]string{
 	TypeStatus:     "status",
 	TypeStatusOK:   "status-ok",
 	TypeHandoff:    "handoff",
+
+	TypeExchangeTop:      "exchange-top",
+	TypeExchangeTopOK:    "exchange-top-ok",
+	TypeExchangeLeaves:   "exchange-leaves",
+	TypeExchangeLeavesOK: "exchange-leaves-ok",
+	TypeExchangeKeys:     "exchange-keys",
+	TypeExchangeKeysOK:   "exchange-keys-ok",
 }
 
 // Known reports whether t is an assigned, valid message type.

@@ -1,0 +1,236 @@
+package antientropy
+
+import (
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/shoalkv/shoal/storaged/merkle"
+	"github.com/shoalkv/shoal/wire"
+)
+
+// TestIdentical: equal trees end after the top, one small round trip,
+// nothing to repair.
+func TestIdentical(t *testing.T) {
+	keys := keySet(rand.New(rand.NewPCG(1, 1)), 3000)
+	o := run(t, Config{}, newReplica(t, 1024, keys), newReplica(t, 1024, clone(keys)), nil)
+	checkRepairs(t, o, nil, nil)
+	if o.stats.RoundTrips != 1 || o.stats.Branches != 0 || o.stats.BytesReceived > 32 {
+		t.Fatalf("stats %+v, want 1 round trip, no branches, a tiny answer", o.stats)
+	}
+}
+
+// TestOneLeaf: k keys differing in one leaf cost three round trips and
+// repair exactly those keys, both ways.
+func TestOneLeaf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	local := keySet(rng, 4000)
+	peer := clone(local)
+	leaf := merkle.LeafOf([]byte("k000000"), 1024)
+	changed := 0
+	for _, k := range newReplica(t, 1024, local).sorted() {
+		if merkle.LeafOf([]byte(k), 1024) == leaf && changed < 4 {
+			peer[k] = rng.Uint64() | 1 // random: XOR deltas of equal size would cancel in the leaf
+			changed++
+		}
+	}
+	o := run(t, Config{}, newReplica(t, 1024, local), newReplica(t, 1024, peer), nil)
+	f, p := want(local, peer)
+	if changed != 4 || len(f) != 4 {
+		t.Fatalf("test set-up changed %d keys", changed)
+	}
+	checkRepairs(t, o, f, p)
+	s := o.stats
+	if s.RoundTrips != 3 || s.BranchesDiffer != 1 || s.LeavesDiffer != 1 || s.KeysDiffer != 4 {
+		t.Fatalf("stats %+v, want 3 round trips, 1 branch, 1 leaf, 4 keys", s)
+	}
+}
+
+// TestManyBranchesOneSide: keys present on one side only, spread over many
+// branches, and more differing branches than MaxBranches: several leaf
+// rounds, each of at most MaxBranches.
+func TestManyBranchesOneSide(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	local := keySet(rng, 5000)
+	peer := clone(local)
+	for i, k := range newReplica(t, 256, local).sorted() {
+		switch i % 97 {
+		case 0:
+			delete(peer, k) // local only: push
+		case 1:
+			delete(local, k) // peer only: fetch
+		case 2:
+			peer[k] = rng.Uint64() | 1 // both
+		}
+	}
+	for _, cfg := range []Config{{}, {MaxBranches: 4, MaxLeaves: 3, MaxKeys: 2}} {
+		o := run(t, cfg, newReplica(t, 4096, local), newReplica(t, 4096, peer), nil)
+		f, p := want(local, peer)
+		checkRepairs(t, o, f, p)
+		c := cfg.WithDefaults()
+		minRounds := 1 + (o.stats.BranchesDiffer+c.MaxBranches-1)/c.MaxBranches +
+			(o.stats.LeavesDiffer+c.MaxLeaves-1)/c.MaxLeaves
+		if o.stats.BranchesDiffer <= 4 || o.stats.RoundTrips < minRounds {
+			t.Fatalf("%+v: stats %+v, want more than 4 differing branches and at least %d round trips",
+				cfg, o.stats, minRounds)
+		}
+		if cfg.MaxBranches == 0 && o.stats.RoundTrips != minRounds {
+			t.Fatalf("defaults: %d round trips, want %d (one page per key round)", o.stats.RoundTrips, minRounds)
+		}
+	}
+}
+
+// TestSizes: trees of different sizes compare at the smaller, whichever
+// side is larger.
+func TestSizes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	local := keySet(rng, 2000)
+	peer := clone(local)
+	peer["k000010"] = 12345
+	delete(peer, "k001500")
+	peer["new"] = 5
+	f, p := want(local, peer)
+	for _, sz := range [][2]int{{256, 4096}, {4096, 256}, {512, 1024}, {1 << 18, 256}} {
+		o := run(t, Config{}, newReplica(t, sz[0], local), newReplica(t, sz[1], peer), nil)
+		checkRepairs(t, o, f, p)
+		if wantB := min(sz[0], sz[1]) / merkle.BranchWidth; o.stats.Branches != wantB {
+			t.Fatalf("sizes %v: compared %d branches, want %d", sz, o.stats.Branches, wantB)
+		}
+	}
+}
+
+// TestBadAnswers: a malformed, inconsistent or over-limit answer, or a failed
+// send, ends the exchange with an error naming what was wrong; the control
+// (no tampering) ends cleanly.
+func TestBadAnswers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	local := keySet(rng, 3000)
+	peer := clone(local)
+	for i, k := range newReplica(t, 1024, local).sorted() {
+		if i%500 == 0 {
+			peer[k] = rng.Uint64() | 1
+		}
+	}
+	// Requests: 1 top, 2 leaves, 3 keys (defaults).
+	at := func(n int, f func(ans any) any) func(int, any, any) any {
+		return func(i int, _, ans any) any {
+			if i == n {
+				return f(ans)
+			}
+			return ans
+		}
+	}
+	part := func(p merkle.Part) wire.ExchangePart {
+		b, err := p.Encode()
+		must(t, err)
+		return b
+	}
+	for _, tc := range []struct {
+		name   string
+		tamper func(int, any, any) any
+		is     error
+		says   string
+	}{
+		{"control", nil, nil, ""},
+		{"wrong type", at(1, func(any) any { return &wire.Ack{} }), ErrMalformed, "answer *wire.Ack to exchange-top"},
+		{"bad size", at(1, func(a any) any { a.(*wire.ExchangeTopOK).Leaves = 300; return a }), ErrMalformed, "300 leaves"},
+		{"no top", at(1, func(a any) any { a.(*wire.ExchangeTopOK).Part = nil; return a }), ErrMalformed, "no top came"},
+		{"garbage top", at(1, func(a any) any { a.(*wire.ExchangeTopOK).Part = wire.ExchangePart{1, 1, 8, 9}; return a }),
+			merkle.ErrMalformed, "top:"},
+		{"partial top", at(1, func(a any) any {
+			a.(*wire.ExchangeTopOK).Part = part(merkle.Part{Leaves: 1024, Level: merkle.LevelBranch, IDs: []int{0}, Hashes: []uint32{1}})
+			return a
+		}), ErrMalformed, "1 branch hashes of a 1024-leaf tree, want all 16"},
+		{"root mismatch", at(1, func(a any) any { a.(*wire.ExchangeTopOK).Root++; return a }), ErrMalformed, "XOR to"},
+		{"leaves of other branches", func(i int, req, ans any) any {
+			if i != 2 {
+				return ans
+			}
+			asked := req.(*wire.ExchangeLeaves).Branches
+			other := []int{}
+			for b := 15; b >= 0 && len(other) < len(asked); b-- {
+				other = append([]int{b}, other...)
+			}
+			if len(asked) == 16 || asked[0] == uint32(other[0]) {
+				t.Fatalf("asked %v: cannot pick others", asked)
+			}
+			tr, _ := merkle.New(1024)
+			p, _ := tr.LeafPart(other)
+			return &wire.ExchangeLeavesOK{Part: part(p)}
+		}, ErrMalformed, "want leaf"},
+		{"key outside leaves", at(3, func(a any) any {
+			ok := a.(*wire.ExchangeKeysOK)
+			ok.Keys = append(ok.Keys, wire.KeyHash{Key: []byte("zzz-not-asked"), Hash: 1})
+			return ok
+		}), ErrMalformed, "not asked"},
+		{"keys out of order", at(3, func(a any) any {
+			ok := a.(*wire.ExchangeKeysOK)
+			ok.Keys = append(ok.Keys, ok.Keys[0])
+			return ok
+		}), ErrMalformed, "not after"},
+		{"too many keys", at(3, func(a any) any {
+			ok := a.(*wire.ExchangeKeysOK)
+			for len(ok.Keys) <= DefaultMaxKeys {
+				ok.Keys = append(ok.Keys, ok.Keys[0])
+			}
+			return ok
+		}), ErrMalformed, "a page of 1025 keys, asked at most 1024"},
+		{"empty page with more", at(3, func(any) any { return &wire.ExchangeKeysOK{More: true} }), ErrMalformed, "empty page"},
+		{"failed send", at(2, func(any) any { return wire.ErrShuttingDown }), ErrPeer, "exchange-leaves: wire: node shutting down"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := run(t, Config{}, newReplica(t, 1024, local), newReplica(t, 1024, peer), tc.tamper)
+			if tc.is == nil {
+				f, p := want(local, peer)
+				checkRepairs(t, o, f, p)
+				return
+			}
+			if !errors.Is(o.err, tc.is) || !strings.Contains(o.err.Error(), tc.says) {
+				t.Fatalf("err = %v, want %v saying %q", o.err, tc.is, tc.says)
+			}
+		})
+	}
+}
+
+// TestBadLocal: a local scan with a key twice or outside the leaves asked
+// fails the exchange with ErrLocal.
+func TestBadLocal(t *testing.T) {
+	tr, _ := merkle.New(256)
+	tr.Apply([]byte("a"), 1)
+	for name, extra := range map[string][]wire.KeyHash{
+		"twice":   {{Key: []byte("a"), Hash: 1}, {Key: []byte("a"), Hash: 1}},
+		"outside": {{Key: []byte("a"), Hash: 1}, {Key: []byte("b"), Hash: 1}},
+		"empty":   {{Key: nil, Hash: 1}},
+	} {
+		x, err := New(Config{}, 1, 1, tr)
+		must(t, err)
+		peer := newReplica(t, 256, map[string]uint64{})
+		ans := peer.answer(t, x.Ready().Send)
+		x.Answer(ans, 10)
+		x.Answer(peer.answer(t, x.Ready().Send), 10)
+		rd := x.Ready()
+		if rd.Scan == nil || merkle.LeafOf([]byte("b"), 256) == merkle.LeafOf([]byte("a"), 256) {
+			t.Fatalf("%s: no scan asked (%+v) or test keys share a leaf", name, rd)
+		}
+		x.Local(extra)
+		if rd = x.Ready(); !rd.Done || !errors.Is(rd.Err, ErrLocal) {
+			t.Fatalf("%s: %+v, want ErrLocal", name, rd)
+		}
+	}
+}
+
+// TestConfig: the zero Config is valid; out-of-range fields are all
+// reported.
+func TestConfig(t *testing.T) {
+	must(t, Config{}.Validate())
+	err := Config{MaxBranches: -1, MaxLeaves: 2000, MaxKeys: 5000, MaxKey: 1 << 20}.Validate()
+	for _, s := range []string{"max branches -1", "max leaves 2000", "max keys 5000", "max key 1048576"} {
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), s) {
+			t.Errorf("err = %v, want it to say %q", err, s)
+		}
+	}
+	if _, err := New(Config{}, 0, 0, nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("nil tree: %v", err)
+	}
+}
