@@ -28,7 +28,11 @@ func TestGetSkipsUnreadableHint(t *testing.T) {
 		c.must("n1", &wire.Replicate{Key: []byte("k"), Object: object("n9", 1, "own")}, &wire.Ack{})
 		c.must("n1", &wire.Replicate{Key: []byte("k"), Object: object("n9", 2, "hinted"), HintFor: "n2"}, &wire.Ack{})
 		c.stop("n1")
-		st, err := store.Open(filepath.Join(c.dir, "n1"), store.Options{Logger: testLogger()})
+		r, err := ring.New(ring.DefaultPartitions, c.members) // the node's layout of objects
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := store.Open(filepath.Join(c.dir, "n1"), store.Options{Logger: testLogger(), Partition: r.PartitionOf, Partitions: r.Partitions()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -67,7 +67,7 @@ func New(cfg Config) (*Server, error) {
 	if st == nil {
 		// A damaged data file never stops the node: store.Open moves it
 		// aside and starts empty under a new epoch (peers repair the data).
-		bs, err := store.Open(cfg.DataDir, store.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, Rand: cfg.Rand})
+		bs, err := store.Open(cfg.DataDir, store.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, Rand: cfg.Rand, Partition: r.PartitionOf, Partitions: r.Partitions()})
 		if err != nil {
 			return nil, fmt.Errorf("storaged: %w", err)
 		}

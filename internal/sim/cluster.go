@@ -199,7 +199,11 @@ func (n *Node) Start() error {
 	if n.srv != nil {
 		return nil
 	}
-	st, err := n.disk.Open(memstore.Options{SyncLatency: n.c.opts.SyncLatency, Rand: reader{n.c}, Logger: n.c.opts.Logger})
+	r, err := ring.New(n.c.opts.Partitions, n.c.members) // the layout storaged's ring gives keys
+	if err != nil {
+		return fmt.Errorf("sim: node %s: ring: %w", n.ID, err)
+	}
+	st, err := n.disk.Open(memstore.Options{SyncLatency: n.c.opts.SyncLatency, Rand: reader{n.c}, Logger: n.c.opts.Logger, Partition: r.PartitionOf, Partitions: r.Partitions()})
 	if err != nil {
 		return fmt.Errorf("sim: node %s: open disk: %w", n.ID, err)
 	}

@@ -71,31 +71,39 @@ func checkedOpen(path string, opts *bolt.Options) (db *bolt.DB, err error) {
 }
 
 // checkLayout checks the file's top-level buckets: only this store's (of
-// the current format or of format 1), and all three of the current format
-// once one exists. A damaged bucket name would otherwise pass for a missing
-// bucket: objects lost while the epoch survives, so the node would reuse its
-// counters.
+// any format up to the current one), and all three of the newest format
+// present. A damaged bucket name would otherwise pass for a missing bucket:
+// objects lost while the epoch survives, so the node would reuse its
+// counters. (A migration creates the three of the next format at once and
+// deletes the older ones one by one, so only the newest must be whole.)
 func checkLayout(tx *bolt.Tx) error {
-	known := map[string]bool{}
-	for _, b := range buckets {
-		known[string(b.name())], known[string(b.legacyName())] = true, true
+	format := map[string]int{}
+	for f := 1; f <= formatVersion; f++ {
+		for _, b := range buckets {
+			format[string(b.nameIn(f))] = f
+		}
 	}
-	current := 0
+	count := make([]int, formatVersion+1) // buckets present, by format
 	err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-		if !known[string(name)] {
+		f, ok := format[string(name)]
+		if !ok {
 			return fmt.Errorf("unknown bucket %q", name)
 		}
-		for _, b := range buckets {
-			if string(name) == string(b.name()) {
-				current++
-			}
-		}
+		count[f]++
 		return nil
 	})
-	if err == nil && current > 0 && current < len(buckets) {
-		err = fmt.Errorf("%d of the %d buckets of format %d", current, len(buckets), formatVersion)
+	if err != nil {
+		return err
 	}
-	return err
+	for f := formatVersion; f >= 2; f-- {
+		if count[f] > 0 && count[f] < len(buckets) {
+			return fmt.Errorf("%d of the %d buckets of format %d", count[f], len(buckets), f)
+		}
+		if count[f] > 0 {
+			return nil
+		}
+	}
+	return nil
 }
 
 // preflightPath runs preflight on the file at path, if it exists.

@@ -128,11 +128,11 @@ func (s *Store) apply(tx *bolt.Tx, r *request) error {
 	bk := tx.Bucket(r.bucket.name())
 	if r.fn == nil && r.fnThen == nil {
 		if r.ifValue {
-			if old, err := lookup(bk, r.bucket, r.key); s.corrupt.Note(err) != nil || !bytes.Equal(old, r.want) {
+			if old, err := lookup(bk, r.bucket, r.stored, r.key); s.corrupt.Note(err) != nil || !bytes.Equal(old, r.want) {
 				return nil // absent or corrupt: matches nothing
 			}
 		}
-		if err := bk.Delete(r.key); err != nil {
+		if err := bk.Delete(r.stored); err != nil {
 			return fmt.Errorf("store: delete from %s: %w", r.bucket, err)
 		}
 		r.deleted = r.ifValue
@@ -141,7 +141,7 @@ func (s *Store) apply(tx *bolt.Tx, r *request) error {
 		}
 		return nil
 	}
-	old, err := lookup(bk, r.bucket, r.key)
+	old, err := lookup(bk, r.bucket, r.stored, r.key)
 	if errors.Is(s.corrupt.Note(err), ErrCorrupt) && r.refuseCorrupt {
 		return fmt.Errorf("store: refusing to apply over a record that failed its checksum (RefuseCorrupt): %w", err)
 	}
@@ -150,15 +150,17 @@ func (s *Store) apply(tx *bolt.Tx, r *request) error {
 		return err
 	}
 	r.then = then // told false if the put fails
-	return putRecord(bk, r.bucket, r.key, v)
+	return putRecord(bk, r.bucket, r.stored, r.key, v)
 }
 
-// putRecord stores value as the record of key in bucket b (bk). bbolt keeps
-// a reference to what it is given until commit, and value may alias the
-// mmap or caller memory: the record is a private copy.
-func putRecord(bk *bolt.Bucket, b Bucket, key, value []byte) error {
+// putRecord stores value as the record of key in bucket b (bk), under the
+// stored key stored (Partitioning.StoredKey; bbolt keeps it until commit, so
+// it must not change). bbolt keeps a reference to what it is given until
+// commit, and value may alias the mmap or caller memory: the record is a
+// private copy.
+func putRecord(bk *bolt.Bucket, b Bucket, stored, key, value []byte) error {
 	rec := AppendRecord(make([]byte, 0, RecordOverhead+len(value)), b, key, value)
-	if err := bk.Put(key, rec); err != nil {
+	if err := bk.Put(stored, rec); err != nil {
 		return fmt.Errorf("store: put into %s: %w", b, err)
 	}
 	return nil

@@ -161,7 +161,7 @@ func openDamaged(t *testing.T, orig []byte, w written, epoch uint64, d damage, s
 		err := s.ForEach(b, func(k, v []byte) error {
 			want, ok := w[b][string(k)]
 			switch {
-			case b == Meta && (bytes.Equal(k, epochKey) || bytes.Equal(k, formatKey)):
+			case b == Meta && (bytes.Equal(k, epochKey) || bytes.Equal(k, formatKey) || bytes.Equal(k, partitionsKey)):
 			case !ok:
 				t.Errorf("seed %d: %s serves key %q that was never written", seed, b, k)
 			case string(v) != want:
@@ -312,7 +312,7 @@ func TestRecordOnDisk(t *testing.T) {
 		rec  []byte
 		want error
 	}{{good, nil}, {bad, ErrCorrupt}} {
-		if err := SetRawRecord(dir, Objects, []byte("k"), tc.rec); err != nil {
+		if err := SetRawRecord(dir, Partitioning{}, Objects, []byte("k"), tc.rec); err != nil {
 			t.Fatal(err)
 		}
 		s := openT(t, dir, Options{NoSync: true})

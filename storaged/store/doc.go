@@ -59,5 +59,14 @@
 // without mapping it (preflight.go), then bbolt's tx.Check, with faults and
 // panics turned into errors. A damaged file is moved aside (kept) and the
 // store starts empty under a new epoch (Quarantined). A file of format 1
-// (bare values) is migrated to records once, crash-safely (migrate.go).
+// (bare values) or 2 (records, objects by key) is migrated to format 3
+// once, crash-safely (migrate.go).
+//
+// # Partitions are ranges
+//
+// Objects are stored under a 2-byte big-endian prefix naming their
+// partition (Options.Partition, the ring's PartitionOf), so a partition is
+// one range scan (ScanPartition) for Merkle rebuilds, exchanges, handoff
+// and tombstone collection. Callers never see the prefix. The partition
+// count is recorded in meta, and Open refuses another one (ErrPartitions).
 package store

@@ -23,6 +23,7 @@ type Engine interface {
 	Get(b Bucket, key []byte) ([]byte, error)
 	View(fn func(v View) error) error
 	ForEach(b Bucket, fn func(key, value []byte) error) error
+	ScanPartition(p int, from []byte, fn func(key, value []byte) bool) error
 	Count(b Bucket) (int, error)
 	Epoch() uint64
 	Fresh() bool
@@ -50,7 +51,21 @@ type View interface {
 	// starting with it are visited: the scan starts at max(from, prefix) and
 	// ends at the first key past the prefix. An empty value is passed as a
 	// non-nil empty slice. Records that fail their checksum are skipped.
+	//
+	// Objects, when the store has more than one partition, go in the order
+	// they are stored in: by partition (Options.Partition), then in byte
+	// order; from is a position in that order, and the prefix applies in
+	// each partition from from's on. Use ScanPartition for one partition.
 	Scan(b Bucket, from, prefix []byte, fn func(key, value []byte) bool) error
+	// ScanPartition calls fn for the objects of partition p (0 to the
+	// store's Partitions - 1, else an error matching ErrInvalidPartition)
+	// in byte order of their keys, starting at the first key not before
+	// from (nil: the partition's first), until fn returns false or the
+	// partition ends: one range scan of the file. Keys are the callers'
+	// (without the partition prefix). Records that fail their checksum, and
+	// objects found under another partition than their own, are skipped
+	// (and counted as corrupt).
+	ScanPartition(p int, from []byte, fn func(key, value []byte) bool) error
 }
 
 var _ Engine = (*Store)(nil)

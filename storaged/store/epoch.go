@@ -19,7 +19,7 @@ var epochKey = []byte("epoch")
 // not keep issuing counters under its old identity.
 func ensureEpoch(tx *bolt.Tx, rnd io.Reader, log *slog.Logger) (epoch uint64, fresh bool, err error) {
 	meta := tx.Bucket(Meta.name())
-	if v, err := lookup(meta, Meta, epochKey); err == nil {
+	if v, err := lookup(meta, Meta, epochKey, epochKey); err == nil {
 		if e, ok := decodeEpoch(v); ok {
 			return e, false, nil
 		}
@@ -32,7 +32,7 @@ func ensureEpoch(tx *bolt.Tx, rnd io.Reader, log *slog.Logger) (epoch uint64, fr
 	if epoch, err = NewEpoch(rnd); err != nil {
 		return 0, false, err
 	}
-	if err := putRecord(meta, Meta, epochKey, encodeEpoch(epoch)); err != nil {
+	if err := putRecord(meta, Meta, epochKey, epochKey, encodeEpoch(epoch)); err != nil {
 		return 0, false, fmt.Errorf("store: record epoch: %w", err)
 	}
 	return epoch, true, nil

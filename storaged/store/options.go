@@ -74,6 +74,17 @@ type Options struct {
 	// Rand is where a new epoch's bits come from (default crypto/rand's
 	// Reader); the simulator passes a seeded source.
 	Rand io.Reader
+
+	// Partition returns the partition of an Objects key (the ring's
+	// PartitionOf), and Partitions is how many there are (fixed for the
+	// life of the cluster, 1 to MaxPartitions). Objects are stored under a
+	// prefix naming their partition, so one partition is one range scan
+	// (ScanPartition). Both zero: one partition, every key in it (tests).
+	// The count is recorded in the file, and Open refuses a file recorded
+	// with another one (ErrPartitions): it must be opened with the same
+	// function every time.
+	Partition  func(key []byte) int
+	Partitions int
 }
 
 // Validate reports every problem with o at once (errors.Join), or nil.
@@ -84,6 +95,9 @@ func (o Options) Validate() error {
 	}
 	if o.GroupWait > MaxGroupWait {
 		errs = append(errs, fmt.Errorf("store: GroupWait is %s, want at most %s (0: default %s; negative: off)", o.GroupWait, MaxGroupWait, DefaultGroupWait))
+	}
+	if _, err := NewPartitioning(o.Partition, o.Partitions); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -10,12 +10,14 @@ import (
 
 // RawRecord returns the bytes the closed data directory dir keeps for key in
 // bucket b (the record: AppendRecord's frame around the value) and whether
-// the key exists, reading the database file directly. It takes the
-// directory's lock (ErrLocked while a Store has it open). It is meant for
-// tests and forensics; it neither checks nor migrates the file.
-func RawRecord(dir string, b Bucket, key []byte) (rec []byte, ok bool, err error) {
-	err = rawTx(dir, b, false, func(bk *bolt.Bucket) error {
-		if v := bk.Get(key); v != nil {
+// the key exists, reading the database file directly; keys is the layout
+// the directory's store is opened with (the zero value for a store opened
+// without Options.Partition). It takes the directory's lock (ErrLocked
+// while a Store has it open). It is meant for tests and forensics; it
+// neither checks nor migrates the file.
+func RawRecord(dir string, keys Partitioning, b Bucket, key []byte) (rec []byte, ok bool, err error) {
+	err = rawTx(dir, keys, b, key, false, func(bk *bolt.Bucket, stored []byte) error {
+		if v := bk.Get(stored); v != nil {
 			rec, ok = append([]byte{}, v...), true
 		}
 		return nil
@@ -25,20 +27,25 @@ func RawRecord(dir string, b Bucket, key []byte) (rec []byte, ok bool, err error
 
 // SetRawRecord makes rec the bytes the closed data directory dir keeps for
 // key in bucket b, bypassing the record's checksum, as a damaged disk
-// would; a nil rec deletes the key. It takes the directory's lock like
-// RawRecord, and is meant for tests (fault injection).
-func SetRawRecord(dir string, b Bucket, key, rec []byte) error {
-	return rawTx(dir, b, true, func(bk *bolt.Bucket) error {
+// would; a nil rec deletes the key. It takes the directory's lock and the
+// layout like RawRecord, and is meant for tests (fault injection).
+func SetRawRecord(dir string, keys Partitioning, b Bucket, key, rec []byte) error {
+	return rawTx(dir, keys, b, key, true, func(bk *bolt.Bucket, stored []byte) error {
 		if rec == nil {
-			return bk.Delete(key)
+			return bk.Delete(stored)
 		}
-		return bk.Put(key, append([]byte{}, rec...))
+		return bk.Put(stored, append([]byte{}, rec...))
 	})
 }
 
-// rawTx runs fn on bucket b of the database in the closed directory dir.
-func rawTx(dir string, b Bucket, write bool, fn func(*bolt.Bucket) error) (err error) {
+// rawTx runs fn on bucket b of the database in the closed directory dir,
+// with key as stored there.
+func rawTx(dir string, keys Partitioning, b Bucket, key []byte, write bool, fn func(bk *bolt.Bucket, stored []byte) error) (err error) {
 	if err := b.Validate(); err != nil {
+		return err
+	}
+	stored, err := keys.StoredKey(b, key)
+	if err != nil {
 		return err
 	}
 	lock, err := lockDir(dir)
@@ -56,7 +63,7 @@ func rawTx(dir string, b Bucket, write bool, fn func(*bolt.Bucket) error) (err e
 		if bk == nil {
 			return fmt.Errorf("store: %s has no bucket %s of format %d", dir, b, formatVersion)
 		}
-		return fn(bk)
+		return fn(bk, stored)
 	}
 	if write {
 		return db.Update(run)

@@ -34,6 +34,7 @@ type Store struct {
 	// quarantined is where Open moved a damaged file, or "".
 	quarantined string
 	corrupt     *Corruptions
+	keys        Partitioning // how Objects keys are stored
 
 	// mu orders enqueueing against Close: senders hold it for reading,
 	// Close takes it to set closed and close queue.
@@ -123,7 +124,12 @@ func openFile(dir string, lock *dirLock, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	keys, err := NewPartitioning(opts.Partition, opts.Partitions)
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
 	s := &Store{
+		keys:     keys,
 		opts:     opts,
 		dir:      dir,
 		lock:     lock,
@@ -133,7 +139,7 @@ func openFile(dir string, lock *dirLock, opts Options) (*Store, error) {
 		loopDone: make(chan struct{}),
 		commitTx: (*bolt.Tx).Commit,
 	}
-	if err := migrate(db, opts.Logger); err != nil {
+	if err := migrate(db, keys, opts.Logger); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	if err := s.prepare(); err != nil {
@@ -152,6 +158,9 @@ func (s *Store) prepare() error {
 			}
 		}
 		if err := ensureFormat(tx, s.opts.Logger); err != nil {
+			return err
+		}
+		if err := ensurePartitions(tx, s.keys); err != nil {
 			return err
 		}
 		var err error
@@ -195,12 +204,16 @@ func (s *Store) Get(b Bucket, key []byte) ([]byte, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	if err := ValidateKey(key); err != nil {
+	if err := ValidateKeyIn(b, key); err != nil {
+		return nil, err
+	}
+	stored, err := s.keys.StoredKey(b, key)
+	if err != nil {
 		return nil, err
 	}
 	var out []byte
-	err := s.view(func(tx *bolt.Tx) error {
-		v, err := lookup(tx.Bucket(b.name()), b, key)
+	err = s.view(func(tx *bolt.Tx) error {
+		v, err := lookup(tx.Bucket(b.name()), b, stored, key)
 		if err != nil {
 			return s.corrupt.Note(err)
 		}
@@ -210,30 +223,27 @@ func (s *Store) Get(b Bucket, key []byte) ([]byte, error) {
 	return out, err
 }
 
-// ForEach calls fn for every key of bucket b in byte order, on one
-// consistent snapshot, skipping (and counting) corrupt records. key and
-// value are valid only during fn and must not be modified. ForEach stops
-// at, and returns, fn's first error. fn must not
-// call the Store's write methods or Close: the snapshot can block a commit
-// that has to grow the file, which would deadlock.
+// ForEach calls fn for every key of bucket b in byte order (for Objects:
+// by partition, then in byte order, see View.Scan), on one consistent
+// snapshot, skipping (and counting) corrupt records. key and value are
+// valid only during fn and must not be modified. ForEach stops at, and
+// returns, fn's first error. fn must not call the Store's write methods or
+// Close: the snapshot can block a commit that has to grow the file, which
+// would deadlock.
 func (s *Store) ForEach(b Bucket, fn func(key, value []byte) error) error {
 	if err := b.Validate(); err != nil {
 		return err
 	}
 	return s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(b.name()).Cursor()
-		for k, rec := c.First(); k != nil; k, rec = c.Next() {
-			v, err := OpenRecord(b, k, rec)
-			if err != nil {
-				s.corrupt.Note(err)
-				continue
-			}
-			if err := fn(k, v); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.keys.ForEach(b, cursorWalk(tx.Bucket(b.name())), s.corrupt, fn)
 	})
+}
+
+// ScanPartition calls fn for the objects of partition p in key order, on
+// one consistent snapshot, as View.ScanPartition does; the same rules as
+// for ForEach hold for fn.
+func (s *Store) ScanPartition(p int, from []byte, fn func(key, value []byte) bool) error {
+	return s.View(func(v View) error { return v.ScanPartition(p, from, fn) })
 }
 
 // Count returns the number of keys in bucket b, corrupt records included

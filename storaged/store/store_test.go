@@ -147,7 +147,7 @@ func TestInvalidInput(t *testing.T) {
 			t.Errorf("Delete(%d-byte key): %v", len(key), err)
 		}
 	}
-	longest := bytes.Repeat([]byte{'k'}, MaxKeySize)
+	longest := bytes.Repeat([]byte{'k'}, MaxObjectKeySize)
 	if err := s.Apply(ctx, Objects, longest, put); err != nil {
 		t.Errorf("Apply(%d-byte key): %v", len(longest), err)
 	}

@@ -19,6 +19,7 @@ const (
 type request struct {
 	bucket Bucket
 	key    []byte                           // owned by the request
+	stored []byte                           // key as stored (Partitioning.StoredKey)
 	fn     func(old []byte) ([]byte, error) // nil for a delete
 	// fnThen is ApplyThen's function (fn is nil then).
 	fnThen func(old []byte) ([]byte, func(committed bool), error)
@@ -73,7 +74,7 @@ func (s *Store) Apply(ctx context.Context, b Bucket, key []byte, fn func(old []b
 	if fn == nil {
 		return errors.New("store: Apply with a nil function")
 	}
-	r, err := newRequest(ctx, b, key, fn)
+	r, err := s.newRequest(ctx, b, key, fn)
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func (s *Store) ApplyThen(ctx context.Context, b Bucket, key []byte, fn func(old
 	if fn == nil {
 		return errors.New("store: ApplyThen with a nil function")
 	}
-	r, err := newRequest(ctx, b, key, nil)
+	r, err := s.newRequest(ctx, b, key, nil)
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func (s *Store) ApplyThen(ctx context.Context, b Bucket, key []byte, fn func(old
 // CompareAndDeleteThen is CompareAndDelete that, when the delete matches,
 // calls then as ApplyThen does.
 func (s *Store) CompareAndDeleteThen(ctx context.Context, b Bucket, key, old []byte, then func(committed bool)) (bool, error) {
-	r, err := newRequest(ctx, b, key, nil)
+	r, err := s.newRequest(ctx, b, key, nil)
 	if err != nil {
 		return false, err
 	}
@@ -133,7 +134,7 @@ func (s *Store) CompareAndDeleteThen(ctx context.Context, b Bucket, key, old []b
 // true is reported only together with a nil error (the delete is durable).
 // CompareAndDelete copies key and old, and is safe for concurrent use.
 func (s *Store) CompareAndDelete(ctx context.Context, b Bucket, key, old []byte) (bool, error) {
-	r, err := newRequest(ctx, b, key, nil)
+	r, err := s.newRequest(ctx, b, key, nil)
 	if err != nil {
 		return false, err
 	}
@@ -145,7 +146,7 @@ func (s *Store) CompareAndDelete(ctx context.Context, b Bucket, key, old []byte)
 }
 
 func (s *Store) write(ctx context.Context, b Bucket, key []byte, fn func([]byte) ([]byte, error)) error {
-	r, err := newRequest(ctx, b, key, fn)
+	r, err := s.newRequest(ctx, b, key, fn)
 	if err != nil {
 		return err
 	}
@@ -175,14 +176,19 @@ func (o ApplyOption) In(opts []ApplyOption) bool {
 }
 
 // newRequest validates a write and builds its request.
-func newRequest(ctx context.Context, b Bucket, key []byte, fn func([]byte) ([]byte, error)) (*request, error) {
+func (s *Store) newRequest(ctx context.Context, b Bucket, key []byte, fn func([]byte) ([]byte, error)) (*request, error) {
 	if err := ValidateWrite(b, key); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &request{bucket: b, key: bytes.Clone(key), fn: fn, done: make(chan struct{})}, nil
+	key = bytes.Clone(key)
+	stored, err := s.keys.StoredKey(b, key)
+	if err != nil {
+		return nil, err
+	}
+	return &request{bucket: b, key: key, stored: stored, fn: fn, done: make(chan struct{})}, nil
 }
 
 // submit hands r to the commit loop and waits for its outcome.

@@ -107,18 +107,18 @@ func (s *Store) apply(st state, r *request) error {
 	t := st[r.bucket]
 	if r.fn == nil && r.fnThen == nil {
 		if r.ifValue {
-			if old, err := st.read(r.bucket, r.key); s.corrupt.Note(err) != nil || !bytes.Equal(old, r.want) {
+			if old, err := st.read(r.bucket, r.stored, r.key); s.corrupt.Note(err) != nil || !bytes.Equal(old, r.want) {
 				return nil // absent or corrupt: matches nothing
 			}
 		}
-		st[r.bucket] = t.del(r.key)
+		st[r.bucket] = t.del(r.stored)
 		r.deleted = r.ifValue
 		if r.deleted {
 			r.then = r.hook
 		}
 		return nil
 	}
-	old, err := st.read(r.bucket, r.key)
+	old, err := st.read(r.bucket, r.stored, r.key)
 	if errors.Is(s.corrupt.Note(err), store.ErrCorrupt) && r.refuseCorrupt {
 		return fmt.Errorf("memstore: refusing to apply over a record that failed its checksum (RefuseCorrupt): %w", err)
 	}
@@ -135,7 +135,7 @@ func (s *Store) apply(st state, r *request) error {
 	if err != nil || v == nil {
 		return err
 	}
-	st.write(r.bucket, r.key, v)
+	st.write(r.bucket, r.stored, r.key, v)
 	r.then = then
 	return nil
 }

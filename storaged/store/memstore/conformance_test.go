@@ -13,6 +13,7 @@ import (
 // new Disk per subtest, durable, under NoSync and with a sync that takes
 // time.
 func TestConformance(t *testing.T) {
+	parted := memstore.Options{Partition: storetest.TestPartition, Partitions: storetest.TestPartitions}
 	for _, tc := range []struct {
 		name string
 		opts memstore.Options
@@ -20,6 +21,7 @@ func TestConformance(t *testing.T) {
 		{"sync", memstore.Options{}},
 		{"nosync", memstore.Options{NoSync: true}},
 		{"latency", memstore.Options{SyncLatency: 100 * time.Microsecond}},
+		{"partitioned", parted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) storetest.Harness {
@@ -38,7 +40,9 @@ func TestConformance(t *testing.T) {
 						rec, ok := d.Record(b, key)
 						return rec, ok, nil
 					},
-					SetRecord: d.SetRecord,
+					SetRecord:  d.SetRecord,
+					Partition:  tc.opts.Partition,
+					Partitions: tc.opts.Partitions,
 				}
 			})
 		})

@@ -24,6 +24,8 @@ type Disk struct {
 	// is open: Close syncs it and Crash settles it.
 	pending []state
 	holder  *Store // the open Store, or nil
+	// keys is the layout of the last Open (Record and SetRecord use it).
+	keys store.Partitioning
 
 	// failures is how many of the next batches fail (FailCommits), ambiguous
 	// how.
@@ -57,22 +59,29 @@ func (d *Disk) Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
+	keys, err := store.NewPartitioning(opts.Partition, opts.Partitions)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: %w", err)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.holder != nil {
 		return nil, errLocked
 	}
-	epoch, ok := d.synced.epoch()
+	laid, err := d.synced.withPartitions(keys)
+	if err != nil {
+		return nil, err
+	}
+	epoch, ok := laid.epoch()
 	if !ok {
-		var err error
 		if epoch, err = store.NewEpoch(opts.Rand); err != nil {
 			return nil, fmt.Errorf("memstore: %w", err)
 		}
-		d.synced = d.synced.withEpoch(epoch)
+		laid = laid.withEpoch(epoch)
 		opts.Logger.Info("memstore: new epoch", "epoch", epoch)
 	}
-	d.synced = d.synced.withFormat()
-	s := newStore(d, opts, epoch, !ok)
+	d.synced, d.keys = laid.withFormat(), keys
+	s := newStore(d, opts, keys, epoch, !ok)
 	d.holder = s
 	s.start()
 	return s, nil
@@ -234,12 +243,17 @@ func (d *Disk) release(s *Store) {
 
 // Record returns a copy of the bytes the Disk keeps for key in bucket b (a
 // record, store.AppendRecord's frame around the value) in its committed
-// state, and whether the key exists. With SetRecord it is how a test or the
-// simulator damages a record.
+// state, and whether the key exists; an Objects key is found under its
+// partition's prefix in the layout of the last Open. With SetRecord it is
+// how a test or the simulator damages a record.
 func (d *Disk) Record(b store.Bucket, key []byte) ([]byte, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	rec, ok := d.committed()[b].get(key)
+	stored, err := d.keys.StoredKey(b, key)
+	if err != nil {
+		return nil, false
+	}
+	rec, ok := d.committed()[b].get(stored)
 	if !ok {
 		return nil, false
 	}
@@ -255,7 +269,7 @@ func (d *Disk) SetRecord(b store.Bucket, key, rec []byte) error {
 	if err := b.Validate(); err != nil {
 		return err
 	}
-	if err := store.ValidateKey(key); err != nil {
+	if err := store.ValidateKeyIn(b, key); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -263,11 +277,15 @@ func (d *Disk) SetRecord(b store.Bucket, key, rec []byte) error {
 	if d.holder != nil {
 		return errLocked
 	}
+	stored, err := d.keys.StoredKey(b, key)
+	if err != nil {
+		return err
+	}
 	st := d.synced.clone()
 	if rec == nil {
-		st[b] = st[b].del(key)
+		st[b] = st[b].del(stored)
 	} else {
-		st[b] = st[b].put(own(key), own(rec))
+		st[b] = st[b].put(own(stored), own(rec))
 	}
 	d.synced = st
 	return nil

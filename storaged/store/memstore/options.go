@@ -42,6 +42,13 @@ type Options struct {
 	// Logger receives commit failures, panics in Apply functions and new
 	// epochs. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// Partition and Partitions lay the Objects bucket out by partition, as
+	// store.Options's fields of the same names do (both zero: one
+	// partition). The Disk records the count, and a later Open with
+	// another one fails with an error matching store.ErrPartitions.
+	Partition  func(key []byte) int
+	Partitions int
 }
 
 // Validate reports every problem with o at once (errors.Join), or nil.
@@ -52,6 +59,9 @@ func (o Options) Validate() error {
 	}
 	if o.SyncLatency < 0 {
 		errs = append(errs, fmt.Errorf("memstore: SyncLatency is %s, want at least 0", o.SyncLatency))
+	}
+	if _, err := store.NewPartitioning(o.Partition, o.Partitions); err != nil {
+		errs = append(errs, fmt.Errorf("memstore: %w", err))
 	}
 	return errors.Join(errs...)
 }

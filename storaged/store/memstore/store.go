@@ -37,15 +37,17 @@ type Store struct {
 	broken        atomic.Pointer[error]
 	stats         counters
 	corrupt       *store.Corruptions
+	keys          store.Partitioning // how Objects keys are kept
 
 	closeOnce sync.Once
 }
 
 var _ store.Engine = (*Store)(nil)
 
-func newStore(d *Disk, opts Options, epoch uint64, fresh bool) *Store {
+func newStore(d *Disk, opts Options, keys store.Partitioning, epoch uint64, fresh bool) *Store {
 	return &Store{
 		d:             d,
+		keys:          keys,
 		opts:          opts,
 		epoch:         epoch,
 		fresh:         fresh,
@@ -90,24 +92,29 @@ func (s *Store) Get(b store.Bucket, key []byte) ([]byte, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	if err := store.ValidateKey(key); err != nil {
+	if err := store.ValidateKeyIn(b, key); err != nil {
+		return nil, err
+	}
+	stored, err := s.keys.StoredKey(b, key)
+	if err != nil {
 		return nil, err
 	}
 	st, err := s.snapshot()
 	if err != nil {
 		return nil, err
 	}
-	v, err := st.read(b, key)
+	v, err := st.read(b, stored, key)
 	if err != nil {
 		return nil, s.corrupt.Note(err)
 	}
 	return own(v), nil
 }
 
-// ForEach calls fn for every key of bucket b in byte order, on one
-// consistent snapshot, skipping (and counting) corrupt records. key and
-// value are valid only during fn and must not be modified. ForEach stops
-// at, and returns, fn's first error.
+// ForEach calls fn for every key of bucket b in byte order (Objects by
+// partition first, see store.View.Scan), on one consistent snapshot,
+// skipping (and counting) corrupt records. key and value are valid only
+// during fn and must not be modified. ForEach stops at, and returns, fn's
+// first error.
 func (s *Store) ForEach(b store.Bucket, fn func(key, value []byte) error) error {
 	if err := b.Validate(); err != nil {
 		return err
@@ -116,11 +123,13 @@ func (s *Store) ForEach(b store.Bucket, fn func(key, value []byte) error) error 
 	if err != nil {
 		return err
 	}
-	st.scan(b, nil, s.corrupt, func(k, v []byte) bool {
-		err = fn(k, v)
-		return err == nil
-	})
-	return err
+	return s.keys.ForEach(b, st.walk(b), s.corrupt, fn)
+}
+
+// ScanPartition calls fn for the objects of partition p in key order, on
+// one consistent snapshot, as store.View.ScanPartition does.
+func (s *Store) ScanPartition(p int, from []byte, fn func(key, value []byte) bool) error {
+	return s.View(func(v store.View) error { return v.ScanPartition(p, from, fn) })
 }
 
 // Count returns the number of keys in bucket b, corrupt records included,

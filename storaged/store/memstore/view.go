@@ -1,15 +1,12 @@
 package memstore
 
-import (
-	"bytes"
-
-	"github.com/shoalkv/shoal/storaged/store"
-)
+import "github.com/shoalkv/shoal/storaged/store"
 
 // view is the Store's store.View: one committed state, which nothing
 // changes.
 type view struct {
 	st      state
+	keys    store.Partitioning
 	corrupt *store.Corruptions
 }
 
@@ -24,7 +21,7 @@ func (s *Store) View(fn func(v store.View) error) error {
 	if err != nil {
 		return err
 	}
-	return fn(view{st: st, corrupt: s.corrupt})
+	return fn(view{st: st, keys: s.keys, corrupt: s.corrupt})
 }
 
 // Get returns the value of key in bucket b, or an error matching
@@ -36,38 +33,30 @@ func (v view) Get(b store.Bucket, key []byte) ([]byte, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	if err := store.ValidateKey(key); err != nil {
+	if err := store.ValidateKeyIn(b, key); err != nil {
 		return nil, err
 	}
-	val, err := v.st.read(b, key)
+	stored, err := v.keys.StoredKey(b, key)
+	if err != nil {
+		return nil, err
+	}
+	val, err := v.st.read(b, stored, key)
 	return val, v.corrupt.Note(err)
 }
 
-// Scan calls fn for the keys of bucket b in byte order, starting at the first
-// key not before from (nil: the first key of the bucket), until fn returns
-// false or the bucket ends. With a non-empty prefix only keys starting with
-// it are visited: the scan starts at max(from, prefix) and ends at the first
-// key past the prefix. Corrupt records are skipped (and counted). An empty
-// value is passed as a non-nil empty slice.
+// Scan is store.View.Scan: keys of bucket b in byte order (Objects by
+// partition first) from from on, those starting with prefix only if it is
+// non-empty, until fn returns false; corrupt records skipped and counted.
 // Keys and values are valid only during the View function and must not be
 // modified.
 func (v view) Scan(b store.Bucket, from, prefix []byte, fn func(key, value []byte) bool) error {
 	if err := b.Validate(); err != nil {
 		return err
 	}
-	if bytes.Compare(prefix, from) > 0 {
-		from = prefix
-	}
-	v.st[b].ascend(from, func(k, rec []byte) bool {
-		if len(prefix) > 0 && !bytes.HasPrefix(k, prefix) {
-			return false
-		}
-		val, err := store.OpenRecord(b, k, rec)
-		if err != nil {
-			v.corrupt.Note(err)
-			return true
-		}
-		return fn(k, val)
-	})
-	return nil
+	return v.keys.Scan(b, v.st.walk(b), v.corrupt, from, prefix, fn)
+}
+
+// ScanPartition is store.View.ScanPartition.
+func (v view) ScanPartition(p int, from []byte, fn func(key, value []byte) bool) error {
+	return v.keys.ScanPartition(v.st.walk(store.Objects), v.corrupt, p, from, fn)
 }

@@ -20,6 +20,7 @@ const (
 type request struct {
 	bucket store.Bucket
 	key    []byte                           // owned by the request
+	stored []byte                           // key as kept (store.Partitioning.StoredKey)
 	fn     func(old []byte) ([]byte, error) // nil for a delete
 	// fnThen is ApplyThen's function (fn is nil then).
 	fnThen func(old []byte) ([]byte, func(committed bool), error)
@@ -63,13 +64,13 @@ type request struct {
 // logged; with store.RefuseCorrupt, Apply fails with an error matching
 // store.ErrCorrupt instead, without calling fn.
 //
-// The key must be 1 to store.MaxKeySize bytes, and not the epoch's; Apply
+// The key must be 1 to b.MaxKey() bytes, and not reserved (store.ValidateWrite); Apply
 // copies it.
 func (s *Store) Apply(ctx context.Context, b store.Bucket, key []byte, fn func(old []byte) ([]byte, error), opts ...store.ApplyOption) error {
 	if fn == nil {
 		return errNilFunc
 	}
-	r, err := newRequest(ctx, b, key, fn)
+	r, err := s.newRequest(ctx, b, key, fn)
 	if err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func (s *Store) ApplyThen(ctx context.Context, b store.Bucket, key []byte, fn fu
 	if fn == nil {
 		return errors.New("memstore: ApplyThen with a nil function")
 	}
-	r, err := newRequest(ctx, b, key, nil)
+	r, err := s.newRequest(ctx, b, key, nil)
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func (s *Store) ApplyThen(ctx context.Context, b store.Bucket, key []byte, fn fu
 // CompareAndDeleteThen is CompareAndDelete that, when the delete matches,
 // calls then as ApplyThen does.
 func (s *Store) CompareAndDeleteThen(ctx context.Context, b store.Bucket, key, old []byte, then func(committed bool)) (bool, error) {
-	r, err := newRequest(ctx, b, key, nil)
+	r, err := s.newRequest(ctx, b, key, nil)
 	if err != nil {
 		return false, err
 	}
@@ -124,7 +125,7 @@ func (s *Store) CompareAndDeleteThen(ctx context.Context, b store.Bucket, key, o
 // group-committed like Apply, with the same errors; true is reported only
 // together with a nil error. It copies key and old.
 func (s *Store) CompareAndDelete(ctx context.Context, b store.Bucket, key, old []byte) (bool, error) {
-	r, err := newRequest(ctx, b, key, nil)
+	r, err := s.newRequest(ctx, b, key, nil)
 	if err != nil {
 		return false, err
 	}
@@ -136,7 +137,7 @@ func (s *Store) CompareAndDelete(ctx context.Context, b store.Bucket, key, old [
 }
 
 func (s *Store) write(ctx context.Context, b store.Bucket, key []byte, fn func([]byte) ([]byte, error)) error {
-	r, err := newRequest(ctx, b, key, fn)
+	r, err := s.newRequest(ctx, b, key, fn)
 	if err != nil {
 		return err
 	}
@@ -144,14 +145,19 @@ func (s *Store) write(ctx context.Context, b store.Bucket, key []byte, fn func([
 }
 
 // newRequest validates a write and builds its request.
-func newRequest(ctx context.Context, b store.Bucket, key []byte, fn func([]byte) ([]byte, error)) (*request, error) {
+func (s *Store) newRequest(ctx context.Context, b store.Bucket, key []byte, fn func([]byte) ([]byte, error)) (*request, error) {
 	if err := store.ValidateWrite(b, key); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &request{bucket: b, key: own(key), fn: fn, done: make(chan struct{})}, nil
+	key = own(key)
+	stored, err := s.keys.StoredKey(b, key)
+	if err != nil {
+		return nil, err
+	}
+	return &request{bucket: b, key: key, stored: stored, fn: fn, done: make(chan struct{})}, nil
 }
 
 // submit hands r to the commit loop and waits for its outcome.

@@ -39,7 +39,8 @@ func testEpoch(t *testing.T, open func() (store.Engine, error)) {
 
 // testDurable: what was committed before Close is there after reopening,
 // and nothing else.
-func testDurable(t *testing.T, open func() (store.Engine, error)) {
+func testDurable(t *testing.T, h Harness) {
+	open := h.Open
 	e := mustOpen(t, open)
 	ctx := context.Background()
 	mustSet(t, e, store.Objects, "kept", "v1")
@@ -62,7 +63,8 @@ func testDurable(t *testing.T, open func() (store.Engine, error)) {
 		store.Objects: {"kept": "v1", "overwritten": "new"},
 		store.Hints:   {"hint": "h"},
 		store.Meta: {"empty": "", string(store.EpochKey()): string(epochBytes(e.Epoch())),
-			string(store.FormatKey()): string(binary.AppendUvarint(nil, store.FormatVersion()))},
+			string(store.FormatKey()):     string(binary.AppendUvarint(nil, store.FormatVersion())),
+			string(store.PartitionsKey()): string(binary.AppendUvarint(nil, uint64(h.Partitioning().Count())))},
 	}
 	for _, b := range store.Buckets() {
 		got := map[string]string{}

@@ -8,6 +8,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"hash/fnv"
 	"testing"
 
 	"github.com/shoalkv/shoal/storaged/store"
@@ -27,12 +29,28 @@ type Harness struct {
 	// store and its checksum, as a damaged disk would. It is called only
 	// while the store is closed.
 	SetRecord func(b store.Bucket, key, rec []byte) error
+	// Partition and Partitions are the layout Open opens the store with
+	// (its Options' fields of the same names; both zero: one partition).
+	Partition  func(key []byte) int
+	Partitions int
+}
+
+// Partitioning returns the layout the Harness opens its store with.
+func (h Harness) Partitioning() store.Partitioning {
+	p, err := store.NewPartitioning(h.Partition, h.Partitions)
+	if err != nil {
+		panic(fmt.Sprintf("storetest: the Harness's layout: %v", err)) // a broken test setup
+	}
+	return p
 }
 
 // Run runs the conformance suite as subtests of t. For each subtest it
 // calls fresh, which makes a new, empty store and returns its Harness. The
 // suite closes every Engine it opens.
 func Run(t *testing.T, fresh func(t *testing.T) Harness) {
+	for _, tc := range partitionTests {
+		t.Run(tc.name, func(t *testing.T) { tc.test(t, fresh(t)) })
+	}
 	for _, tc := range corruptTests {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, fresh(t)) })
 	}
@@ -67,7 +85,6 @@ func Run(t *testing.T, fresh func(t *testing.T) Harness) {
 		{"Stats", testStats},
 		{"PanicInApply", testPanicInApply},
 		{"Epoch", testEpoch},
-		{"Durable", testDurable},
 		{"Closed", testClosed},
 		{"Locked", testLocked},
 	} {
@@ -148,4 +165,17 @@ func wantCount(t *testing.T, e store.Engine, b store.Bucket, n int) {
 	if got, err := e.Count(b); got != n || err != nil {
 		t.Errorf("Count(%s) = %d, %v; want %d", b, got, err, n)
 	}
+}
+
+// TestPartitions is the partition count of TestPartition: small, so that the
+// suite's few keys share partitions and leave some empty.
+const TestPartitions = 8
+
+// TestPartition is a partition function for partitioned runs of the suite
+// (store.Options.Partition with TestPartitions): the top bits of the key's
+// FNV-1a hash, as the ring takes them, so neighbouring keys scatter.
+func TestPartition(key []byte) int {
+	h := fnv.New32a()
+	h.Write(key)
+	return int(h.Sum32() >> 29)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -346,12 +347,20 @@ func invalidBuckets() []store.Bucket {
 	return out
 }
 
-// testInvalidKey: an empty key or one longer than store.MaxKeySize is
-// refused everywhere; a key of exactly MaxKeySize bytes works.
+// testInvalidKey: an empty key or one longer than its bucket's MaxKey is
+// refused everywhere, with the limit in the message; an object key of
+// exactly MaxObjectKeySize bytes works.
 func testInvalidKey(t *testing.T, open func() (store.Engine, error)) {
 	e := mustOpen(t, open)
 	ctx := context.Background()
-	for _, key := range [][]byte{nil, {}, bytes.Repeat([]byte{'k'}, store.MaxKeySize+1)} {
+	long := bytes.Repeat([]byte{'k'}, store.MaxObjectKeySize+1)
+	if err := e.Apply(ctx, store.Objects, long, put("v")); err == nil || err.Error() != fmt.Sprintf("store: invalid key: %d bytes, want 1 to %d", len(long), store.MaxObjectKeySize) {
+		t.Errorf("Apply(%d-byte object key) = %v; want the limit %d named", len(long), err, store.MaxObjectKeySize)
+	}
+	if err := e.Apply(ctx, store.Hints, long, put("v")); err != nil {
+		t.Errorf("Apply(%d-byte hint key): %v; only Objects keys carry a prefix", len(long), err)
+	}
+	for _, key := range [][]byte{nil, {}, long, bytes.Repeat([]byte{'k'}, store.MaxKeySize+1)} {
 		if _, err := e.Get(store.Objects, key); !errors.Is(err, store.ErrInvalidKey) {
 			t.Errorf("Get(%d-byte key): %v", len(key), err)
 		}
@@ -375,7 +384,7 @@ func testInvalidKey(t *testing.T, open func() (store.Engine, error)) {
 		}
 	}
 	wantCount(t, e, store.Objects, 0)
-	longest := bytes.Repeat([]byte{'k'}, store.MaxKeySize)
+	longest := bytes.Repeat([]byte{'k'}, store.MaxObjectKeySize)
 	if err := e.Apply(ctx, store.Objects, longest, put("v")); err != nil {
 		t.Fatalf("Apply(%d-byte key): %v", len(longest), err)
 	}
@@ -421,5 +430,11 @@ func testEpochKeyReserved(t *testing.T, open func() (store.Engine, error)) {
 	want := binary.AppendUvarint(nil, store.FormatVersion())
 	if v, err := e.Get(store.Meta, format); err != nil || !bytes.Equal(v, want) {
 		t.Errorf("Get of the format key = %x, %v; want %x", v, err, want)
+	}
+	if err := e.Apply(ctx, store.Meta, store.PartitionsKey(), put("v")); !errors.Is(err, store.ErrInvalidKey) {
+		t.Errorf("Apply to the partitions key: %v, want ErrInvalidKey", err)
+	}
+	if err := e.Delete(ctx, store.Meta, store.PartitionsKey()); !errors.Is(err, store.ErrInvalidKey) {
+		t.Errorf("Delete of the partitions key: %v, want ErrInvalidKey", err)
 	}
 }
