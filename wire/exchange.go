@@ -143,7 +143,7 @@ func (x *ExchangePart) DecodeMsgpack(d *msgpack.Decoder) error {
 }
 
 // ExchangeKey is a continuation cursor: the last key of the previous page;
-// decoding refuses more than 32 KiB (the largest key any node may be
+// decoding refuses more than 32,766 bytes (the largest key any node may be
 // configured to accept) before allocating. Empty decodes as nil.
 type ExchangeKey []byte
 

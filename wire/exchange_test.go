@@ -81,10 +81,10 @@ func TestExchangeDecodeLimits(t *testing.T) {
 		},
 		{
 			name: "keys cursor",
-			at:   exchangeBody(t, 1, 256, ids(1), make([]byte, 32<<10), 0),
-			ovr:  exchangeBody(t, 1, 256, ids(1), make([]byte, 32<<10+1), 0),
+			at:   exchangeBody(t, 1, 256, ids(1), make([]byte, 32<<10-2), 0),
+			ovr:  exchangeBody(t, 1, 256, ids(1), make([]byte, 32<<10-1), 0),
 			msg:  func() any { return new(wire.ExchangeKeys) },
-			want: "32769 bytes, limit 32768",
+			want: "32767 bytes, limit 32766",
 		},
 		{
 			name: "key hash count",
@@ -95,10 +95,10 @@ func TestExchangeDecodeLimits(t *testing.T) {
 		},
 		{
 			name: "key length",
-			at:   exchangeBody(t, keyHashes(1, 32<<10), false),
-			ovr:  exchangeBody(t, keyHashes(1, 32<<10+1), false),
+			at:   exchangeBody(t, keyHashes(1, 32<<10-2), false),
+			ovr:  exchangeBody(t, keyHashes(1, 32<<10-1), false),
 			msg:  func() any { return new(wire.ExchangeKeysOK) },
-			want: "32769 bytes, limit 32768",
+			want: "32767 bytes, limit 32766",
 		},
 		{
 			name: "part bytes",

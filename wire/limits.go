@@ -11,7 +11,7 @@ import (
 // edge and every node checks them again, so a misconfigured or hostile client
 // cannot push a node past them. The zero value means the defaults below.
 type Limits struct {
-	// MaxKey is the largest key in bytes (default 1 KiB; at most 32 KiB,
+	// MaxKey is the largest key in bytes (default 1 KiB; at most 32,766:
 	// bbolt's key limit). Keys are 1 byte or longer.
 	MaxKey int
 	// MaxValue is the largest value in bytes (default 1 MiB: Dynamo's
@@ -36,7 +36,7 @@ const (
 	DefaultMaxSiblings = 64
 	DefaultMaxContext  = 256
 	DefaultMaxObject   = 8 << 20
-	maxKeyCeiling      = 32 << 10
+	maxKeyCeiling      = 32<<10 - 2 // bbolt's key limit less the 2-byte partition prefix objects are stored under
 )
 
 // WithDefaults returns l with zero fields set to the defaults.

@@ -49,7 +49,7 @@ func run(args []string) error {
 		certFile  = fs.String("cert", "", "node certificate (PEM); overrides --certs-dir")
 		keyFile   = fs.String("key", "", "node private key (PEM); overrides --certs-dir")
 		noSync    = fs.Bool("no-sync", false, "acknowledge writes before fsync: faster, but a power loss can lose acknowledged writes")
-		maxKey    = fs.Int("max-key", 0, "largest key in bytes (default 1024, at most 32768)")
+		maxKey    = fs.Int("max-key", 0, "largest key in bytes (default 1024, at most 32766)")
 		maxValue  = fs.Int("max-value", 0, "largest value in bytes (default 1048576)")
 		hintBytes = fs.Int64("hint-max-bytes", storaged.DefaultHintMaxBytes, "most bytes of hints kept for any one unreachable node; hinted writes past it are refused")
 		hintKeys  = fs.Int64("hint-max-keys", storaged.DefaultHintMaxKeys, "most keys hinted for any one unreachable node; hinted writes of new keys past it are refused")
