@@ -45,6 +45,18 @@ const (
 // check finds only bugs and disk rot, and costs a full scan.
 const DefaultTreeVerifyInterval = 6 * time.Hour
 
+// Anti-entropy defaults (see Config.N and the AntiEntropy fields).
+const (
+	// DefaultN is the replication factor, the drivers' default too.
+	DefaultN = 3
+	// DefaultAntiEntropyInterval is the pause between exchange cycles: a
+	// cycle whose trees agree costs one round trip per partition and peer.
+	DefaultAntiEntropyInterval = 30 * time.Second
+	// DefaultAntiEntropyRate bounds the bytes an exchange moves (hashes and
+	// objects) so that repair never crowds out client traffic.
+	DefaultAntiEntropyRate = 8 << 20
+)
+
 // Config configures a Server. The zero value of each optional field means the
 // documented default.
 type Config struct {
@@ -115,6 +127,21 @@ type Config struct {
 	// found differing is replaced by the rebuilt one and counted
 	// (wire.StatusOK.TreeMismatches).
 	TreeVerifyInterval time.Duration
+	// N is the replication factor; it must match the drivers' (default
+	// DefaultN, 3). A node replicates a partition when it is among the first
+	// N distinct owners of its preference list; it exchanges only those
+	// partitions, with their other replicas, and refuses an exchange of any
+	// other.
+	N int
+	// AntiEntropyInterval is the pause between anti-entropy cycles (default
+	// DefaultAntiEntropyInterval, 30s; negative: anti-entropy off). A cycle
+	// takes the partitions this node replicates in turn and exchanges each
+	// with each of its other replicas, one exchange at a time, repairing
+	// what differs by a merge both ways.
+	AntiEntropyInterval time.Duration
+	// AntiEntropyRate throttles anti-entropy, in bytes per second of hashes
+	// and objects moved either way (default DefaultAntiEntropyRate, 8 MiB/s).
+	AntiEntropyRate int64
 	// Peers bound what clients and other nodes may cost this node: memory
 	// held for them, connections per source and in total, streams, the
 	// handshake rate, and deadlines for a hello and for a frame (the
@@ -157,6 +184,8 @@ func (c Config) Validate() error {
 		{"hint window", int64(c.HintWindow)},
 		{"hint rate", c.HintRate},
 		{"hint interval", int64(c.HintInterval)},
+		{"replication factor n", int64(c.N)},
+		{"anti-entropy rate", c.AntiEntropyRate},
 	} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("storaged: %s is negative (zero means the default)", f.name))
@@ -207,6 +236,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.TreeVerifyInterval == 0 {
 		c.TreeVerifyInterval = DefaultTreeVerifyInterval
+	}
+	if c.N == 0 {
+		c.N = DefaultN
+	}
+	if c.AntiEntropyInterval == 0 {
+		c.AntiEntropyInterval = DefaultAntiEntropyInterval
+	}
+	if c.AntiEntropyRate == 0 {
+		c.AntiEntropyRate = DefaultAntiEntropyRate
 	}
 	c.Clock = clock.Or(c.Clock)
 	if c.Rand == nil {

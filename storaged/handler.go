@@ -56,6 +56,12 @@ func (s *Server) handle(ctx context.Context, p wire.Peer, t wire.Type, body []by
 			return nil, err
 		}
 		return s.get(&req)
+	case wire.TypeExchangeTop:
+		return s.exchangeTop(p, body)
+	case wire.TypeExchangeLeaves:
+		return s.exchangeLeaves(p, body)
+	case wire.TypeExchangeKeys:
+		return s.exchangeKeys(p, body)
 	case wire.TypeRing:
 		return &wire.RingOK{Ring: s.ring.Load()}, nil
 	case wire.TypeStatus:
@@ -253,6 +259,8 @@ func (s *Server) status() (any, error) {
 		CorruptReads: st.CorruptReads, CorruptRecords: st.CorruptRecords,
 		Quarantined: s.quarantined,
 		Trees:       ts.trees, TreeKeys: ts.rebuildKeys, TreeRebuildMS: ts.rebuildMS, TreeMismatches: ts.mismatches,
+		AEPartitions: s.ae.partitions.Load(), AEKeysRepaired: s.ae.repaired.Load(),
+		AELastCycleMS: s.ae.lastCycleMS.Load(), AEFailed: s.ae.failed.Load(),
 	}, nil
 }
 

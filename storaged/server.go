@@ -48,6 +48,13 @@ type Server struct {
 	verifyMu   sync.Mutex
 	verifyStop chan struct{}
 	verifyDone chan struct{}
+
+	// The anti-entropy goroutine (exchange_run.go), started by Run and
+	// stopped by Close, and its counters.
+	aeMu   sync.Mutex
+	aeStop context.CancelFunc
+	aeDone chan struct{}
+	ae     aeCounters
 }
 
 // New opens the data directory (taking its lock), builds the ring from the
@@ -122,14 +129,18 @@ func New(cfg Config) (*Server, error) {
 // Addr is the bound address.
 func (s *Server) Addr() net.Addr { return s.ep.Addr() }
 
-// Run serves, delivers the hints this node holds to their owners and
-// verifies its hash trees every TreeVerifyInterval, until ctx ends; then it
-// shuts down gracefully (Close) and returns.
+// Run serves, delivers the hints this node holds to their owners, verifies
+// its hash trees every TreeVerifyInterval and runs anti-entropy every
+// AntiEntropyInterval, until ctx ends; then it shuts down gracefully (Close)
+// and returns.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.startDelivery(); err != nil {
 		return err
 	}
 	if err := s.startVerify(); err != nil {
+		return err
+	}
+	if err := s.startAntiEntropy(); err != nil {
 		return err
 	}
 	err := s.ep.Serve(ctx)
@@ -140,7 +151,8 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // Close stops serving: hint delivery stops (a delivery in flight is
-// abandoned, and its record kept), requests in flight finish, queued writes
+// abandoned, and its record kept), so does anti-entropy (an exchange in
+// flight is abandoned; its repairs so far stand), requests in flight finish, queued writes
 // commit, and the data directory is released. Idempotent.
 func (s *Server) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
@@ -148,6 +160,7 @@ func (s *Server) Close() error {
 	}
 	s.stopDelivery()
 	s.stopVerify()
+	s.stopAntiEntropy()
 	err := s.ep.Close()
 	if serr := s.st.Close(); serr != nil && !errors.Is(serr, store.ErrClosed) {
 		err = errors.Join(err, serr)

@@ -64,6 +64,8 @@ type (
 		Quarantined                                                   string
 		// Issue 10's hash tree counters.
 		Trees, TreeKeys, TreeRebuildMS, TreeMismatches uint64
+		// Issue 10's anti-entropy counters.
+		AEPartitions, AEKeysRepaired, AELastCycleMS, AEFailed uint64
 	}
 )
 
@@ -161,8 +163,9 @@ func TestTypedNodeIDGolden(t *testing.T) {
 				},
 				HintsDelivered: 4, HintsRefused: 5, HintsKept: 6, HintsCorrected: 7,
 				Trees: 8, TreeKeys: 9, TreeRebuildMS: 10, TreeMismatches: 11,
+				AEPartitions: 12, AEKeysRepaired: 13, AELastCycleMS: 14, AEFailed: 15,
 			},
-			"dc001a" + "a26e31" + "ae3132372e302e302e313a37303031" +
+			"dc001e" + "a26e31" + "ae3132372e302e302e313a37303031" +
 				"cf1000000000000000" + "cf0000000000000003" + "cf000000000000000a" + "cf0000000000000003" +
 				"cf0000000000000000" + "cf0000000000000000" + "cf0000000000000000" +
 				"92" +
@@ -174,7 +177,9 @@ func TestTypedNodeIDGolden(t *testing.T) {
 				"9c" + strings.Repeat("d30000000000000000", 2) + strings.Repeat("cf0000000000000000", 7) +
 				strings.Repeat("d30000000000000000", 3) + strings.Repeat("cf0000000000000000", 6) + "a0" +
 				// issue 10's tree counters, in their order.
-				"cf0000000000000008" + "cf0000000000000009" + "cf000000000000000a" + "cf000000000000000b",
+				"cf0000000000000008" + "cf0000000000000009" + "cf000000000000000a" + "cf000000000000000b" +
+				// issue 10's anti-entropy counters, in their order.
+				"cf000000000000000c" + "cf000000000000000d" + "cf000000000000000e" + "cf000000000000000f",
 		},
 	} {
 		got, err := wire.Encode(tc.msg)

@@ -178,6 +178,7 @@ func runStatus(args []string) error {
 		printHints(sts, time.Now())
 		printGuards(sts)
 		printTrees(sts)
+		printAntiEntropy(sts)
 		if down > 0 {
 			return exitCode(1)
 		}
@@ -255,6 +256,24 @@ func printTrees(sts []driver.NodeStatus) {
 		i := s.Info
 		rebuilt := fmt.Sprintf("%d keys in %s", i.TreeKeys, time.Duration(i.TreeRebuildMS)*time.Millisecond)
 		fmt.Printf("%-6s %6d %22s %d\n", s.Node.ID, i.Trees, rebuilt, i.TreeMismatches)
+	}
+}
+
+// printAntiEntropy shows each node's anti-entropy since it started:
+// exchanges completed and failed, keys repaired, and the last full cycle's
+// duration.
+func printAntiEntropy(sts []driver.NodeStatus) {
+	fmt.Printf("\n%-6s %10s %8s %14s %s\n", "NODE", "EXCHANGES", "FAILED", "KEYS REPAIRED", "LAST CYCLE")
+	for _, s := range sts {
+		if s.Err != nil {
+			continue
+		}
+		i := s.Info
+		last := "none yet"
+		if i.AEPartitions+i.AEFailed > 0 {
+			last = (time.Duration(i.AELastCycleMS) * time.Millisecond).String()
+		}
+		fmt.Printf("%-6s %10d %8d %14d %s\n", s.Node.ID, i.AEPartitions, i.AEFailed, i.AEKeysRepaired, last)
 	}
 }
 

@@ -1,0 +1,302 @@
+package storaged
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/storaged/antientropy"
+	"github.com/shoalkv/shoal/storaged/hint"
+	"github.com/shoalkv/shoal/storaged/merkle"
+	"github.com/shoalkv/shoal/storaged/store"
+	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/dvv"
+)
+
+// Anti-entropy, the initiator's side (Dynamo, SOSP 2007, §4.7): one
+// goroutine, owned by the Server, pauses AntiEntropyInterval on the node's
+// clock, then runs a cycle: the partitions this node replicates in
+// ascending order, and for each its other replicas in preference order, one
+// exchange at a time. An exchange drives the pure state machine of
+// storaged/antientropy against a snapshot of the partition's tree: its
+// requests go to the peer with the node's certificate, its scans read the
+// partition from the store, and its repairs merge both ways: Fetch gets the
+// peer's object (wire.Get) and merges it here, Push sends this node's object
+// to the peer (wire.Handoff, a merge there). Every byte moved, hashes and
+// objects, goes through one token bucket at AntiEntropyRate. A peer that
+// cannot be reached is skipped for the rest of the cycle.
+
+// aeCallTimeout bounds one call of an exchange (a dial included).
+const aeCallTimeout = 10 * time.Second
+
+// aeCounters are the anti-entropy figures status reports.
+type aeCounters struct {
+	partitions, repaired, failed, lastCycleMS atomic.Uint64
+}
+
+// startAntiEntropy starts the anti-entropy goroutine unless the server is
+// closed, it runs already, or AntiEntropyInterval is negative.
+// stopAntiEntropy (Close) stops it.
+func (s *Server) startAntiEntropy() error {
+	s.aeMu.Lock()
+	defer s.aeMu.Unlock()
+	if s.closed.Load() {
+		return errors.New("storaged: server is closed")
+	}
+	if s.aeDone != nil || s.cfg.AntiEntropyInterval < 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.aeStop, s.aeDone = cancel, done
+	a := &aeRun{s: s, bucket: hint.NewTokenBucket(s.cfg.AntiEntropyRate, s.clock.Now())}
+	go func() {
+		defer close(done)
+		for sleep(ctx, s.clock, s.cfg.AntiEntropyInterval) == nil {
+			a.cycle(ctx)
+		}
+	}()
+	return nil
+}
+
+// stopAntiEntropy stops the anti-entropy goroutine, if it runs, and waits
+// for it.
+func (s *Server) stopAntiEntropy() {
+	s.aeMu.Lock()
+	stop, done := s.aeStop, s.aeDone
+	s.aeStop = nil
+	s.aeMu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+}
+
+// aeRun is the state of the anti-entropy goroutine, touched by it alone.
+type aeRun struct {
+	s      *Server
+	bucket *hint.TokenBucket
+}
+
+// throttle takes n bytes from the bucket and waits until they are paid for.
+func (a *aeRun) throttle(ctx context.Context, n int64) error {
+	return sleep(ctx, a.s.clock, a.bucket.Reserve(a.s.clock.Now(), int(n)))
+}
+
+// cycle exchanges every partition this node replicates with each of its
+// other replicas, on one ring; a complete cycle records its duration.
+func (a *aeRun) cycle(ctx context.Context) {
+	s := a.s
+	began := s.clock.Now()
+	r := s.ring.Load()
+	down := make(map[ring.NodeID]bool) // peers that failed this cycle; only looked up
+	for p := range r.Partitions() {
+		primaries, _ := r.PreferenceOf(p, s.cfg.N)
+		if !s.replicates(r, p) {
+			continue
+		}
+		for _, peer := range primaries {
+			if peer.ID == s.cfg.ID {
+				continue
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			if down[peer.ID] {
+				s.ae.failed.Add(1)
+				continue
+			}
+			if err := a.exchange(ctx, r, p, peer); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				s.ae.failed.Add(1)
+				var remote *wire.RemoteError
+				if !errors.As(err, &remote) {
+					down[peer.ID] = true
+				}
+				s.log.Debug("anti-entropy exchange failed", "partition", p, "peer", peer.ID, "err", err)
+				continue
+			}
+			s.ae.partitions.Add(1)
+		}
+	}
+	took := s.clock.Now().Sub(began)
+	s.ae.lastCycleMS.Store(uint64(took.Milliseconds()))
+	s.log.Debug("anti-entropy cycle done", "took", took, "ring_version", r.Version())
+}
+
+// exchange runs one exchange of partition p with peer to its end.
+func (a *aeRun) exchange(ctx context.Context, r *ring.Ring, p int, peer ring.Node) error {
+	s := a.s
+	snap, err := s.treeSnapshot(p)
+	if err != nil {
+		return err
+	}
+	x, err := antientropy.New(antientropy.Config{MaxKey: s.cfg.Limits.MaxKey}, uint32(p), r.Version(), snap)
+	if err != nil {
+		return err
+	}
+	var moved int64 // metadata bytes already throttled
+	for {
+		rd := x.Ready()
+		if err := a.throttle(ctx, rd.Stats.BytesSent+rd.Stats.BytesReceived-moved); err != nil {
+			return err
+		}
+		moved = rd.Stats.BytesSent + rd.Stats.BytesReceived
+		if err := a.repair(ctx, peer, rd.Fetch, rd.Push); err != nil {
+			return err
+		}
+		if rd.Done {
+			return rd.Err
+		}
+		if rd.Scan == nil && rd.Send == nil {
+			return fmt.Errorf("storaged: anti-entropy exchange of partition %d with %s stalled", p, peer.ID)
+		}
+		if rd.Scan != nil {
+			keys, err := s.scanLeaves(p, rd.Scan)
+			if err != nil {
+				return err
+			}
+			x.Local(keys)
+		}
+		if rd.Send != nil {
+			a.send(ctx, x, peer, rd.Send)
+		}
+	}
+}
+
+// send makes one request of the exchange and feeds its outcome back.
+func (a *aeRun) send(ctx context.Context, x *antientropy.Exchange, peer ring.Node, req any) {
+	var resp any
+	switch req.(type) {
+	case *wire.ExchangeTop:
+		resp = &wire.ExchangeTopOK{}
+	case *wire.ExchangeLeaves:
+		resp = &wire.ExchangeLeavesOK{}
+	case *wire.ExchangeKeys:
+		resp = &wire.ExchangeKeysOK{}
+	default:
+		x.Fail(fmt.Errorf("storaged: exchange asked to send %T", req))
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, aeCallTimeout)
+	err := a.s.ep.Call(cctx, peer.Addr, string(peer.ID), req, resp)
+	cancel()
+	if err != nil {
+		x.Fail(err)
+		return
+	}
+	size := 0
+	if body, err := wire.Encode(resp); err == nil { // for Stats and the throttle: decoded, it re-encodes to its size
+		size = len(body)
+	}
+	x.Answer(resp, size)
+}
+
+// scanLeaves is an exchange's Scan: this node's key hashes of the leaves
+// asked, from one scan of partition p. Objects that do not decode are left
+// out, as the trees leave them out.
+func (s *Server) scanLeaves(p int, sc *antientropy.Scan) ([]wire.KeyHash, error) {
+	var out []wire.KeyHash
+	err := s.st.ScanPartition(p, nil, func(key, value []byte) bool {
+		if !sc.Want(key) {
+			return true
+		}
+		obj, err := dvv.DecodeSet(value)
+		if err != nil {
+			return true
+		}
+		out = append(out, wire.KeyHash{Key: append([]byte(nil), key...), Hash: merkle.Hash(key, obj)})
+		return true
+	})
+	return out, err
+}
+
+// repair fetches and merges the keys of fetch, then pushes those of push:
+// a key in both ends as the union on both sides, counted once. A key the
+// peer or this node refuses for itself (a limit, a forged claim) is logged
+// and skipped; any other failure ends the exchange.
+func (a *aeRun) repair(ctx context.Context, peer ring.Node, fetch, push [][]byte) error {
+	repaired := make(map[string]bool, len(fetch)) // only looked up
+	for _, step := range []struct {
+		keys [][]byte
+		do   func(context.Context, ring.Node, []byte) (bool, error)
+		what string
+	}{{fetch, a.fetch, "fetch"}, {push, a.push, "push"}} {
+		for _, key := range step.keys {
+			done, err := step.do(ctx, peer, key)
+			if err != nil && !recordRefused(err) {
+				return err
+			}
+			if err != nil {
+				a.s.log.Warn("anti-entropy: the peer refused a key", "step", step.what, "peer", peer.ID, "key", keyHash(key), "err", err)
+				continue
+			}
+			if done && !repaired[string(key)] {
+				repaired[string(key)] = true
+				a.s.ae.repaired.Add(1)
+			}
+		}
+	}
+	return nil
+}
+
+// fetch gets key's object from peer and merges it here; it reports whether
+// it merged one (the peer held the key and this node took its object).
+func (a *aeRun) fetch(ctx context.Context, peer ring.Node, key []byte) (bool, error) {
+	cctx, cancel := context.WithTimeout(ctx, aeCallTimeout)
+	var got wire.GetOK
+	err := a.s.ep.Call(cctx, peer.Addr, string(peer.ID), &wire.Get{Key: key}, &got)
+	cancel()
+	if err != nil || !got.Found {
+		return false, err
+	}
+	if b, err := dvv.EncodeSet(got.Object); err == nil {
+		if err := a.throttle(ctx, int64(len(b))); err != nil {
+			return false, err
+		}
+	}
+	if _, err := a.s.merge(ctx, key, got.Object); err != nil {
+		if localFailure(err) {
+			return false, err
+		}
+		a.s.log.Warn("anti-entropy: refused to merge a fetched object", "peer", peer.ID, "key", keyHash(key), "err", err)
+		return false, nil
+	}
+	return true, nil
+}
+
+// localFailure reports whether err, from a local merge, is this node's
+// storage failing or shutting down (the exchange ends) rather than a refusal
+// of that one object (a limit, a forged claim: the key is skipped).
+func localFailure(err error) bool {
+	return errors.Is(err, wire.ErrStorage) || errors.Is(err, wire.ErrShuttingDown) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// push sends this node's object of key to peer to merge there; it reports
+// whether this node held the key.
+func (a *aeRun) push(ctx context.Context, peer ring.Node, key []byte) (bool, error) {
+	b, err := a.s.st.Get(store.Objects, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	obj, err := decodeObject(b)
+	if err != nil {
+		return false, err
+	}
+	if err := a.throttle(ctx, int64(len(b))); err != nil {
+		return false, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, aeCallTimeout)
+	err = a.s.ep.Call(cctx, peer.Addr, string(peer.ID), &wire.Handoff{Key: key, Object: obj}, &wire.Ack{})
+	cancel()
+	return err == nil, err
+}

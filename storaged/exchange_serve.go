@@ -1,0 +1,142 @@
+package storaged
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/storaged/antientropy"
+	"github.com/shoalkv/shoal/storaged/merkle"
+	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/dvv"
+)
+
+// The peer's side of an anti-entropy exchange (storaged/antientropy): the
+// three node-only requests, answered from a snapshot of the partition's live
+// tree and from a scan of the partition in the store. Only members may ask
+// (the wire layer has already refused client certificates), and only for a
+// partition this node replicates; ExchangeTop, which opens an exchange, must
+// also come from this node's ring version.
+
+// replicates reports whether this node is among the first N distinct owners
+// of partition p's preference list in r.
+func (s *Server) replicates(r *ring.Ring, p int) bool {
+	primaries, _ := r.PreferenceOf(p, s.cfg.N)
+	return slices.ContainsFunc(primaries, func(n ring.Node) bool { return n.ID == s.cfg.ID })
+}
+
+// checkExchange refuses an exchange request for a partition out of range or
+// one this node does not replicate in r.
+func (s *Server) checkExchange(r *ring.Ring, part uint32) error {
+	if int64(part) >= int64(r.Partitions()) {
+		return fmt.Errorf("%w: exchange of partition %d: the ring has %d partitions", wire.ErrBadRequest, part, r.Partitions())
+	}
+	if !s.replicates(r, int(part)) {
+		return fmt.Errorf("%w: node %q does not replicate partition %d (ring version %d, n=%d)",
+			wire.ErrMismatch, s.cfg.ID, part, r.Version(), s.cfg.N)
+	}
+	return nil
+}
+
+// treeSnapshot returns a copy of partition p's live tree (an empty tree if
+// the partition holds nothing here), taken under the trees' mutex so that
+// writes go on meanwhile.
+func (s *Server) treeSnapshot(p int) (*merkle.Tree, error) {
+	s.trees.mu.Lock()
+	pt := s.trees.parts[p]
+	var snap *merkle.Tree
+	if pt != nil {
+		snap = pt.tree.Clone()
+	}
+	s.trees.mu.Unlock()
+	if snap != nil {
+		return snap, nil
+	}
+	return merkle.New(treeLeaves)
+}
+
+// exchangeRequest checks that p is a member, decodes body into req, and
+// refuses a partition (part of the decoded request) this node does not
+// replicate; it returns the ring it checked against.
+func exchangeRequest[T any](s *Server, p wire.Peer, body []byte, req *T, part func(*T) uint32) (*ring.Ring, error) {
+	if err := s.member(p); err != nil {
+		return nil, err
+	}
+	if err := wire.Decode(body, req); err != nil {
+		return nil, err
+	}
+	r := s.ring.Load()
+	return r, s.checkExchange(r, part(req))
+}
+
+// exchangeTop answers the request that opens an exchange, which must come
+// from this node's ring version.
+func (s *Server) exchangeTop(p wire.Peer, body []byte) (any, error) {
+	var req wire.ExchangeTop
+	r, err := exchangeRequest(s, p, body, &req, func(q *wire.ExchangeTop) uint32 { return q.Partition })
+	if err != nil {
+		return nil, err
+	}
+	if req.RingVersion != r.Version() {
+		return nil, fmt.Errorf("%w: exchange of partition %d at ring version %d; this node is at %d",
+			wire.ErrMismatch, req.Partition, req.RingVersion, r.Version())
+	}
+	t, err := s.treeSnapshot(int(req.Partition))
+	if err != nil {
+		return nil, err
+	}
+	return badRequest(antientropy.AnswerTop(t, &req))
+}
+
+// exchangeLeaves answers a request for the leaf hashes under some branches.
+func (s *Server) exchangeLeaves(p wire.Peer, body []byte) (any, error) {
+	var req wire.ExchangeLeaves
+	if _, err := exchangeRequest(s, p, body, &req, func(q *wire.ExchangeLeaves) uint32 { return q.Partition }); err != nil {
+		return nil, err
+	}
+	t, err := s.treeSnapshot(int(req.Partition))
+	if err != nil {
+		return nil, err
+	}
+	return badRequest(antientropy.AnswerLeaves(t, &req))
+}
+
+// badRequest passes an answer on, or tags the error of a request the
+// antientropy package found invalid as a bad request.
+func badRequest[T any](ok *T, err error) (any, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", wire.ErrBadRequest, err)
+	}
+	return ok, nil
+}
+
+// exchangeKeys answers one page of key hashes of some leaves, from one scan
+// of the partition starting at the request's cursor. An object that does
+// not decode is left out, as the trees leave it out (scanTrees).
+func (s *Server) exchangeKeys(p wire.Peer, body []byte) (any, error) {
+	var req wire.ExchangeKeys
+	if _, err := exchangeRequest(s, p, body, &req, func(q *wire.ExchangeKeys) uint32 { return q.Partition }); err != nil {
+		return nil, err
+	}
+	pg, err := antientropy.NewPage(&req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", wire.ErrBadRequest, err)
+	}
+	full := false
+	err = s.st.ScanPartition(int(req.Partition), req.After, func(key, value []byte) bool {
+		if !pg.Want(key) {
+			return true
+		}
+		obj, err := dvv.DecodeSet(value)
+		if err != nil {
+			return true
+		}
+		full = pg.Add(bytes.Clone(key), merkle.Hash(key, obj))
+		return !full
+	})
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	return pg.OK(full), nil
+}
