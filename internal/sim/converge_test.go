@@ -148,37 +148,49 @@ func faultyWrites(t *testing.T, seed uint64, adjust func(*storaged.Config)) (*Cl
 // SHOAL_SIM_FIRST), writes of distinct keys with packet loss, a stopped
 // node, a cut link and a crash, and no reads; after the heal, within a few
 // anti-entropy intervals, every one of the N=3 primaries of every
-// acknowledged key holds it, asked directly. The negative control turns
+// acknowledged key holds it, asked directly; with hint delivery on, and
+// with hints held back (HintInterval 1h) so that anti-entropy alone must
+// bring the primaries up to date. The negative control turns
 // anti-entropy off and holds hints back (HintInterval 1h): then some
 // primary misses some key, so the checker catches a replica left behind.
 func TestReplicasConvergeWithNoReads(t *testing.T) {
 	n, first := envInt(t, "SHOAL_SIM_SEEDS", 4), envInt(t, "SHOAL_SIM_FIRST", 1)
-	ae := func(cfg *storaged.Config) { cfg.AntiEntropyInterval = convergeAEInterval }
 	const limit = 10 * convergeAEInterval
-	for seed := first; seed < first+n; seed++ {
-		synctest.Test(t, func(t *testing.T) {
-			c, cl, acked, tried := faultyWrites(t, seed, ae)
-			if len(acked) == 0 {
-				t.Fatalf("seed %d: none of %d puts acknowledged", seed, tried)
-			}
-			in := newInspector(t, c)
-			healed := time.Now()
-			var left []missingCopy
-			for {
-				time.Sleep(convergeAEInterval / 2)
-				left = in.missing(t, cl, acked)
-				if len(left) == 0 || time.Since(healed) >= limit {
-					break
+	for _, mode := range []struct {
+		name   string
+		adjust func(*storaged.Config)
+	}{
+		{"anti-entropy and hints", func(cfg *storaged.Config) { cfg.AntiEntropyInterval = convergeAEInterval }},
+		{"anti-entropy alone (hints held back)", func(cfg *storaged.Config) {
+			cfg.AntiEntropyInterval = convergeAEInterval
+			cfg.HintInterval = time.Hour
+		}},
+	} {
+		for seed := first; seed < first+n; seed++ {
+			synctest.Test(t, func(t *testing.T) {
+				c, cl, acked, tried := faultyWrites(t, seed, mode.adjust)
+				if len(acked) == 0 {
+					t.Fatalf("%s, seed %d: none of %d puts acknowledged", mode.name, seed, tried)
 				}
-			}
-			if len(left) > 0 {
-				for _, m := range left {
-					t.Errorf("seed %d: %v %v after the heal", seed, m, limit)
+				in := newInspector(t, c)
+				healed := time.Now()
+				var left []missingCopy
+				for {
+					time.Sleep(convergeAEInterval / 2)
+					left = in.missing(t, cl, acked)
+					if len(left) == 0 || time.Since(healed) >= limit {
+						break
+					}
 				}
-				t.Fatalf("seed %d: %d primary copies of %d acknowledged puts missing after %v (anti-entropy every %v)", seed, len(left), len(acked), limit, convergeAEInterval)
-			}
-			t.Logf("seed %d: %d of %d puts acknowledged; all 3 primaries of each held it %v after the heal", seed, len(acked), tried, time.Since(healed))
-		})
+				if len(left) > 0 {
+					for _, m := range left {
+						t.Errorf("%s, seed %d: %v %v after the heal", mode.name, seed, m, limit)
+					}
+					t.Fatalf("%s, seed %d: %d primary copies of %d acknowledged puts missing after %v (anti-entropy every %v)", mode.name, seed, len(left), len(acked), limit, convergeAEInterval)
+				}
+				t.Logf("%s, seed %d: %d of %d puts acknowledged; all 3 primaries of each held it %v after the heal", mode.name, seed, len(acked), tried, time.Since(healed))
+			})
+		}
 	}
 
 	synctest.Test(t, func(t *testing.T) {
