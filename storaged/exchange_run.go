@@ -233,7 +233,7 @@ func (a *aeRun) repair(ctx context.Context, peer ring.Node, fetch, push [][]byte
 				return err
 			}
 			if err != nil {
-				a.s.log.Warn("anti-entropy: the peer refused a key", "step", step.what, "peer", peer.ID, "key", keyHash(key), "err", err)
+				a.s.log.Warn("anti-entropy: the peer refused a key", "step", step.what, "peer", peer.ID, "key", store.KeyHash(key), "err", err)
 				continue
 			}
 			if done && !repaired[string(key)] {
@@ -264,7 +264,7 @@ func (a *aeRun) fetch(ctx context.Context, peer ring.Node, key []byte) (bool, er
 		if localFailure(err) {
 			return false, err
 		}
-		a.s.log.Warn("anti-entropy: refused to merge a fetched object", "peer", peer.ID, "key", keyHash(key), "err", err)
+		a.s.log.Warn("anti-entropy: refused to merge a fetched object", "peer", peer.ID, "key", store.KeyHash(key), "err", err)
 		return false, nil
 	}
 	return true, nil

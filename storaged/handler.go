@@ -2,7 +2,6 @@ package storaged
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 
@@ -163,7 +162,7 @@ func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set) (any, error
 		}
 		next, changed, err := replica.Merge(cur, obj, lim)
 		if err != nil {
-			return nil, nil, fmt.Errorf("key %s: %w", keyHash(key), err)
+			return nil, nil, fmt.Errorf("key %s: %w", store.KeyHash(key), err)
 		}
 		if old != nil && !changed {
 			return nil, nil, nil // nothing new; what we hold is already durable
@@ -178,12 +177,6 @@ func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set) (any, error
 		return nil, storeErr(err)
 	}
 	return &wire.Ack{}, nil
-}
-
-// keyHash names a key in logs without revealing it.
-func keyHash(key []byte) string {
-	h := sha256.Sum256(key)
-	return fmt.Sprintf("%x", h[:8])
 }
 
 // get answers with the merge of this node's replica of the key and every

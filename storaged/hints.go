@@ -41,7 +41,7 @@ func (s *Server) replicateHint(ctx context.Context, req *wire.Replicate) (any, e
 		}
 		next, changed, err := replica.Merge(rec.Object, req.Object, lim)
 		if err != nil {
-			return false, fmt.Errorf("key %s: %w", keyHash(req.Key), err)
+			return false, fmt.Errorf("key %s: %w", store.KeyHash(req.Key), err)
 		}
 		rec.Object = next
 		return changed, nil
