@@ -255,10 +255,8 @@ func (a *aeRun) fetch(ctx context.Context, peer ring.Node, key []byte) (bool, er
 	if err != nil || !got.Found {
 		return false, err
 	}
-	if b, err := dvv.EncodeSet(got.Object); err == nil {
-		if err := a.throttle(ctx, int64(len(b))); err != nil {
-			return false, err
-		}
+	if err := a.throttle(ctx, int64(got.Object.Size())); err != nil { // Size: the encoded size, without encoding
+		return false, err
 	}
 	if _, err := a.s.merge(ctx, key, got.Object); err != nil {
 		if localFailure(err) {
