@@ -91,15 +91,7 @@ func faultyWrites(t *testing.T, seed uint64, adjust func(*storaged.Config)) (*Cl
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 0xae))
 	nw := NewNetwork(rand.New(rand.NewPCG(seed, 1)), Link{Latency: 500 * time.Microsecond, Jitter: 200 * time.Microsecond})
-	c, err := NewCluster(nw, rand.New(rand.NewPCG(seed, 2)), Options{Nodes: 5, Storaged: adjust})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	cl, err := c.Client(t.Context(), 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, cl := started(t, nw, rand.New(rand.NewPCG(seed, 2)), Options{Nodes: 5, Storaged: adjust}, nil)
 	order := rng.Perm(len(c.Nodes))
 	stopped, crashed, cutA, cutB := c.Nodes[order[0]], c.Nodes[order[1]], c.Nodes[order[2]], c.Nodes[order[3]]
 	hostOf := func(n *Node) []string { h, _, _ := net.SplitHostPort(n.Addr); return []string{h} }

@@ -16,7 +16,16 @@ import (
 // inside the current bubble.
 func healthy(t *testing.T, adjust func(*driver.Config)) (*Cluster, *driver.Client) {
 	t.Helper()
-	c, err := NewCluster(NewNetwork(rand.New(rand.NewPCG(1, 2)), Link{Latency: 500 * time.Microsecond}), rand.New(rand.NewPCG(3, 4)), Options{Nodes: 3})
+	return started(t, NewNetwork(rand.New(rand.NewPCG(1, 2)), Link{Latency: 500 * time.Microsecond}),
+		rand.New(rand.NewPCG(3, 4)), Options{Nodes: 3}, adjust)
+}
+
+// started starts a cluster on nw with one client (driver config adjusted by
+// adjust, if not nil), both closed when the test ends, inside the current
+// bubble.
+func started(t *testing.T, nw *Network, rng *rand.Rand, opts Options, adjust func(*driver.Config)) (*Cluster, *driver.Client) {
+	t.Helper()
+	c, err := NewCluster(nw, rng, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,20 +138,11 @@ func seeded(t *testing.T, seed uint64, adjust func(*driver.Config)) (*Cluster, *
 	// keeps a hint for the stopped replica, which would bring it up to date
 	// without any read; this test is about what reads repair.
 	noDelivery := func(cfg *storaged.Config) { cfg.HintInterval = time.Hour }
-	c, err := NewCluster(NewNetwork(rand.New(rand.NewPCG(1, 2)), Link{Latency: 500 * time.Microsecond}), rand.New(rand.NewPCG(3, 4)),
-		Options{Nodes: 3, Storaged: noDelivery})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	cl, err := c.Client(t.Context(), 0, func(cfg *driver.Config) {
-		cfg.Rand = rand.NewPCG(seed, 99)
-		if adjust != nil {
-			adjust(cfg)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, cl
+	return started(t, NewNetwork(rand.New(rand.NewPCG(1, 2)), Link{Latency: 500 * time.Microsecond}), rand.New(rand.NewPCG(3, 4)),
+		Options{Nodes: 3, Storaged: noDelivery}, func(cfg *driver.Config) {
+			cfg.Rand = rand.NewPCG(seed, 99)
+			if adjust != nil {
+				adjust(cfg)
+			}
+		})
 }
