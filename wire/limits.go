@@ -113,8 +113,10 @@ func (l Limits) CheckContext(vv dvv.VV) error {
 
 // CheckObject refuses an object a node should not accept from the network:
 // broken invariants, a context over the limit, or a sibling value over the
-// value limit. Sibling counts are not capped here: merges must never be
-// refused, or replicas could not converge.
+// value limit. Sibling counts and the object's size are checked on what a
+// write would store, not on what arrives (storaged/replica.Check): an
+// incoming object whose extra siblings the node's copy already supersedes
+// changes nothing and is accepted.
 func (l Limits) CheckObject(s dvv.Set) error {
 	if err := s.Validate(); err != nil {
 		return fmt.Errorf("%w: object: %w", ErrBadRequest, err)
