@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shoalkv/shoal/internal/mutant"
 	"sync"
 	"time"
 
@@ -219,7 +220,7 @@ func (w *worker) snapshot(from []byte, deliver bool, seen *sweepNotes) (batch []
 				return true // unreadable keys were reported by the startup scan
 			}
 			hd, err := hint.DecodeHeader(val)
-			if err != nil || hd.Kept {
+			if err != nil || hd.Kept || hd.Retained {
 				return true // not counted by the startup scan either, or not pending
 			}
 			if !deliver {
@@ -312,8 +313,10 @@ func (w *worker) deliverAll(ctx context.Context, node ring.Node, recs []pending,
 }
 
 // deliver sends one record to the owner and, once the owner has it durably,
-// deletes it unless it changed since it was copied. It reports whether it
-// deleted the record.
+// removes it from the backlog unless it changed since it was copied: it
+// deletes it, or, when the record has an actor of its own (this node
+// coordinated writes in it), retains it (retire). It reports whether it
+// removed the record.
 func (w *worker) deliver(ctx context.Context, node ring.Node, p pending) (bool, error) {
 	d := w.d
 	d.tmu.Lock()
@@ -328,8 +331,13 @@ func (w *worker) deliver(ctx context.Context, node ring.Node, p pending) (bool, 
 	if err != nil {
 		return false, err
 	}
-	deleted, err := d.s.st.CompareAndDeleteThen(ctx, store.Hints, p.stored, p.value, d.s.hints.removal(w.owner, len(p.value)))
-	if err != nil || !deleted {
+	var removed bool
+	if p.rec.Epoch != 0 && !mutant.On(mutant.HintActorForgotten) {
+		removed, err = w.retire(ctx, p)
+	} else {
+		removed, err = d.s.st.CompareAndDeleteThen(ctx, store.Hints, p.stored, p.value, d.s.hints.removal(w.owner, len(p.value)))
+	}
+	if err != nil || !removed {
 		return false, err
 	}
 	w.delivered++
@@ -338,6 +346,34 @@ func (w *worker) deliver(ctx context.Context, node ring.Node, p pending) (bool, 
 		w.delivered = 0
 	}
 	return true, nil
+}
+
+// retire rewrites p's delivered record as retained (hint.Record.Retained)
+// unless it changed since it was copied out, and reports whether it did.
+// Deleting it would forget its actor's dots, and the next outage's first
+// write would need a fresh actor (hint.MintEpoch): one more entry in the
+// key's clock per outage, until writes of the key are refused
+// (wire.Limits.MaxContext). Retained, the record keeps the actor and every
+// dot it issued, so the clock gains one actor per fallback and owner
+// however many outages the key goes through. What it costs is the
+// record's bytes, kept on this node.
+func (w *worker) retire(ctx context.Context, p pending) (bool, error) {
+	h := w.d.s.hints
+	rec := p.rec
+	rec.Retained, rec.Kept = true, false
+	b, err := hint.EncodeRecord(rec)
+	if err != nil {
+		return false, err
+	}
+	retired := false
+	err = w.d.s.st.ApplyThen(ctx, store.Hints, p.stored, func(old []byte) ([]byte, func(bool), error) {
+		if !bytes.Equal(old, p.value) {
+			return nil, nil, nil // a write merged into it meanwhile: still pending
+		}
+		retired = true
+		return b, h.retention(w.owner, len(p.value), len(b)), nil
+	})
+	return retired && err == nil, err
 }
 
 // succeeded resets the owner's backoff after a successful delivery call.

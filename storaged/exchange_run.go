@@ -11,9 +11,9 @@ import (
 	"github.com/shoalkv/shoal/storaged/antientropy"
 	"github.com/shoalkv/shoal/storaged/hint"
 	"github.com/shoalkv/shoal/storaged/merkle"
+	"github.com/shoalkv/shoal/storaged/replica"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
-	"github.com/shoalkv/shoal/wire/dvv"
 )
 
 // Anti-entropy, the initiator's side (Dynamo, SOSP 2007, §4.7): one
@@ -206,7 +206,7 @@ func (s *Server) scanLeaves(p int, sc *antientropy.Scan) ([]wire.KeyHash, error)
 		if !sc.Want(key) {
 			return true
 		}
-		obj, err := dvv.DecodeSet(value)
+		obj, err := replica.ObjectOf(value)
 		if err != nil {
 			return true
 		}
@@ -258,7 +258,7 @@ func (a *aeRun) fetch(ctx context.Context, peer ring.Node, key []byte) (bool, er
 	if err := a.throttle(ctx, int64(got.Object.Size())); err != nil { // Size: the encoded size, without encoding
 		return false, err
 	}
-	if _, err := a.s.merge(ctx, key, got.Object); err != nil {
+	if _, err := a.s.merge(ctx, key, got.Object, replica.FromNode); err != nil {
 		if localFailure(err) {
 			return false, err
 		}

@@ -8,8 +8,8 @@ import (
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/antientropy"
 	"github.com/shoalkv/shoal/storaged/merkle"
+	"github.com/shoalkv/shoal/storaged/replica"
 	"github.com/shoalkv/shoal/wire"
-	"github.com/shoalkv/shoal/wire/dvv"
 )
 
 // The peer's side of an anti-entropy exchange (storaged/antientropy): the
@@ -128,7 +128,7 @@ func (s *Server) exchangeKeys(p wire.Peer, body []byte) (any, error) {
 		if !pg.Want(key) {
 			return true
 		}
-		obj, err := dvv.DecodeSet(value)
+		obj, err := replica.ObjectOf(value)
 		if err != nil {
 			return true
 		}

@@ -39,7 +39,7 @@ func (s *Server) handle(ctx context.Context, p wire.Peer, t wire.Type, body []by
 		if req.HintFor != "" {
 			return s.replicateHint(ctx, &req)
 		}
-		return s.merge(ctx, req.Key, req.Object)
+		return s.merge(ctx, req.Key, req.Object, replica.FromClient)
 	case wire.TypeHandoff:
 		if err := s.member(p); err != nil {
 			return nil, err
@@ -48,7 +48,7 @@ func (s *Server) handle(ctx context.Context, p wire.Peer, t wire.Type, body []by
 		if err := wire.Decode(body, &req); err != nil {
 			return nil, err
 		}
-		return s.merge(ctx, req.Key, req.Object)
+		return s.merge(ctx, req.Key, req.Object, replica.FromNode)
 	case wire.TypeGet:
 		var req wire.Get
 		if err := wire.Decode(body, &req); err != nil {
@@ -81,20 +81,20 @@ func (s *Server) coordinate(ctx context.Context, req *wire.Coordinate) (any, err
 	var out dvv.Set
 	p := s.ring.Load().PartitionOf(req.Key)
 	err := s.st.ApplyThen(ctx, store.Objects, req.Key, func(old []byte) ([]byte, func(bool), error) {
-		cur, err := decodeObject(old)
+		cur, err := decodeLocal(old)
 		if err != nil {
 			return nil, nil, err
 		}
-		next, err := s.update(cur, s.holds(old), s.actor, req)
+		next, err := s.update(cur, req)
 		if err != nil {
 			return nil, nil, err
 		}
-		b, err := dvv.EncodeSet(next)
+		b, err := replica.EncodeLocal(next)
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode object: %w", err)
 		}
-		out = next
-		return b, s.trees.stage(p, req.Key, cur, next), nil
+		out = next.Object
+		return b, s.trees.stage(p, req.Key, cur.Object, next.Object), nil
 	}, store.RefuseCorrupt) // over a damaged record a new dot could repeat one already issued
 	if err != nil {
 		return nil, storeErr(err)
@@ -122,56 +122,61 @@ func (s *Server) member(p wire.Peer) error {
 	return nil
 }
 
-// holds reports whether old, a record read in the commit loop, is one the
-// node holds durably, so that what it says of this node's own dots is the
-// whole truth (replica.Claims). Without fsync a crash can lose
-// acknowledged writes, and what peers hold of this node's dots may run
-// ahead of what it holds, so then it holds nothing it can vouch for.
-func (s *Server) holds(old []byte) bool { return old != nil && !s.cfg.NoSync }
+// self is this node as the replica core sees it (replica.Self): its id,
+// its store epoch, whether it syncs, and its source of key epochs.
+func (s *Server) self() replica.Self {
+	return replica.Self{Node: string(s.cfg.ID), Store: s.actor.Epoch, Durable: !s.cfg.NoSync, Mint: s.mintEpoch}
+}
 
-// update applies a coordinated write to cur under actor (replica.Coordinate)
-// and warns of a key with many siblings. It is shared by ordinary and
-// hinted coordination, which differ only in the actor and where cur is
-// stored. It must run inside the store's commit loop, which serialises it
-// with every other write of the key.
-func (s *Server) update(cur dvv.Set, held bool, actor dvv.Actor, req *wire.Coordinate) (dvv.Set, error) {
-	next, err := replica.Coordinate(cur, held, actor, replica.Write{Value: req.Value, Tombstone: req.Tombstone, Context: req.Context}, s.cfg.Limits)
-	if err == nil && replica.ManySiblings(next, s.cfg.Limits) {
-		s.log.Warn("many siblings", "key", fmt.Sprintf("%q", req.Key), "siblings", len(next.Siblings), "limit", s.cfg.Limits.MaxSiblings)
+// mintEpoch returns a new key epoch from the node's random source.
+func (s *Server) mintEpoch() (uint64, error) { return hint.MintEpoch(s.cfg.Rand, 0) }
+
+// update applies a coordinated write to cur (replica.Coordinate) and warns
+// of a key with many siblings. It is shared by ordinary and hinted
+// coordination, which differ only in where cur is stored. It must run
+// inside the store's commit loop, which serialises it with every other
+// write of the key.
+func (s *Server) update(cur replica.Local, req *wire.Coordinate) (replica.Local, error) {
+	next, err := replica.Coordinate(cur, s.self(), replica.Write{Value: req.Value, Tombstone: req.Tombstone, Context: req.Context}, s.cfg.Limits)
+	if err == nil && replica.ManySiblings(next.Object, s.cfg.Limits) {
+		s.log.Warn("many siblings", "key", store.KeyHash(req.Key), "siblings", len(next.Object.Siblings), "limit", s.cfg.Limits.MaxSiblings)
 	}
 	return next, err
 }
 
 // merge syncs a replica's object into the local one and persists the result
 // (never an overwrite: paper §4.4 reconciliation with DVV semantics). It is
-// the write of replication, read repair and hint delivery; the key's hash
+// the write of replication, read repair (src: a client), hint delivery and
+// anti-entropy (src: a node); src decides what an object that counts this
+// node's dots beyond what it holds means (replica.Merge). The key's hash
 // tree takes its delta once its batch has committed (trees).
-func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set) (any, error) {
+func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set, src replica.Source) (any, error) {
 	lim := s.cfg.Limits
 	if err := errors.Join(lim.CheckKey(key), lim.CheckObject(obj)); err != nil {
 		return nil, err
 	}
 	p := s.ring.Load().PartitionOf(key)
 	err := s.st.ApplyThen(ctx, store.Objects, key, func(old []byte) ([]byte, func(bool), error) {
-		cur, err := decodeObject(old)
+		cur, err := decodeLocal(old)
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := replica.Claims(cur, s.holds(old), s.actor, obj.VV, "object"); err != nil {
-			return nil, nil, err
-		}
-		next, changed, err := replica.Merge(cur, obj, lim)
+		next, changed, err := replica.Merge(cur, obj, s.self(), src, lim)
 		if err != nil {
 			return nil, nil, fmt.Errorf("key %s: %w", store.KeyHash(key), err)
 		}
 		if old != nil && !changed {
 			return nil, nil, nil // nothing new; what we hold is already durable
 		}
-		b, err := dvv.EncodeSet(next)
+		if next.Epoch != cur.Epoch {
+			s.log.Warn("a peer holds more of this node's writes of a key than it does: the key's next write here takes a fresh actor",
+				"key", store.KeyHash(key))
+		}
+		b, err := replica.EncodeLocal(next)
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode object: %w", err)
 		}
-		return b, s.trees.stage(p, key, cur, next), nil
+		return b, s.trees.stage(p, key, cur.Object, next.Object), nil
 	})
 	if err != nil {
 		return nil, storeErr(err)
@@ -237,7 +242,7 @@ func (s *Server) status() (any, error) {
 		Epoch:           s.actor.Epoch,
 		RingVersion:     s.ring.Load().Version(),
 		Objects:         uint64(objects),
-		Hints:           uint64(hints),
+		Hints:           uint64(hints) - min(hs.retained, uint64(hints)), // retained records are no hints to deliver
 		UptimeMS:        uint64(s.clock.Now().Sub(s.started).Milliseconds()),
 		Commits:         st.Commits,
 		Writes:          st.Writes,
@@ -257,16 +262,21 @@ func (s *Server) status() (any, error) {
 	}, nil
 }
 
-// decodeObject decodes a stored object; nil means the key is absent.
-func decodeObject(b []byte) (dvv.Set, error) {
-	if b == nil {
-		return dvv.Set{}, nil
-	}
-	obj, err := dvv.DecodeSet(b)
+// decodeLocal decodes a stored object and its key epoch; nil means the key
+// is absent.
+func decodeLocal(b []byte) (replica.Local, error) {
+	l, err := replica.DecodeLocal(b)
 	if err != nil {
-		return dvv.Set{}, fmt.Errorf("%w: stored object is corrupt: %w", wire.ErrStorage, err)
+		return replica.Local{}, fmt.Errorf("%w: stored object is corrupt: %w", wire.ErrStorage, err)
 	}
-	return obj, nil
+	return l, nil
+}
+
+// decodeObject decodes a stored object without its key epoch; nil means the
+// key is absent.
+func decodeObject(b []byte) (dvv.Set, error) {
+	l, err := decodeLocal(b)
+	return l.Object, err
 }
 
 // storeErr tags persistence failures so clients see CodeStorage; errors our

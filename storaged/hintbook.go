@@ -120,8 +120,11 @@ func (h *hintBook) load(st store.Engine) error {
 			return nil
 		}
 		d := hint.Created(int64(len(v)), hd.SinceMS)
-		if hd.Kept {
+		switch {
+		case hd.Kept:
 			d = hint.Delta{KeptKeys: 1, KeptBytes: int64(len(v))}
+		case hd.Retained:
+			d = hint.Delta{RetainedKeys: 1, RetainedBytes: int64(len(v))}
 		}
 		h.accounts[owner] = h.accounts[owner].Apply(d)
 		return nil
@@ -172,7 +175,7 @@ func (h *hintBook) stage(owner ring.NodeID, d hint.Delta) func(committed bool) {
 		if st.n--; st.n <= 0 {
 			delete(h.staged, owner) // the batch is settled: nothing staged is left
 		} else {
-			st.sum = st.sum.Plus(hint.Delta{Keys: -d.Keys, Bytes: -d.Bytes, KeptKeys: -d.KeptKeys, KeptBytes: -d.KeptBytes})
+			st.sum = st.sum.Plus(d.Neg())
 		}
 		if committed {
 			h.commitLocked(owner, d)
@@ -200,6 +203,21 @@ func (h *hintBook) commitLocked(owner ring.NodeID, d hint.Delta) {
 // of owner's, of size bytes: once committed, the record leaves the account
 // and counts as delivered. For CompareAndDeleteThen.
 func (h *hintBook) removal(owner ring.NodeID, size int) func(committed bool) {
+	return h.delivery(owner, hint.Removed(int64(size)))
+}
+
+// retention returns the then function of the rewrite of a delivered
+// record of owner's, of size bytes, as a retained one of retainedSize
+// bytes (hint.Record.Retained): once committed, the record leaves the
+// backlog for the retained records and counts as delivered. For the
+// ApplyThen of the rewrite.
+func (h *hintBook) retention(owner ring.NodeID, size, retainedSize int) func(committed bool) {
+	return h.delivery(owner, hint.Retained(int64(size), int64(retainedSize)))
+}
+
+// delivery returns the then function of a delivered record's change d:
+// once committed, d is accounted and the record counts as delivered.
+func (h *hintBook) delivery(owner ring.NodeID, d hint.Delta) func(committed bool) {
 	return func(committed bool) {
 		if !committed {
 			return
@@ -207,7 +225,7 @@ func (h *hintBook) removal(owner ring.NodeID, size int) func(committed bool) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.delivered++
-		h.commitLocked(owner, hint.Removed(int64(size)))
+		h.commitLocked(owner, d)
 	}
 }
 
@@ -346,6 +364,7 @@ type hintStatus struct {
 	delivered uint64
 	refused   uint64
 	kept      uint64
+	retained  uint64
 	corrected uint64
 }
 
@@ -356,6 +375,7 @@ func (h *hintBook) status() hintStatus {
 	out := hintStatus{delivered: h.delivered, refused: h.refusedN, corrected: h.corrected}
 	for o, a := range h.accounts {
 		out.kept += uint64(max(a.Kept.Keys, 0))
+		out.retained += uint64(max(a.Retained.Keys, 0))
 		if b := a.Pending; b.Keys > 0 {
 			out.owners = append(out.owners, wire.HintOwner{Owner: o, Keys: uint64(b.Keys), Bytes: uint64(max(b.Bytes, 0)), OldestMS: b.OldestMS})
 		}

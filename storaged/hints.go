@@ -29,21 +29,13 @@ func (s *Server) replicateHint(ctx context.Context, req *wire.Replicate) (any, e
 		return nil, err
 	}
 	err := s.applyHint(ctx, req.Key, req.HintFor, func(rec *hint.Record) (bool, error) {
-		// The node's own actor: a hint record is no account of what it
-		// issued (those dots live in its objects), so only the bound holds.
-		if err := replica.Claims(rec.Object, false, s.actor, req.Object.VV, "object"); err != nil {
-			return false, err
-		}
-		if rec.Epoch != 0 { // the record's actor, whose every dot the record holds
-			if err := replica.Claims(rec.Object, !s.cfg.NoSync, s.hintActor(rec), req.Object.VV, "object"); err != nil {
-				return false, err
-			}
-		}
-		next, changed, err := replica.Merge(rec.Object, req.Object, lim)
+		// The record's actor holds every dot it issued, as an object's does:
+		// the same claim rule (replica.Merge).
+		next, changed, err := replica.Merge(replica.Local{Object: rec.Object, Epoch: rec.Epoch}, req.Object, s.self(), replica.FromClient, lim)
 		if err != nil {
 			return false, fmt.Errorf("key %s: %w", store.KeyHash(req.Key), err)
 		}
-		rec.Object = next
+		rec.Object, rec.Epoch = next.Object, next.Epoch
 		return changed, nil
 	})
 	if err != nil {
@@ -58,42 +50,30 @@ func (s *Server) replicateHint(ctx context.Context, req *wire.Replicate) (any, e
 // resulting object, which the driver then replicates like any coordinated
 // write.
 //
-// The actor is dvv.Actor{Node: this node, Epoch: the record's epoch}, minted
-// the first time a hinted coordinate touches the record and kept in it; see
-// hint.MintEpoch for why neither the node's own actor nor an epoch reused
-// across records would be safe. Everything else (the next dot over the
-// client's context, sibling and object limits) is the ordinary coordinate's
-// code.
+// The record's actor is the node's, with the record's own key epoch (see
+// replica.Self.Actor), minted the first time a hinted coordinate touches
+// the record and kept in it; see hint.MintEpoch for why neither the node's
+// own actor for the key nor an epoch reused across records would be safe.
+// Everything else (the next dot over the client's context, a fresh epoch
+// on an over-claim, sibling and object limits) is the ordinary
+// coordinate's code.
 func (s *Server) coordinateHint(ctx context.Context, req *wire.Coordinate) (any, error) {
 	if err := s.checkCoordinate(req); err != nil {
 		return nil, err
 	}
 	var out dvv.Set
 	err := s.applyHint(ctx, req.Key, req.HintFor, func(rec *hint.Record) (bool, error) {
-		held := rec.Epoch != 0 && !s.cfg.NoSync
-		if rec.Epoch == 0 {
-			var err error
-			if rec.Epoch, err = hint.MintEpoch(s.cfg.Rand, s.actor.Epoch); err != nil {
-				return false, err
-			}
-		}
-		next, err := s.update(rec.Object, held, s.hintActor(rec), req)
+		next, err := s.update(replica.Local{Object: rec.Object, Epoch: rec.Epoch}, req)
 		if err != nil {
 			return false, err
 		}
-		rec.Object, out = next, next
+		rec.Object, rec.Epoch, out = next.Object, next.Epoch, next.Object
 		return true, nil
 	}, store.RefuseCorrupt) // as in coordinate: a damaged record's epoch and counters are lost
 	if err != nil {
 		return nil, err
 	}
 	return &wire.Object{Object: out}, nil
-}
-
-// hintActor is the actor under which this node coordinates writes kept in
-// rec (see coordinateHint).
-func (s *Server) hintActor(rec *hint.Record) dvv.Actor {
-	return dvv.Actor{Node: string(s.cfg.ID), Epoch: rec.Epoch}
 }
 
 // applyHint runs change on the hint record of key for owner (a new, empty
@@ -164,19 +144,24 @@ func decodeHint(old []byte, now time.Time) (hint.Record, error) {
 // owner's records, those of earlier writes of the same batch included. A
 // record that was kept stops being kept, as of now: the owner refused what
 // it held, not the new data (a resolved, smaller object, say), so it is
-// pending again. On success it returns the bytes to store and the then
-// function that accounts the write once its batch commits (hintBook.stage).
-// It runs inside the commit loop, as an ApplyThen function.
+// pending again. So does a retained one (delivered, kept for its actor):
+// it holds new data to deliver. On success it returns the bytes to store
+// and the then function that accounts the write once its batch commits
+// (hintBook.stage). It runs inside the commit loop, as an ApplyThen
+// function.
 func (s *Server) admitHint(owner ring.NodeID, old []byte, rec hint.Record, now time.Time) ([]byte, func(bool), error) {
-	wasKept := rec.Kept
-	if wasKept {
-		rec.Kept, rec.SinceMS = false, now.UnixMilli()
+	wasKept, wasRetained := rec.Kept, rec.Retained
+	if wasKept || wasRetained {
+		rec.Kept, rec.Retained, rec.SinceMS = false, false, now.UnixMilli()
 	}
 	b, err := hint.EncodeRecord(rec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode hint: %w", err)
 	}
-	w := hint.Write{New: old == nil, Grow: int64(len(b) - len(old))}
+	w := hint.Write{New: old == nil || wasRetained, Grow: int64(len(b) - len(old))}
+	if wasRetained {
+		w.Grow = int64(len(b))
+	}
 	pending, kept := s.hints.held(owner)
 	if err := s.policy.Admit(owner, pending, kept, w, now); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", wire.ErrHintRefused, err)
@@ -187,6 +172,8 @@ func (s *Server) admitHint(owner ring.NodeID, old []byte, rec hint.Record, now t
 		d = hint.Created(int64(len(b)), rec.SinceMS)
 	case wasKept:
 		d = hint.Unkept(int64(len(old)), int64(len(b)), rec.SinceMS)
+	case wasRetained:
+		d = hint.Revived(int64(len(old)), int64(len(b)), rec.SinceMS)
 	}
 	return b, s.hints.stage(owner, d), nil
 }

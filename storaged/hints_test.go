@@ -429,8 +429,10 @@ func TestHintWindow(t *testing.T) {
 }
 
 // TestHintedCoordinateActor: a fallback coordinates under the hint record's
-// own actor, with counters that grow within the record, and mints a new
-// actor for a record created after the old one was delivered and deleted.
+// own actor, with counters that grow within the record, and keeps that
+// actor once the record is delivered (it is retained), so a later outage's
+// write does not add an actor to the key's clock. The control (the mutant
+// that deletes delivered records) mints a new actor.
 func TestHintedCoordinateActor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newTestCluster(t, 2, nil)
@@ -460,11 +462,11 @@ func TestHintedCoordinateActor(t *testing.T) {
 		if len(o3.Siblings) != 2 || dot(o3, 1) != (dvv.Dot{Actor: actor, Counter: 3}) {
 			t.Errorf("blind third write: %v, want b and c, c at %v:3", o3.Siblings, actor)
 		}
-		// An ordinary write through n1 uses the node's own actor, apart from
-		// the hint.
+		// An ordinary write through n1 uses n1's actor for the key, apart
+		// from the hint's.
 		own := c.coordinate("n1", "", "k", "own", nil)
-		if d := dot(own, 0); d.Actor != (dvv.Actor{Node: "n1", Epoch: self}) || d.Counter != 1 {
-			t.Errorf("ordinary coordinate dot %v, want n1's own actor at 1", d)
+		if d := dot(own, 0); d.Actor.Node != "n1" || d.Actor.Epoch == self || d.Actor == actor || d.Counter != 1 {
+			t.Errorf("ordinary coordinate dot %v, want n1's own actor for the key at 1", d)
 		}
 
 		c.start("n2") // before n1's first pass, which delivers
@@ -474,9 +476,12 @@ func TestHintedCoordinateActor(t *testing.T) {
 		if g := c.get("n2", "k"); !g.Object.Equal(o3) {
 			t.Errorf("owner holds %v, want the hint's object %v", g.Object, o3)
 		}
+		if st := c.status("n1"); st.Hints != 0 {
+			t.Errorf("n1 reports %d hints once the record was delivered, want 0 (a retained record is none)", st.Hints)
+		}
 		o4 := c.coordinate("n1", "n2", "k", "d", o3.Context())
-		if d := dot(o4, 0); d.Actor.Node != "n1" || d.Actor.Epoch == actor.Epoch || d.Actor.Epoch == self || d.Counter != 1 {
-			t.Errorf("hinted dot after the record was deleted: %v, want n1 with a new epoch at 1", d)
+		if d := dot(o4, 0); d != (dvv.Dot{Actor: actor, Counter: 4}) {
+			t.Errorf("hinted dot after the record was delivered: %v, want %v:4 (the retained record's actor)", d, actor)
 		}
 	})
 }

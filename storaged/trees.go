@@ -9,6 +9,7 @@ import (
 
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/merkle"
+	"github.com/shoalkv/shoal/storaged/replica"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire/dvv"
 )
@@ -117,7 +118,7 @@ func (t *trees) stage(p int, key []byte, old, next dvv.Set) func(committed bool)
 func scanTrees(st store.Engine, r *ring.Ring) (fresh []*merkle.Tree, keys, undecodable int, err error) {
 	fresh = make([]*merkle.Tree, r.Partitions())
 	err = st.ForEach(store.Objects, func(key, value []byte) error {
-		obj, err := dvv.DecodeSet(value)
+		obj, err := replica.ObjectOf(value)
 		if err != nil {
 			undecodable++
 			return nil

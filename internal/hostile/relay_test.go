@@ -165,41 +165,60 @@ func TestSameDotRewrite(t *testing.T) {
 	s.finish()
 }
 
-// TestForgedOwnActorCounter: a Coordinate whose context, and a Replicate
-// whose object, claim the attacked node's own actor at counter 2^64-2, far
-// beyond what it issued. Both must be refused; afterwards the node still
-// coordinates writes of the key with its next real counter. Today: accepted,
-// after which every write of the key there fails "counter exhausted".
+// TestForgedOwnActorCounter: a Replicate whose object claims the attacked
+// node's own actor for the victim key at counter 2^64-2, far beyond what it
+// issued, must be refused (a client cannot show what the node issued), and
+// a Coordinate whose context claims it must not exhaust the key: the write
+// goes ahead under a fresh actor for the key (the node cannot tell a
+// forged claim from its own lost writes, kv679_dataloss), and the next
+// write takes that actor's next counter. Before per-key actors: both
+// accepted, after which every write of the key there failed "counter
+// exhausted".
 func TestForgedOwnActorCounter(t *testing.T) {
 	s, attacker, reader, before := relayScenario(t, "forged-own-actor-counter")
-	own := s.actor(target)
+	// The node's actor for the key: the one a write coordinated there takes
+	// (the same value again, so that readers still find only it).
+	own := s.coordinateAt(reader, string(victimValue), before.Object.VV)
+	ownActor := own.Siblings[len(own.Siblings)-1].Dot.Actor
+	held, err := reader.Get(s.ctx, victimKey)
+	if err != nil {
+		t.Fatalf("%s: read after the set-up write: %v", s.class, err)
+	}
 	const forged = math.MaxUint64 - 1
-	ctxVV := before.Object.VV.Merge(dvv.VV{{Actor: own, Counter: forged}})
-	s.expectRefused(attacker, fmt.Sprintf("coordinate with a context claiming %s at %d", own, uint64(forged)),
-		wire.TypeCoordinate, &wire.Coordinate{Key: victimKey, Value: []byte("forged"), Context: ctxVV})
-	obj := withSiblings(before.Object, own, forged-1, 1, func(int) []byte { return []byte("forged") })
-	s.expectRefused(attacker, fmt.Sprintf("replicate of a sibling at %s:%d", own, uint64(forged)),
+	obj := withSiblings(held.Object, ownActor, forged-1, 1, func(int) []byte { return []byte("forged") })
+	s.expectRefused(attacker, fmt.Sprintf("replicate of a sibling at %s:%d", ownActor, uint64(forged)),
 		wire.TypeReplicate, &wire.Replicate{Key: victimKey, Object: obj})
-	s.expectUnchanged(reader, before)
+	s.expectUnchanged(reader, held)
 
-	// The node's next write of the key takes its next real counter.
-	at, body, err := reader.Call(s.ctx, wire.TypeCoordinate, &wire.Coordinate{Key: victimKey, Value: []byte("after"), Context: before.Object.VV})
-	switch {
-	case err != nil:
-		t.Errorf("%s: write of %q after the attack: %v", s.class, victimKey, err)
-	case at != wire.TypeObject:
-		t.Errorf("%s: write of %q on %s after the attack answered %s", s.class, victimKey, s.node(), describe(at, body))
-	default:
-		var o wire.Object
-		if err := wire.Decode(body, &o); err != nil {
-			t.Fatalf("%s: decode object: %v", s.class, err)
-		}
-		want := before.Object.VV.Get(own) + 1
-		if got := o.Object.VV.Get(own); got != want {
-			t.Errorf("%s: write after the attack took %s counter %d, want %d (the next it issues)", s.class, own, got, want)
-		}
+	ctxVV := held.Object.VV.Merge(dvv.VV{{Actor: ownActor, Counter: forged}})
+	next := s.coordinateAt(attacker, "forged", ctxVV)
+	fresh := next.Siblings[len(next.Siblings)-1].Dot
+	if fresh.Actor == ownActor || fresh.Counter != 1 {
+		t.Errorf("%s: a write over a context claiming %s:%d took dot %s, want counter 1 of a fresh actor", s.class, ownActor, uint64(forged), fresh)
+	}
+	after := s.coordinateAt(reader, "after", next.VV)
+	if got := after.VV.Get(fresh.Actor); got != 2 {
+		t.Errorf("%s: the write after the attack took %s counter %d, want 2 (the next it issues)", s.class, fresh.Actor, got)
 	}
 	s.finish()
+}
+
+// coordinateAt writes value over ctx to the victim key through the node
+// conn reaches and returns the object it answers.
+func (s *scenario) coordinateAt(conn *raw, value string, ctx dvv.VV) dvv.Set {
+	s.t.Helper()
+	at, body, err := conn.Call(s.ctx, wire.TypeCoordinate, &wire.Coordinate{Key: victimKey, Value: []byte(value), Context: ctx})
+	switch {
+	case err != nil:
+		s.t.Fatalf("%s: write %q of %q: %v", s.class, value, victimKey, err)
+	case at != wire.TypeObject:
+		s.t.Fatalf("%s: write %q of %q on %s answered %s", s.class, value, victimKey, s.node(), describe(at, body))
+	}
+	var o wire.Object
+	if err := wire.Decode(body, &o); err != nil {
+		s.t.Fatalf("%s: decode object: %v", s.class, err)
+	}
+	return o.Object
 }
 
 // TestNonMemberNodeCertificate: a node certificate from the cluster CA for

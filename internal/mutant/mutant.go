@@ -19,6 +19,16 @@ const (
 	// version it holds, not only those the delete's context covers:
 	// values written concurrently with the delete are lost.
 	TombstoneCoversAll
+	// KeyEpochReused makes a node keep a key's actor whatever a context or
+	// a peer's copy says of it (no fresh key epoch on amnesia): after a
+	// restored data file its next write reissues a dot, which peers take
+	// as already seen (kv679_dataloss).
+	KeyEpochReused
+	// HintActorForgotten makes a fallback delete a delivered hint record
+	// that has an actor of its own instead of retaining it: every outage's
+	// first stand-in write then mints a new actor, and the key's clock
+	// grows by one entry per outage.
+	HintActorForgotten
 	count
 )
 

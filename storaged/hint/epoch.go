@@ -21,6 +21,9 @@ import (
 // key would reuse a counter. So a record mints its own epoch the first time
 // it coordinates a write and keeps it as long as it exists, and a record
 // created after a deletion mints a fresh one: no counter is issued twice.
+// A delivered record with an epoch is retained rather than deleted
+// (Record.Retained), so that the next outage reuses its actor instead of
+// adding one to the key's clock.
 func MintEpoch(rand io.Reader, avoid uint64) (uint64, error) {
 	var b [8]byte
 	for {

@@ -1,10 +1,11 @@
 package hint
 
-// Account is what a node holds for one owner: the records pending delivery
-// and the records kept (refused by the owner for good, or unreadable). The
-// zero Account is empty.
+// Account is what a node holds for one owner: the records pending delivery,
+// the records kept (refused by the owner for good, or unreadable), and the
+// records retained (delivered, but kept for their actor: Record.Retained).
+// The zero Account is empty.
 type Account struct {
-	Pending, Kept Backlog
+	Pending, Kept, Retained Backlog
 }
 
 // Delta is one committed change to an owner's records, as a value: the
@@ -13,9 +14,10 @@ type Account struct {
 // un-kept), 0 if none did. Deltas add: the sum of two is their combined
 // effect.
 type Delta struct {
-	Keys, Bytes         int64
-	KeptKeys, KeptBytes int64
-	SinceMS             int64
+	Keys, Bytes                 int64
+	KeptKeys, KeptBytes         int64
+	RetainedKeys, RetainedBytes int64
+	SinceMS                     int64
 }
 
 // Created is the delta of a new pending record of size bytes created at
@@ -41,9 +43,28 @@ func Kept(size, keptSize int64) Delta {
 	return Delta{Keys: -1, Bytes: -size, KeptKeys: 1, KeptBytes: keptSize}
 }
 
+// Retained is the delta of a pending record of size bytes that was
+// delivered and retained (Record.Retained), where it takes retainedSize
+// bytes.
+func Retained(size, retainedSize int64) Delta {
+	return Delta{Keys: -1, Bytes: -size, RetainedKeys: 1, RetainedBytes: retainedSize}
+}
+
+// Revived is the delta of a retained record of retainedSize bytes that a
+// write made pending again, now size bytes and pending since sinceMS.
+func Revived(retainedSize, size, sinceMS int64) Delta {
+	return Delta{Keys: 1, Bytes: size, RetainedKeys: -1, RetainedBytes: -retainedSize, SinceMS: sinceMS}
+}
+
+// Neg returns the delta that undoes d's counts (SinceMS is not undone).
+func (d Delta) Neg() Delta {
+	return Delta{Keys: -d.Keys, Bytes: -d.Bytes, KeptKeys: -d.KeptKeys, KeptBytes: -d.KeptBytes, RetainedKeys: -d.RetainedKeys, RetainedBytes: -d.RetainedBytes}
+}
+
 // Plus returns the combined effect of d and e.
 func (d Delta) Plus(e Delta) Delta {
-	s := Delta{Keys: d.Keys + e.Keys, Bytes: d.Bytes + e.Bytes, KeptKeys: d.KeptKeys + e.KeptKeys, KeptBytes: d.KeptBytes + e.KeptBytes, SinceMS: d.SinceMS}
+	s := Delta{Keys: d.Keys + e.Keys, Bytes: d.Bytes + e.Bytes, KeptKeys: d.KeptKeys + e.KeptKeys, KeptBytes: d.KeptBytes + e.KeptBytes,
+		RetainedKeys: d.RetainedKeys + e.RetainedKeys, RetainedBytes: d.RetainedBytes + e.RetainedBytes, SinceMS: d.SinceMS}
 	if e.SinceMS != 0 && (s.SinceMS == 0 || e.SinceMS < s.SinceMS) {
 		s.SinceMS = e.SinceMS
 	}
@@ -59,6 +80,7 @@ func (d Delta) Zero() bool { return d == Delta{} }
 func (a Account) Apply(d Delta) Account {
 	a.Pending = a.Pending.apply(d.Keys, d.Bytes, d.SinceMS)
 	a.Kept = a.Kept.apply(d.KeptKeys, d.KeptBytes, 0)
+	a.Retained = a.Retained.apply(d.RetainedKeys, d.RetainedBytes, 0)
 	return a
 }
 
@@ -75,4 +97,4 @@ func (b Backlog) apply(keys, bytes, sinceMS int64) Backlog {
 }
 
 // Empty reports an account with no record.
-func (a Account) Empty() bool { return a.Pending.Keys <= 0 && a.Kept.Keys <= 0 }
+func (a Account) Empty() bool { return a.Pending.Keys <= 0 && a.Kept.Keys <= 0 && a.Retained.Keys <= 0 }

@@ -45,3 +45,18 @@ func TestDeltaPlusIsTheCombinedEffect(t *testing.T) {
 		t.Fatal("Zero is wrong")
 	}
 }
+
+func TestAccountRetained(t *testing.T) {
+	a := (Account{}).Apply(Created(100, 50)).Apply(Retained(100, 102))
+	if a.Pending != (Backlog{}) || a.Retained != (Backlog{Keys: 1, Bytes: 102}) || a.Empty() {
+		t.Fatalf("after a retention: %+v", a)
+	}
+	a = a.Apply(Revived(102, 130, 70))
+	if a.Retained != (Backlog{}) || a.Pending != (Backlog{Keys: 1, Bytes: 130, OldestMS: 70}) {
+		t.Fatalf("after a revival: %+v", a)
+	}
+	d := Retained(5, 6).Plus(Revived(6, 9, 1))
+	if back := d.Plus(d.Neg()); back.Keys != 0 || back.Bytes != 0 || back.RetainedKeys != 0 || back.RetainedBytes != 0 {
+		t.Fatalf("d plus its negation: %+v", back)
+	}
+}

@@ -15,14 +15,17 @@ import (
 // Record is the value of one hint: what a fallback holds for one key on
 // behalf of one owner. It encodes as the msgpack array
 //
-//	[epoch uint, since_ms uint, object Set]            (not kept)
-//	[epoch uint, since_ms uint, object Set, kept bool] (kept)
+//	[epoch uint, since_ms uint, object Set]                                (pending)
+//	[epoch uint, since_ms uint, object Set, kept bool]                     (kept)
+//	[epoch uint, since_ms uint, object Set, kept bool, retained bool]      (retained)
 //
 // (the shape msgpack's as_array gives the struct; SinceMS is never negative
 // and so is written as an unsigned integer). Kept was appended later: a
 // record without it is not kept, and a record that is not kept is written
-// without it, so its bytes are those of the first format. A field added
-// after it would have to write it always.
+// without it, so its bytes are those of the first format. Retained came
+// after it, and is written (with Kept) only by a retained record, so the
+// array's length alone tells a retained record (DecodeHeader need not
+// decode its object).
 type Record struct {
 	_msgpack struct{} `msgpack:",as_array"`
 
@@ -44,20 +47,30 @@ type Record struct {
 	// delivered, and is out of the owner's backlog, until a write merges
 	// new data into it and clears the mark.
 	Kept bool
+	// Retained marks a record that was delivered and is kept only for its
+	// actor (Epoch nonzero): the fallback keeps coordinating a later
+	// outage's writes of the key for the owner under the same actor, so
+	// that the key's clock gains one actor per fallback and owner, not one
+	// per outage (see MintEpoch). A retained record is neither pending nor
+	// kept; a write that merges new data into it makes it pending again.
+	Retained bool
 }
 
 // Header is a record without its object: what a scan needs to account for
 // a record without decoding its values.
 type Header struct {
-	Epoch   uint64
-	SinceMS int64
-	Kept    bool
+	Epoch    uint64
+	SinceMS  int64
+	Kept     bool
+	Retained bool
 }
 
-// The lengths of a record's array: without and with the Kept field.
+// The lengths of a record's array: without the Kept field, with it, and
+// with Kept and Retained.
 const (
-	recordFields     = 3
-	keptRecordFields = 4
+	recordFields         = 3
+	keptRecordFields     = 4
+	retainedRecordFields = 5
 )
 
 // EncodeRecord returns r's encoding in a new slice. It fails (ErrInvalid)
@@ -70,8 +83,14 @@ func EncodeRecord(r Record) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(r.Object.Size() + 20)
 	e := msgpack.NewEncoder(&buf)
+	if r.Kept && r.Retained {
+		return nil, fmt.Errorf("%w: a record is kept or retained, not both", ErrInvalid)
+	}
 	fields := recordFields
-	if r.Kept {
+	switch {
+	case r.Retained:
+		fields = retainedRecordFields
+	case r.Kept:
 		fields = keptRecordFields
 	}
 	if err := e.EncodeArrayLen(fields); err != nil {
@@ -86,7 +105,12 @@ func EncodeRecord(r Record) ([]byte, error) {
 	if err := r.Object.EncodeMsgpack(e); err != nil {
 		return nil, err
 	}
-	if r.Kept {
+	if fields >= keptRecordFields {
+		if err := e.EncodeBool(r.Kept); err != nil {
+			return nil, err
+		}
+	}
+	if fields == retainedRecordFields {
 		if err := e.EncodeBool(true); err != nil {
 			return nil, err
 		}
@@ -95,10 +119,10 @@ func EncodeRecord(r Record) ([]byte, error) {
 }
 
 // DecodeRecord decodes exactly one record from b, strictly: an array of
-// three or four fields, unsigned integers for the epoch and the time (the
+// three to five fields, unsigned integers for the epoch and the time (the
 // time at most math.MaxInt64), the object by the dvv codec's strict rules
 // (which check every declared length before allocating), a boolean for
-// Kept if present, and no trailing bytes. Errors wrap ErrMalformed. The
+// Kept and Retained if present, and no trailing bytes. Errors wrap ErrMalformed. The
 // result does not alias b.
 func DecodeRecord(b []byte) (Record, error) {
 	r := bytes.NewReader(b)
@@ -117,15 +141,20 @@ func DecodeRecord(b []byte) (Record, error) {
 	return rec, nil
 }
 
-// DecodeHeader decodes the epoch, time and kept mark of the record encoded
-// in b. It neither decodes nor checks the object of a record without the
-// kept field (the common case); for one with it, which ends the array, it
+// DecodeHeader decodes the epoch, time and kept and retained marks of the
+// record encoded in b. It neither decodes nor checks the object of a
+// pending record (the common case) or a retained one (the array's length
+// says it is retained); for a kept one, whose mark ends the array, it
 // decodes the object to reach the field. Errors wrap ErrMalformed.
 func DecodeHeader(b []byte) (Header, error) {
 	d := msgpack.NewDecoder(bytes.NewReader(b))
 	fields, h, err := decodeHeader(d)
 	if err != nil || fields == recordFields {
 		return h, err
+	}
+	if fields == retainedRecordFields {
+		h.Retained = true
+		return h, nil
 	}
 	rec, err := decodeRest(d, fields, h)
 	if err != nil {
@@ -141,20 +170,39 @@ func decodeRest(d *msgpack.Decoder, fields int, h Header) (Record, error) {
 	if err := rec.Object.DecodeMsgpack(d); err != nil {
 		return Record{}, fmt.Errorf("%w: object: %w", ErrMalformed, err)
 	}
-	if fields == keptRecordFields {
-		c, err := peek(d)
+	if fields >= keptRecordFields {
+		v, err := readBool(d, "kept")
 		if err != nil {
 			return Record{}, err
 		}
-		if c != msgpcode.True && c != msgpcode.False {
-			return Record{}, fmt.Errorf("%w: record kept: want a boolean, found code 0x%02x", ErrMalformed, c)
+		rec.Kept = v
+	}
+	if fields == retainedRecordFields {
+		v, err := readBool(d, "retained")
+		if err != nil {
+			return Record{}, err
 		}
-		rec.Kept = c == msgpcode.True
-		if _, err := d.DecodeBool(); err != nil {
-			return Record{}, fmt.Errorf("%w: record kept: %w", ErrMalformed, eof(err))
+		if !v || rec.Kept {
+			return Record{}, fmt.Errorf("%w: a record of %d fields must be retained and not kept", ErrMalformed, fields)
 		}
+		rec.Retained = true
 	}
 	return rec, nil
+}
+
+// readBool reads a msgpack boolean.
+func readBool(d *msgpack.Decoder, what string) (bool, error) {
+	c, err := peek(d)
+	if err != nil {
+		return false, err
+	}
+	if c != msgpcode.True && c != msgpcode.False {
+		return false, fmt.Errorf("%w: record %s: want a boolean, found code 0x%02x", ErrMalformed, what, c)
+	}
+	if _, err := d.DecodeBool(); err != nil {
+		return false, fmt.Errorf("%w: record %s: %w", ErrMalformed, what, eof(err))
+	}
+	return c == msgpcode.True, nil
 }
 
 // decodeHeader decodes a record's array length (returned as fields) and the
@@ -171,8 +219,8 @@ func decodeHeader(d *msgpack.Decoder) (fields int, h Header, err error) {
 	if err != nil {
 		return 0, Header{}, fmt.Errorf("%w: record: %w", ErrMalformed, eof(err))
 	}
-	if n != recordFields && n != keptRecordFields {
-		return 0, Header{}, fmt.Errorf("%w: record: want %d or %d fields, found %d", ErrMalformed, recordFields, keptRecordFields, n)
+	if n < recordFields || n > retainedRecordFields {
+		return 0, Header{}, fmt.Errorf("%w: record: want %d to %d fields, found %d", ErrMalformed, recordFields, retainedRecordFields, n)
 	}
 	epoch, err := readUint(d, "epoch")
 	if err != nil {

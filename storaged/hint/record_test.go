@@ -155,3 +155,39 @@ func TestDecodeHeaderIgnoresObject(t *testing.T) {
 		t.Errorf("kept record with a nil object: DecodeHeader = %+v, %v; want ErrMalformed", h, err)
 	}
 }
+
+// TestRecordRetainedFormat: a retained record appends kept (false) and the
+// retained mark, so its array's length alone says it is retained and
+// DecodeHeader reads no further; five fields that are not exactly "not
+// kept, retained" are malformed, and kept with retained cannot be encoded.
+func TestRecordRetainedFormat(t *testing.T) {
+	obj := sampleObject(t)
+	plain := mustEncode(t, Record{Epoch: 2, SinceMS: 3, Object: obj})
+	r := Record{Epoch: 2, SinceMS: 3, Object: obj, Retained: true}
+	b := mustEncode(t, r)
+	if want := append(append([]byte{0x95}, plain[1:]...), 0xc2, 0xc3); !bytes.Equal(b, want) {
+		t.Fatalf("a retained record encodes as %x, want %x", b, want)
+	}
+	got, err := DecodeRecord(b)
+	if err != nil || !got.Retained || got.Kept || got.Epoch != 2 || !got.Object.Equal(obj) {
+		t.Fatalf("DecodeRecord = %+v, %v; want it retained", got, err)
+	}
+	// The header needs no object: a retained record with garbage where
+	// its object would be still reads as retained.
+	if h, err := DecodeHeader([]byte{0x95, 0x02, 0x03, 0xc1}); err != nil || !h.Retained || h.Epoch != 2 {
+		t.Fatalf("DecodeHeader of a retained record = %+v, %v", h, err)
+	}
+	for _, bad := range [][]byte{
+		append(append([]byte{0x95}, plain[1:]...), 0xc2, 0xc2), // five fields, not retained
+		append(append([]byte{0x95}, plain[1:]...), 0xc3, 0xc3), // kept and retained
+		append(append([]byte{0x95}, plain[1:]...), 0xc2, 0x01), // not a boolean
+		append(append([]byte{0x96}, plain[1:]...), 0xc2, 0xc3, 0xc3),
+	} {
+		if _, err := DecodeRecord(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("DecodeRecord(%x) = %v, want ErrMalformed", bad, err)
+		}
+	}
+	if _, err := EncodeRecord(Record{Kept: true, Retained: true}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("encode kept and retained: %v, want ErrInvalid", err)
+	}
+}

@@ -26,26 +26,41 @@ type Write struct {
 	Context   dvv.VV
 }
 
-// Coordinate applies w to cur under actor: the next dot of actor over w's
-// context, the new sibling, and the result checked against every limit
-// (Check). held says cur is a record the node holds (false: the key is
-// absent here); it decides how far w's context may claim actor's dots
-// (Claims). Errors match wire.ErrBadRequest (a context that claims dots
-// actor never issued), wire.ErrSiblingLimit or wire.ErrTooLarge, with a
-// message that says what to do. cur is not modified.
-func Coordinate(cur dvv.Set, held bool, actor dvv.Actor, w Write, lim wire.Limits) (dvv.Set, error) {
+// Coordinate applies w to cur, the node's copy of the key: the next dot of
+// the node's actor for the key over w's context, the new sibling, and the
+// result checked against every limit (Check). The actor is the key's own
+// (Local.Own) unless there is none yet, or w's context claims a counter of
+// it above the one cur holds: then a fresh key epoch is minted (see
+// local.go), so no dot is ever issued twice. A context that claims more
+// than the node holds is either forged or proof that the node lost writes
+// it issued (kv679_dataloss); under a fresh actor both are harmless, the
+// first can exhaust no counter and the second swallows no new write.
+// Errors match wire.ErrSiblingLimit or wire.ErrTooLarge, with a message
+// that says what to do, or are Mint's. cur is not modified.
+func Coordinate(cur Local, self Self, w Write, lim wire.Limits) (Local, error) {
 	if w.Tombstone && mutant.On(mutant.TombstoneCoversAll) {
-		w.Context = w.Context.Merge(cur.VV) // a deliberate bug, for the simulator's negative control
+		w.Context = w.Context.Merge(cur.Object.VV) // a deliberate bug, for the simulator's negative control
 	}
-	if err := Claims(cur, held, actor, w.Context, "context"); err != nil {
-		return dvv.Set{}, err
+	next := Local{Object: cur.Object, Epoch: cur.Epoch}
+	if a, ok := cur.Own(self); !ok || w.Context.Get(a) > cur.Object.VV.Get(a) {
+		if mutant.On(mutant.KeyEpochReused) && ok {
+			// a deliberate bug, for the kv679 tests' negative control: keep
+			// the actor whatever the context says
+		} else {
+			e, err := self.fresh(cur.Object, w.Context)
+			if err != nil {
+				return Local{}, err
+			}
+			next.Epoch = e
+		}
 	}
-	if _, err := cur.NextDot(actor, w.Context); err != nil {
-		return dvv.Set{}, fmt.Errorf("%w: %w", wire.ErrBadRequest, err)
+	actor := self.Actor(next.Epoch)
+	if _, err := cur.Object.NextDot(actor, w.Context); err != nil {
+		return Local{}, fmt.Errorf("%w: %w", wire.ErrBadRequest, err)
 	}
-	next, _ := cur.Update(actor, w.Context, w.Value, w.Tombstone)
-	if err := Check(next, lim); err != nil {
-		return dvv.Set{}, err
+	next.Object, _ = cur.Object.Update(actor, w.Context, w.Value, w.Tombstone)
+	if err := Check(next.Object, lim); err != nil {
+		return Local{}, err
 	}
 	return next, nil
 }
@@ -62,7 +77,7 @@ func Check(s dvv.Set, lim wire.Limits) error {
 			wire.ErrSiblingLimit, n, lim.MaxSiblings)
 	}
 	if n := len(s.VV); n > lim.MaxContext {
-		return fmt.Errorf("%w: the write would give the key's version vector %d actors (limit %d): each failover in which a stand-in node coordinated a write of this key added an actor; resolve the key (read it and write back one value with its context) once all its primaries are back (actor pruning is not built yet)",
+		return fmt.Errorf("%w: the write would give the key's version vector %d actors (limit %d): each node that coordinated a write of this key (and each fallback, per owner it stood in for) added an actor, one more each time the key was re-created or a node lost its data; this many actors means forged or runaway contexts: write the key back with a context from a fresh read",
 			wire.ErrTooLarge, n, lim.MaxContext)
 	}
 	for _, sib := range s.Siblings {
@@ -76,70 +91,94 @@ func Check(s dvv.Set, lim wire.Limits) error {
 	return nil
 }
 
-// ErrClaim marks a refusal by Claims (it also matches wire.ErrBadRequest),
-// so a node can count forged claims apart from other bad requests.
+// ErrClaim marks a refusal by Merge of a client's object that claims the
+// node's own actor for the key beyond what it issued (it also matches
+// wire.ErrBadRequest), so a node can count forged claims apart from other
+// bad requests.
 var ErrClaim = errors.New("forged claim")
 
-// MaxClaim is the highest counter of one of a node's own actors that a
-// context or incoming object may claim for a key the node does not hold.
-// No key is written 2^48 times under one actor, so a claim above it can
-// only be forged; refusing it keeps a forged claim near 2^64 from
-// exhausting the key's counter (every later write of the key would fail).
+// MaxClaim is the highest counter of the node's own actor for a key that
+// an incoming object may claim. No key is written 2^48 times under one
+// actor, so a claim above it can only be forged (or corrupt), whoever sent
+// it and whether or not the node syncs: it is refused, never taken as
+// amnesia.
 const MaxClaim = 1 << 48
 
-// Claims checks what claims (a client's context, or the version vector of
-// an incoming object) says about actor, one of this node's own actors,
-// against cur, what the node holds of the key. The node issued every dot of
-// actor that exists, and made it durable here before anyone else saw it, so
-// a claim above cur's counter for actor is forged when held is true; for a
-// key the node does not hold (absent, or lost to damage and being repaired)
-// it cannot tell, and refuses only claims above MaxClaim. A refusal matches
-// wire.ErrBadRequest; what names the claimant in its message.
-func Claims(cur dvv.Set, held bool, actor dvv.Actor, claims dvv.VV, what string) error {
-	c := claims.Get(actor)
-	if c == 0 {
-		return nil
+// Source says who sent an object to merge, which decides what a claim of
+// the node's own actor beyond what it holds means (Merge).
+type Source uint8
+
+const (
+	// FromClient: a driver's relay (replicate, read repair). A client
+	// cannot prove what the node issued, so an over-claim is refused.
+	FromClient Source = iota
+	// FromNode: another member (anti-entropy, hint delivery): node
+	// certificates are trusted peers, so an over-claim is proof that this
+	// node lost writes it issued, and the key epoch is dropped.
+	FromNode
+)
+
+// overClaim reports whether claims names the node's actor for the key at a
+// counter above the one cur holds.
+func overClaim(cur Local, self Self, claims dvv.VV) (dvv.Actor, uint64, bool) {
+	a, ok := cur.Own(self)
+	if !ok {
+		return dvv.Actor{}, 0, false
 	}
-	if held {
-		if have := cur.VV.Get(actor); c > have {
-			return fmt.Errorf("%w: %w: the %s claims %s:%d, but this node has issued only up to %d for this key; a context or object must come from this cluster's answers",
-				wire.ErrBadRequest, ErrClaim, what, actor, c, have)
-		}
-		return nil
-	}
-	if c > MaxClaim {
-		return fmt.Errorf("%w: %w: the %s claims %s:%d, past any counter this node issues (%d); a context or object must come from this cluster's answers",
-			wire.ErrBadRequest, ErrClaim, what, actor, c, uint64(MaxClaim))
-	}
-	return nil
+	c := claims.Get(a)
+	return a, c, c > cur.Object.VV.Get(a)
 }
 
 // ManySiblings reports a sibling count worth a warning: over a quarter of
 // the limit.
 func ManySiblings(s dvv.Set, lim wire.Limits) bool { return len(s.Siblings) > lim.MaxSiblings/4 }
 
-// Merge returns the merge of cur and in (a DVV sync: it never drops a
-// value that either side holds and the other does not supersede) and
-// whether it differs from cur. A changed result must pass Check: a merge
-// that would leave more siblings than allowed, or an object too large to
-// read back, is refused, and the replicas converge once a client resolves
-// the key (a coordinated write is always within the limits). A dot that
-// both hold with different contents is refused with wire.ErrDotConflict:
-// only corruption or a forged relay does that, and keeping either copy
-// silently would hide it. Neither argument is modified.
-func Merge(cur, in dvv.Set, lim wire.Limits) (dvv.Set, bool, error) {
+// Merge returns the merge of cur, the node's copy of the key, and in (a
+// DVV sync: it never drops a value that either side holds and the other
+// does not supersede) and whether the stored record must change. A changed
+// object must pass Check: a merge that would leave more siblings than
+// allowed, or an object too large to read back, is refused, and the
+// replicas converge once a client resolves the key (a coordinated write is
+// always within the limits). A dot that both hold with different contents
+// is refused with wire.ErrDotConflict: only corruption, a forged relay or a
+// reissued dot does that, and keeping either copy silently would hide it.
+//
+// When in claims the node's own actor for the key (Local.Own) beyond the
+// counter cur holds, the node either lost writes it issued or src forged
+// it: past MaxClaim, or from a client of a durable node, it is refused
+// (ErrClaim); otherwise
+// (a peer node, or a node that does not sync) it is taken as amnesia: the
+// merge goes ahead and the key epoch is dropped, so that the next
+// coordinated write takes a fresh actor (riak_kv#1643). Neither argument
+// is modified.
+func Merge(cur Local, in dvv.Set, self Self, src Source, lim wire.Limits) (Local, bool, error) {
 	if mutant.On(mutant.ReplicateOverwrites) {
-		return in, !in.Equal(cur), nil // a deliberate bug, for the simulator's negative control
+		return Local{Object: in, Epoch: cur.Epoch}, !in.Equal(cur.Object), nil // a deliberate bug, for the simulator's negative control
 	}
-	if err := conflict(cur, in); err != nil {
-		return dvv.Set{}, false, err
+	next := Local{Epoch: cur.Epoch}
+	if a, c, ok := overClaim(cur, self, in.VV); ok {
+		if c > MaxClaim {
+			return Local{}, false, fmt.Errorf("%w: %w: the object claims %s:%d, past any counter this node issues (%d); an object must come from this cluster's answers",
+				wire.ErrBadRequest, ErrClaim, a, c, uint64(MaxClaim))
+		}
+		if src == FromClient && self.Durable {
+			return Local{}, false, fmt.Errorf("%w: %w: the object claims %s:%d, but this node has issued only up to %d for this key; an object must come from this cluster's answers",
+				wire.ErrBadRequest, ErrClaim, a, c, cur.Object.VV.Get(a))
+		}
+		if !mutant.On(mutant.KeyEpochReused) {
+			next.Epoch = 0
+		}
 	}
-	next := dvv.Merge(cur, in)
-	if next.Equal(cur) {
-		return next, false, nil
+	if err := conflict(cur.Object, in); err != nil {
+		return Local{}, false, err
 	}
-	if err := Check(next, lim); err != nil {
-		return dvv.Set{}, false, err
+	next.Object = dvv.Merge(cur.Object, in)
+	if next.Object.Equal(cur.Object) {
+		next.Object = cur.Object
+		return next, next.Epoch != cur.Epoch, nil
+	}
+	if err := Check(next.Object, lim); err != nil {
+		return Local{}, false, err
 	}
 	return next, true, nil
 }

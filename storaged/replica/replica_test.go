@@ -2,7 +2,6 @@ package replica
 
 import (
 	"errors"
-	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -25,13 +24,37 @@ func vals(s dvv.Set) []string {
 	return out
 }
 
+// node returns a durable node whose key epochs are 1, 2, 3, ... in the
+// order it mints them, and whose store epoch is store.
+func node(id string, store uint64) Self {
+	var n uint64
+	return Self{Node: id, Store: store, Durable: true, Mint: func() (uint64, error) { n++; return n, nil }}
+}
+
+// selfOf returns a durable node whose every key epoch makes actor: the
+// store epoch is actor's, XOR 1, and it always mints key epoch 1.
+func selfOf(actor dvv.Actor) Self {
+	return Self{Node: actor.Node, Store: actor.Epoch ^ 1, Durable: true, Mint: func() (uint64, error) { return 1, nil }}
+}
+
+// mustCoordinate coordinates value over ctx at cur under actor (selfOf),
+// with the key epoch that makes it.
 func mustCoordinate(t *testing.T, cur dvv.Set, actor dvv.Actor, value string, ctx dvv.VV) dvv.Set {
 	t.Helper()
-	next, err := Coordinate(cur, true, actor, Write{Value: []byte(value), Context: ctx}, wire.Limits{}.WithDefaults())
+	next, err := Coordinate(Local{Object: cur, Epoch: 1}, selfOf(actor), Write{Value: []byte(value), Context: ctx}, wire.Limits{}.WithDefaults())
 	if err != nil {
 		t.Fatalf("coordinate %q: %v", value, err)
 	}
-	return next
+	if next.Epoch != 1 {
+		t.Fatalf("coordinate %q took key epoch %d, want 1 (kept)", value, next.Epoch)
+	}
+	return next.Object
+}
+
+// merge merges in into cur held under a's key epoch, from a node.
+func merge(cur, in dvv.Set, lim wire.Limits) (dvv.Set, bool, error) {
+	next, changed, err := Merge(Local{Object: cur, Epoch: 1}, in, selfOf(a), FromNode, lim)
+	return next.Object, changed, err
 }
 
 func TestCoordinateSupersedesWhatTheContextCovers(t *testing.T) {
@@ -44,20 +67,21 @@ func TestCoordinateSupersedesWhatTheContextCovers(t *testing.T) {
 	if got := vals(blind); !slices.Equal(got, []string{"v2", "w"}) {
 		t.Fatalf("a blind write left %q, want both as siblings", got)
 	}
-	tomb, err := Coordinate(blind, true, a, Write{Tombstone: true, Context: blind.VV}, wire.Limits{}.WithDefaults())
-	if err != nil || tomb.Live() {
-		t.Fatalf("a tombstone over everything read: live=%v, %v", tomb.Live(), err)
+	tomb, err := Coordinate(Local{Object: blind, Epoch: 1}, selfOf(a), Write{Tombstone: true, Context: blind.VV}, wire.Limits{}.WithDefaults())
+	if err != nil || tomb.Object.Live() {
+		t.Fatalf("a tombstone over everything read: live=%v, %v", tomb.Object.Live(), err)
 	}
 }
 
 func TestCoordinateLimits(t *testing.T) {
 	lim := wire.Limits{MaxSiblings: 2, MaxContext: 2, MaxObject: 64}.WithDefaults()
-	cur := dvv.Set{}
-	var err error
+	var cur dvv.Set
 	for _, v := range []string{"x", "y"} {
-		if cur, err = Coordinate(cur, true, a, Write{Value: []byte(v)}, lim); err != nil {
+		next, err := Coordinate(Local{Object: cur, Epoch: 1}, selfOf(a), Write{Value: []byte(v)}, lim)
+		if err != nil {
 			t.Fatal(err)
 		}
+		cur = next.Object
 	}
 	for _, tc := range []struct {
 		name string
@@ -69,11 +93,10 @@ func TestCoordinateLimits(t *testing.T) {
 	}{
 		{"third sibling", cur, a, Write{Value: []byte("z")}, wire.ErrSiblingLimit, "resolved value"},
 		{"object too large", dvv.Set{}, a, Write{Value: make([]byte, 100)}, wire.ErrTooLarge, "limit 64"},
-		{"context claims the actor's last counter", dvv.Set{}, a, Write{Value: []byte("v"), Context: dvv.VV{{Actor: a, Counter: math.MaxUint64 - 1}}}, wire.ErrBadRequest, "past any counter"},
 		{"third actor", cur, b, Write{Value: []byte("v"), Context: append(cur.VV, dvv.Entry{Actor: dvv.Actor{Node: "n3", Epoch: 1}, Counter: 1})}, wire.ErrTooLarge, "3 actors (limit 2)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Coordinate(tc.cur, false, tc.act, tc.w, lim)
+			_, err := Coordinate(Local{Object: tc.cur, Epoch: 1}, selfOf(tc.act), tc.w, lim)
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("got %v, want %v saying %q", err, tc.want, tc.says)
 			}
@@ -86,19 +109,19 @@ var lim = wire.Limits{}.WithDefaults()
 func TestMerge(t *testing.T) {
 	x := mustCoordinate(t, dvv.Set{}, a, "x", nil)
 	y := mustCoordinate(t, dvv.Set{}, b, "y", nil)
-	xy, changed, err := Merge(x, y, lim)
+	xy, changed, err := merge(x, y, lim)
 	if err != nil || !changed || !slices.Equal(vals(xy), []string{"x", "y"}) {
 		t.Fatalf("merge of concurrent writes: %q changed=%v %v, want both, changed", vals(xy), changed, err)
 	}
-	yx, _, _ := Merge(y, x, lim)
+	yx, _, _ := merge(y, x, lim)
 	if !xy.Equal(yx) {
 		t.Fatal("merge is not commutative")
 	}
-	if again, changed, err := Merge(xy, y, lim); err != nil || changed || !again.Equal(xy) {
+	if again, changed, err := merge(xy, y, lim); err != nil || changed || !again.Equal(xy) {
 		t.Fatalf("merging what is held already changed it (%v, %v)", changed, err)
 	}
 	newer := mustCoordinate(t, xy, a, "z", xy.VV)
-	if old, changed, err := Merge(newer, x, lim); err != nil || changed || !slices.Equal(vals(old), []string{"z"}) {
+	if old, changed, err := merge(newer, x, lim); err != nil || changed || !slices.Equal(vals(old), []string{"z"}) {
 		t.Fatalf("an old copy brought back %q (changed=%v, %v), want [z]", vals(old), changed, err)
 	}
 }
@@ -140,7 +163,7 @@ func TestMergeChecksTheResult(t *testing.T) {
 		{"nothing new: over-limit siblings already covered", siblings(5, 1), siblings(5, 1), nil, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := Merge(tc.cur, tc.in, small)
+			_, _, err := merge(tc.cur, tc.in, small)
 			if tc.accepted {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -157,54 +180,16 @@ func TestMergeChecksTheResult(t *testing.T) {
 func TestMergeRefusesADotConflict(t *testing.T) {
 	held := mustCoordinate(t, dvv.Set{}, a, "good", nil)
 	forged := dvv.Set{Siblings: []dvv.Sibling{{Dot: held.Siblings[0].Dot, Value: []byte("evil")}}, VV: held.VV}
-	if _, _, err := Merge(held, forged, lim); !errors.Is(err, wire.ErrDotConflict) || !strings.Contains(err.Error(), "4 bytes") {
+	if _, _, err := merge(held, forged, lim); !errors.Is(err, wire.ErrDotConflict) || !strings.Contains(err.Error(), "4 bytes") {
 		t.Fatalf("a rewrite under a held dot: %v, want ErrDotConflict", err)
 	}
 	tomb := dvv.Set{Siblings: []dvv.Sibling{{Dot: held.Siblings[0].Dot, Tombstone: true}}, VV: held.VV}
-	if _, _, err := Merge(held, tomb, lim); !errors.Is(err, wire.ErrDotConflict) || !strings.Contains(err.Error(), "a tombstone") {
+	if _, _, err := merge(held, tomb, lim); !errors.Is(err, wire.ErrDotConflict) || !strings.Contains(err.Error(), "a tombstone") {
 		t.Fatalf("a tombstone under a held dot: %v, want ErrDotConflict", err)
 	}
 	// Control: the same dot with the same bytes is an ordinary no-op merge.
 	same := dvv.Set{Siblings: []dvv.Sibling{{Dot: held.Siblings[0].Dot, Value: []byte("good")}}, VV: held.VV}
-	if _, changed, err := Merge(held, same, lim); err != nil || changed {
+	if _, changed, err := merge(held, same, lim); err != nil || changed {
 		t.Fatalf("the same copy again: changed=%v %v", changed, err)
-	}
-}
-
-func TestClaims(t *testing.T) {
-	cur := mustCoordinate(t, mustCoordinate(t, dvv.Set{}, a, "1", nil), a, "2", nil) // a:2
-	for _, tc := range []struct {
-		name   string
-		held   bool
-		claims dvv.VV
-		says   string // "" accepted
-	}{
-		{"no claim of the actor", true, dvv.VV{{Actor: b, Counter: 1 << 60}}, ""},
-		{"what was issued", true, dvv.VV{{Actor: a, Counter: 2}}, ""},
-		{"one past what was issued", true, dvv.VV{{Actor: a, Counter: 3}}, "issued only up to 2"},
-		{"near the end of the counter", true, dvv.VV{{Actor: a, Counter: math.MaxUint64 - 1}}, "issued only up to 2"},
-		{"another epoch of the node", true, dvv.VV{{Actor: dvv.Actor{Node: "n1", Epoch: 2}, Counter: 9}}, ""},
-		{"not held: a plausible counter", false, dvv.VV{{Actor: a, Counter: 1 << 40}}, ""},
-		{"not held: at the bound", false, dvv.VV{{Actor: a, Counter: MaxClaim}}, ""},
-		{"not held: past the bound", false, dvv.VV{{Actor: a, Counter: MaxClaim + 1}}, "past any counter"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := Claims(cur, tc.held, a, tc.claims, "context")
-			if tc.says == "" {
-				if err != nil {
-					t.Fatalf("refused: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, wire.ErrBadRequest) || !strings.Contains(err.Error(), tc.says) {
-				t.Fatalf("got %v, want ErrBadRequest saying %q", err, tc.says)
-			}
-		})
-	}
-	// Coordinate applies it: a forged claim of the coordinator's own actor
-	// is refused, and the key's later writes still work.
-	forged := dvv.VV{{Actor: a, Counter: math.MaxUint64 - 1}}
-	if _, err := Coordinate(cur, true, a, Write{Value: []byte("x"), Context: forged}, lim); !errors.Is(err, wire.ErrBadRequest) {
-		t.Fatalf("coordinate with a forged own counter: %v, want ErrBadRequest", err)
 	}
 }

@@ -116,6 +116,7 @@ func (s *Store) commit(batch []*request) {
 		s.fail(live, txID, err)
 		return
 	}
+	s.noteCommit(uint64(txID))
 	s.stats.commits.Add(1)
 	s.stats.writes.Add(uint64(len(live)))
 	s.settle(live, true)

@@ -35,6 +35,11 @@ type Store struct {
 	quarantined string
 	corrupt     *Corruptions
 	keys        Partitioning // how Objects keys are stored
+	// seen is the seen file (seen.go); rewound says Open found the
+	// database older than it and took a new epoch.
+	seen       *seenFile
+	seenFailed bool // a write of seen failed (logged once)
+	rewound    bool
 
 	// mu orders enqueueing against Close: senders hold it for reading,
 	// Close takes it to set closed and close queue.
@@ -128,6 +133,10 @@ func openFile(dir string, lock *dirLock, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	found, err := lastTx(db) // before Open's own transactions (seen.go)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("store: read the last transaction: %w", err), db.Close())
+	}
 	s := &Store{
 		keys:     keys,
 		opts:     opts,
@@ -143,6 +152,9 @@ func openFile(dir string, lock *dirLock, opts Options) (*Store, error) {
 		return nil, errors.Join(err, db.Close())
 	}
 	if err := s.prepare(); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	if err := s.checkRewound(found); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	return s, nil
@@ -294,6 +306,9 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		<-s.loopDone
 		var errs []error
+		if err := s.closeSeen(); err != nil {
+			errs = append(errs, err)
+		}
 		if err := s.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("store: close database: %w", err))
 		}
