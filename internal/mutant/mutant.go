@@ -29,6 +29,11 @@ const (
 	// first stand-in write then mints a new actor, and the key's clock
 	// grows by one entry per outage.
 	HintActorForgotten
+	// NodeActorForEveryKey makes a node coordinate every key under its
+	// store-wide actor, as before per-key actor epochs: a key written again
+	// after it was lost here restarts its counter at 1, under dots an old
+	// tombstone elsewhere already covers (kv679_tombstone).
+	NodeActorForEveryKey
 	count
 )
 

@@ -55,6 +55,9 @@ func Coordinate(cur Local, self Self, w Write, lim wire.Limits) (Local, error) {
 		}
 	}
 	actor := self.Actor(next.Epoch)
+	if mutant.On(mutant.NodeActorForEveryKey) {
+		actor, next.Epoch = dvv.Actor{Node: self.Node, Epoch: self.Store}, 0 // a deliberate bug, for the kv679 tests' negative control
+	}
 	if _, err := cur.Object.NextDot(actor, w.Context); err != nil {
 		return Local{}, fmt.Errorf("%w: %w", wire.ErrBadRequest, err)
 	}
