@@ -2,12 +2,15 @@ package faulttest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"testing"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/dvv"
 )
 
 // The pure half of checking replicas one node at a time: which copies an
@@ -129,4 +132,54 @@ func (t tally) String() string {
 		fmt.Fprintf(&b, "e.g. %s", strings.Join(t.examples, "; "))
 	}
 	return strings.TrimSuffix(b.String(), "; ")
+}
+
+// TestJudge is the checker's negative control at unit level: every way a
+// copy can fall short is told apart from a held copy.
+func TestJudge(t *testing.T) {
+	a1, a2 := dvv.Actor{Node: "n1", Epoch: 1}, dvv.Actor{Node: "n2", Epoch: 2}
+	one, _ := dvv.Set{}.Update(a1, nil, []byte("v"), false)
+	other, _ := dvv.Set{}.Update(a1, nil, []byte("w"), false)
+	siblings, _ := one.Update(a2, nil, []byte("w"), false) // concurrent: both live
+	deleted, _ := one.Update(a2, one.Context(), nil, true) // v superseded by a tombstone
+	for _, tc := range []struct {
+		name string
+		a    answer
+		want verdict
+	}{
+		{"value alone", answer{got: wire.GetOK{Found: true, Object: one}, hintFree: true}, held},
+		{"value among siblings", answer{got: wire.GetOK{Found: true, Object: siblings}, hintFree: true}, held},
+		{"not found", answer{hintFree: true}, missing},
+		{"another value", answer{got: wire.GetOK{Found: true, Object: other}, hintFree: true}, missing},
+		{"superseded by a tombstone", answer{got: wire.GetOK{Found: true, Object: deleted}, hintFree: true}, missing},
+		{"value, but hints merged in", answer{got: wire.GetOK{Found: true, Object: one}}, unproven},
+		{"no value even with hints merged in", answer{got: wire.GetOK{Found: true, Object: other}}, missing},
+		{"call failed", answer{err: errors.New("timeout"), hintFree: true}, unreachable},
+	} {
+		if got := judge([]byte("v"), tc.a); got != tc.want {
+			t.Errorf("%s: judged %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestCopiesOn: one copy per primary of each write, filtered by node.
+func TestCopiesOn(t *testing.T) {
+	var nodes []ring.Node
+	for i := range 5 {
+		nodes = append(nodes, ring.Node{ID: ring.NodeID(fmt.Sprintf("n%d", i+1)), Addr: fmt.Sprintf("127.0.0.%d:1", i+1)})
+	}
+	r, err := ring.New(64, nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := []write{{key: []byte("a")}, {key: []byte("b")}}
+	all := copiesOn(r, 3, writes, nil)
+	if len(all) != 6 {
+		t.Fatalf("%d copies of 2 writes at N=3, want 6: %v", len(all), all)
+	}
+	primaries, _ := r.Preference([]byte("b"), 3)
+	only := copiesOn(r, 3, writes, func(id ring.NodeID) bool { return id == primaries[0].ID })
+	if !slices.Contains(only, copyRef{node: primaries[0].ID, write: 1}) || slices.ContainsFunc(only, func(c copyRef) bool { return c.node != primaries[0].ID }) {
+		t.Fatalf("copies on %s: %v", primaries[0].ID, only)
+	}
 }
