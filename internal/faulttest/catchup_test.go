@@ -112,7 +112,7 @@ func runCatchup(t *testing.T, args ...string) catchupRun {
 	t.Logf("storaged flags %v", args)
 	ctx := ctxT(t, 2*time.Minute)
 	cl := c.Client(nil)
-	in := newInspector(t, c)
+	in := newInspector(t, ctx, c)
 	n3 := nodeIndex(t, c, "n3")
 
 	c.Stop(n3)
@@ -135,7 +135,7 @@ func runCatchup(t *testing.T, args ...string) catchupRun {
 
 	start := time.Now()
 	c.Restart(n3)
-	r.refs = copiesOn(in.ring(t, ctx), 3, writes, func(id ring.NodeID) bool { return id == "n3" })
+	r.refs = copiesOn(in.r, 3, writes, func(id ring.NodeID) bool { return id == "n3" })
 	_, r.left, r.last = in.await(ctx, writes, r.refs, catchupLimit-time.Since(start))
 	r.took = time.Since(start)
 	sts, errs = in.statuses(ctx)

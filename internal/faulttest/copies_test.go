@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/storaged/merkle"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
 )
@@ -46,14 +47,25 @@ func copiesOn(r *ring.Ring, n int, writes []write, keep func(ring.NodeID) bool) 
 }
 
 // answer is what a node said of its own copy of a key: a wire.Get answer
-// (or the call's error), and whether the node held no hint record at all
-// when it was asked. A node's Get merges its objects with the hints it
-// holds for the key (storaged's get), so only a node holding no hints
-// answers with its objects bucket alone.
+// (or the call's error), whether the node held no hint record at all when
+// it was asked, and, if asked, what its objects bucket holds for the key. A
+// node's Get merges its objects with the hints it holds for the key
+// (storaged's get), so the answer is its objects bucket alone only if it
+// held no hints, or if its objects bucket holds exactly the object
+// answered.
 type answer struct {
 	got      wire.GetOK
 	err      error
 	hintFree bool
+	objects  objectsCopy
+}
+
+// objectsCopy is what a node's listing of its objects bucket
+// (wire.ExchangeKeys, a scan of the bucket, no hints) says of one key: not
+// asked, absent, or the merkle.Hash of the object stored under it.
+type objectsCopy struct {
+	asked, found bool
+	hash         uint64
 }
 
 // verdict is what an answer proves about one copy.
@@ -65,7 +77,8 @@ const (
 	// missing: the node answered, and its copy lacks the value.
 	missing
 	// unproven: the answer has the value, but the node held hints, which
-	// its answer merged in, so its objects bucket may lack it.
+	// its answer merged in, and its objects bucket is not shown to hold
+	// that same object.
 	unproven
 	// unreachable: the call failed; nothing is known.
 	unreachable
@@ -85,19 +98,26 @@ func (v verdict) String() string {
 	return fmt.Sprintf("verdict(%d)", int(v))
 }
 
-// judge says what a shows about a copy that must hold value: held only if
-// the value is a live (non-tombstone) sibling of an answer that came from
-// the objects bucket alone.
-func judge(value []byte, a answer) verdict {
+// judge says what a shows about the copy of w that it answers for: held
+// only if w's value is a live (non-tombstone) sibling of an object that is
+// the node's objects bucket's own: the node held no hints, or the object
+// stored has the same hash (64 bits: merkle.Hash) as the one answered.
+// Objects only grow by merge, so a value held stays held while nothing
+// writes over it, whichever of the two reads came first.
+func judge(w write, a answer) verdict {
 	switch {
 	case a.err != nil:
 		return unreachable
-	case !a.got.Found || !slices.ContainsFunc(a.got.Object.Values(), func(v []byte) bool { return bytes.Equal(v, value) }):
+	case !a.got.Found || !slices.ContainsFunc(a.got.Object.Values(), func(v []byte) bool { return bytes.Equal(v, w.value) }):
 		return missing
-	case !a.hintFree:
-		return unproven
+	case a.hintFree:
+		return held
+	case a.objects.asked && !a.objects.found:
+		return missing // the value came from a hint; the objects bucket lacks the key
+	case a.objects.asked && a.objects.hash == merkle.Hash(w.key, a.got.Object):
+		return held
 	}
-	return held
+	return unproven
 }
 
 // tally counts verdicts by kind and keeps a few examples for a report.
@@ -142,6 +162,10 @@ func TestJudge(t *testing.T) {
 	other, _ := dvv.Set{}.Update(a1, nil, []byte("w"), false)
 	siblings, _ := one.Update(a2, nil, []byte("w"), false) // concurrent: both live
 	deleted, _ := one.Update(a2, one.Context(), nil, true) // v superseded by a tombstone
+	w := write{key: []byte("k"), value: []byte("v")}
+	listed := func(obj dvv.Set) objectsCopy {
+		return objectsCopy{asked: true, found: true, hash: merkle.Hash(w.key, obj)}
+	}
 	for _, tc := range []struct {
 		name string
 		a    answer
@@ -154,9 +178,12 @@ func TestJudge(t *testing.T) {
 		{"superseded by a tombstone", answer{got: wire.GetOK{Found: true, Object: deleted}, hintFree: true}, missing},
 		{"value, but hints merged in", answer{got: wire.GetOK{Found: true, Object: one}}, unproven},
 		{"no value even with hints merged in", answer{got: wire.GetOK{Found: true, Object: other}}, missing},
+		{"hints merged in, objects the same", answer{got: wire.GetOK{Found: true, Object: siblings}, objects: listed(siblings)}, held},
+		{"hints merged in, objects differ", answer{got: wire.GetOK{Found: true, Object: siblings}, objects: listed(other)}, unproven},
+		{"hints merged in, objects lack the key", answer{got: wire.GetOK{Found: true, Object: one}, objects: objectsCopy{asked: true}}, missing},
 		{"call failed", answer{err: errors.New("timeout"), hintFree: true}, unreachable},
 	} {
-		if got := judge([]byte("v"), tc.a); got != tc.want {
+		if got := judge(w, tc.a); got != tc.want {
 			t.Errorf("%s: judged %s, want %s", tc.name, got, tc.want)
 		}
 	}

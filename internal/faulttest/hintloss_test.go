@@ -89,9 +89,10 @@ type hintLoss struct {
 func runHintLoss(t *testing.T, args ...string) hintLoss {
 	c := testcluster.Start(t, testcluster.Options{Nodes: 5, Args: args})
 	t.Logf("storaged flags %v", args)
-	h := hintLoss{ctx: ctxT(t, 2*time.Minute), in: newInspector(t, c)}
+	h := hintLoss{ctx: ctxT(t, 2*time.Minute)}
+	h.in = newInspector(t, h.ctx, c)
 	cl := c.Client(nil)
-	r := h.in.ring(t, h.ctx)
+	r := h.in.r
 	p := nodeIndex(t, c, hintLossPrimary)
 	// F: the first fallback of the first key P is a primary of.
 	var fallback ring.NodeID
