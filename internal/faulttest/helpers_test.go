@@ -21,18 +21,24 @@ func ctxT(t *testing.T, d time.Duration) context.Context { return testcluster.Co
 // keysOwnedBy returns count keys (prefix-i) whose N primaries include every
 // node in owners.
 func keysOwnedBy(r *ring.Ring, n int, prefix string, count int, owners ...string) []string {
+	return keysWhere(r, n, prefix, count, func(primaries, _ []ring.Node) bool {
+		for _, o := range owners {
+			if !slices.ContainsFunc(primaries, func(x ring.Node) bool { return string(x.ID) == o }) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// keysWhere returns the first count keys prefix-0, prefix-1, ... whose
+// preference list (N primaries, then fallbacks) in r satisfies ok. It
+// loops until it finds them: ok must accept some partition.
+func keysWhere(r *ring.Ring, n int, prefix string, count int, ok func(primaries, fallbacks []ring.Node) bool) []string {
 	var out []string
 	for i := 0; len(out) < count; i++ {
 		k := fmt.Sprintf("%s-%d", prefix, i)
-		p, _ := r.Preference([]byte(k), n)
-		ok := true
-		for _, o := range owners {
-			if !slices.ContainsFunc(p, func(x ring.Node) bool { return string(x.ID) == o }) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if ok(r.Preference([]byte(k), n)) {
 			out = append(out, k)
 		}
 	}
