@@ -164,6 +164,14 @@ type StatusOK struct {
 	// that failed or were skipped because their peer had failed earlier in
 	// the cycle.
 	AEPartitions, AEKeysRepaired, AELastCycleMS, AEFailed uint64
+	// TreesRebuilding counts the partitions whose hash tree a rebuild is
+	// building now (their exchanges wait for it). The rebuild at start
+	// covers every partition and ends before the node serves, so a node
+	// that answers reports 0 until trees are rebuilt while serving.
+	TreesRebuilding uint64
+	// Repair is the node's latest on-demand repair, running or done (ID 0:
+	// none since start).
+	Repair RepairProgress
 }
 
 // HintOwner is the hint backlog this node holds for one other node.
