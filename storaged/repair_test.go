@@ -3,13 +3,11 @@ package storaged_test
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
@@ -129,22 +127,7 @@ func TestRepairRefusals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newTestCluster(t, 4, antiEntropy("none"))
 		c.start("n1")
-		r, err := ring.New(aePartitions, c.members)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mine, other := -1, -1
-		for p := range r.Partitions() {
-			primaries, _ := r.PreferenceOf(p, storaged.DefaultN)
-			if slices.ContainsFunc(primaries, func(n ring.Node) bool { return n.ID == "n1" }) {
-				mine = p
-			} else if other < 0 {
-				other = p
-			}
-		}
-		if mine < 0 || other < 0 {
-			t.Fatalf("4 nodes at n=3: n1 replicates partition %d, not %d; want one of each", mine, other)
-		}
+		_, mine, other := c.replicatedByN1()
 		var latest wire.RepairOK
 		c.must("n1", &wire.RepairStatus{}, &latest)
 		if latest.Repair.ID != 0 || latest.Repair.Running {
@@ -168,7 +151,7 @@ func TestRepairRefusals(t *testing.T) {
 		if st := c.status("n1"); st.Repair.ID != 0 {
 			t.Fatalf("a refused repair shows in status: %+v", st.Repair)
 		}
-		err = c.call("n1", &wire.RepairStatus{ID: 12345}, &wire.RepairOK{})
+		err := c.call("n1", &wire.RepairStatus{ID: 12345}, &wire.RepairOK{})
 		if !errors.Is(err, wire.ErrBadRequest) || !strings.Contains(err.Error(), "holds no repair") {
 			t.Fatalf("status of an unknown repair: %v, want a bad request saying it holds none", err)
 		}

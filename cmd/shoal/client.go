@@ -77,21 +77,26 @@ func (t *target) config() (driver.Config, error) {
 	return cfg, nil
 }
 
-// open connects the driver configured by cfg (config). It asks the seeds
-// for at most the connect timeout: a cluster that does not answer by then
-// is reported as down, with how to start it.
-func (t *target) open(ctx context.Context, cfg driver.Config) (*driver.Client, error) {
+// open connects the driver configured by the flags (config) and returns
+// it with that configuration. It asks the seeds for at most the connect
+// timeout: a cluster that does not answer by then is reported as down,
+// with how to start it.
+func (t *target) open(ctx context.Context) (driver.Config, *driver.Client, error) {
+	cfg, err := t.config()
+	if err != nil {
+		return cfg, nil, err
+	}
 	octx, cancel := context.WithTimeout(ctx, t.connect)
 	defer cancel()
 	c, err := driver.Open(octx, cfg)
 	var oe *driver.OpenError
 	if errors.As(err, &oe) && oe.Down {
 		if t.seeds == "" {
-			return nil, fmt.Errorf("%w\nthe dev cluster in %s is not running: start it with 'shoal dev'", err, t.devDir)
+			return cfg, nil, fmt.Errorf("%w\nthe dev cluster in %s is not running: start it with 'shoal dev'", err, t.devDir)
 		}
-		return nil, fmt.Errorf("%w\nis the cluster running, and are --seeds right?", err)
+		return cfg, nil, fmt.Errorf("%w\nis the cluster running, and are --seeds right?", err)
 	}
-	return c, err
+	return cfg, c, err
 }
 
 // clientCmd parses flags, checks the positional argument count, opens the
@@ -112,11 +117,7 @@ func clientCmd(name, argsUsage string, nargs int, args []string, fn func(ctx con
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), t.timeout+5*time.Second)
 	defer cancel()
-	cfg, err := t.config()
-	if err != nil {
-		return err
-	}
-	c, err := t.open(ctx, cfg)
+	_, c, err := t.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -63,11 +63,7 @@ func repairMain(args []string, out io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cfg, err := t.config()
-	if err != nil {
-		return err
-	}
-	c, err := t.open(ctx, cfg)
+	cfg, c, err := t.open(ctx)
 	if err != nil {
 		return err
 	}
