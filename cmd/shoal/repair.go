@@ -153,8 +153,9 @@ func (rc *repairCLI) run(ctx context.Context, nodes []ring.Node, parts []uint32)
 func (rc *repairCLI) one(ctx context.Context, n ring.Node, parts []uint32) (wire.RepairProgress, error) {
 	var ok wire.RepairOK
 	if err := rc.call(ctx, n, &wire.Repair{Partitions: parts}, &ok); err != nil {
-		if errors.Is(err, wire.ErrBusy) {
-			return wire.RepairProgress{}, fmt.Errorf("no repair started: another repair runs there; try again once it is done (shoal status shows it): %w", err)
+		var re *wire.RemoteError
+		if errors.As(err, &re) { // the node's message says why, and that it started nothing
+			return wire.RepairProgress{}, fmt.Errorf("refused: %s", re.Message)
 		}
 		return wire.RepairProgress{}, fmt.Errorf("no repair started: %w", err)
 	}

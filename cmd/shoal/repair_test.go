@@ -154,7 +154,8 @@ func (d *devCluster) repair(args ...string) (int, string) {
 // n3 misses 20 keys that n1 and n2 hold (scheduled anti-entropy is off on
 // every node). Repairing every node exits 0, shows each node's start and
 // end and the totals, and leaves n3 holding every key, which it did not
-// before (the control). With n3 stopped, repairing n1 shows it running
+// before (the control). With n3 stopped, repairing n2 while it repairs
+// already is refused as busy, and repairing n1 shows it running
 // while its first exchange with n3 waits out the handshake timeout, then
 // exits 1 and names the partitions that failed with n3. Repairing one partition asks each of
 // its replicas for it alone; a partition out of range and an unknown node
@@ -214,6 +215,14 @@ func TestRepairCommand(t *testing.T) {
 	}
 
 	d.halt("n3")
+	// A repair of n2 asked directly waits out a handshake timeout to n3:
+	// meanwhile shoal repair of n2 is refused as busy.
+	var running wire.RepairOK
+	d.call(ep, "n2", &wire.Repair{}, &running)
+	code, out = d.repair("--node", "n2")
+	if want := fmt.Sprintf("n2: refused: wire: busy: node \"n2\" runs repair %016x already", running.Repair.ID); code != 1 || !strings.Contains(out, want) {
+		t.Errorf("shoal repair --node n2 while n2 repairs: exit %d, want 1 and %q:\n%s", code, want, out)
+	}
 	code, out = d.repair("--node", "n1", "--poll", "100ms") // a handshake timeout, 3s, is 30 polls
 	for _, want := range []string{
 		"n1: repair ", " running: 0/64 partitions, 0 keys repaired, 0 exchanges failed, ",
