@@ -27,14 +27,41 @@ import (
 // peer's object (wire.Get) and merges it here, Push sends this node's object
 // to the peer (wire.Handoff, a merge there). Every byte moved, hashes and
 // objects, goes through one token bucket at AntiEntropyRate. A peer that
-// cannot be reached is skipped for the rest of the cycle.
+// cannot be reached is skipped for the rest of the cycle. On-demand repairs
+// (repair.go) run the same passes over the same slot and bucket.
 
 // aeCallTimeout bounds one call of an exchange (a dial included).
 const aeCallTimeout = 10 * time.Second
 
-// aeCounters are the anti-entropy figures status reports.
+// aeCounters are the anti-entropy figures status reports: scheduled cycles
+// and on-demand repairs together.
 type aeCounters struct {
 	partitions, repaired, failed, lastCycleMS atomic.Uint64
+}
+
+// aeShared is what every anti-entropy pass of the node shares, a scheduled
+// cycle or an on-demand repair (repair.go): one exchange at a time (slot,
+// held for a whole exchange, its throttled repairs included), and one byte
+// throttle at AntiEntropyRate (bucket), touched only by the slot's holder.
+// So a client that asks for repairs makes exchanges wait their turn and
+// never moves bytes faster than the rate.
+type aeShared struct {
+	slot   chan struct{} // capacity 1
+	bucket *hint.TokenBucket
+}
+
+func newAEShared(rate int64, now time.Time) aeShared {
+	return aeShared{slot: make(chan struct{}, 1), bucket: hint.NewTokenBucket(rate, now)}
+}
+
+// take waits for the exchange slot (or ctx's end) and returns its release.
+func (x aeShared) take(ctx context.Context) (release func(), err error) {
+	select {
+	case x.slot <- struct{}{}:
+		return func() { <-x.slot }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // startAntiEntropy starts the anti-entropy goroutine unless the server is
@@ -52,7 +79,7 @@ func (s *Server) startAntiEntropy() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.aeStop, s.aeDone = cancel, done
-	a := &aeRun{s: s, bucket: hint.NewTokenBucket(s.cfg.AntiEntropyRate, s.clock.Now())}
+	a := &aeRun{s: s, x: s.aex}
 	go func() {
 		defer close(done)
 		for sleep(ctx, s.clock, s.cfg.AntiEntropyInterval) == nil {
@@ -75,15 +102,27 @@ func (s *Server) stopAntiEntropy() {
 	}
 }
 
-// aeRun is the state of the anti-entropy goroutine, touched by it alone.
+// aeRun is one pass's state, touched by the goroutine that runs it alone.
 type aeRun struct {
-	s      *Server
-	bucket *hint.TokenBucket
+	s *Server
+	x aeShared // the node's (s.aex)
+	// repaired, if not nil, is told of each key repaired as it is (the
+	// node's counter counts it too).
+	repaired func(n uint64)
 }
 
-// throttle takes n bytes from the bucket and waits until they are paid for.
+// throttle takes n bytes from the node's bucket and waits until they are
+// paid for. The caller holds the exchange slot.
 func (a *aeRun) throttle(ctx context.Context, n int64) error {
-	return sleep(ctx, a.s.clock, a.bucket.Reserve(a.s.clock.Now(), int(n)))
+	return sleep(ctx, a.s.clock, a.x.bucket.Reserve(a.s.clock.Now(), int(n)))
+}
+
+// countRepaired counts one key repaired.
+func (a *aeRun) countRepaired() {
+	a.s.ae.repaired.Add(1)
+	if a.repaired != nil {
+		a.repaired(1)
+	}
 }
 
 // cycle exchanges every partition this node replicates with each of its
@@ -92,46 +131,83 @@ func (a *aeRun) cycle(ctx context.Context) {
 	s := a.s
 	began := s.clock.Now()
 	r := s.ring.Load()
-	down := make(map[ring.NodeID]bool) // peers that failed this cycle; only looked up
-	for p := range r.Partitions() {
-		primaries, _ := r.PreferenceOf(p, s.cfg.N)
-		if !s.replicates(r, p) {
-			continue
-		}
-		for _, peer := range primaries {
-			if peer.ID == s.cfg.ID {
-				continue
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			if down[peer.ID] {
-				s.ae.failed.Add(1)
-				continue
-			}
-			if err := a.exchange(ctx, r, p, peer); err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				s.ae.failed.Add(1)
-				var remote *wire.RemoteError
-				if !errors.As(err, &remote) {
-					down[peer.ID] = true
-				}
-				s.log.Debug("anti-entropy exchange failed", "partition", p, "peer", peer.ID, "err", err)
-				continue
-			}
-			s.ae.partitions.Add(1)
-		}
+	if a.pass(ctx, r, s.replicated(r), nil, nil) != nil {
+		return
 	}
 	took := s.clock.Now().Sub(began)
 	s.ae.lastCycleMS.Store(uint64(took.Milliseconds()))
 	s.log.Debug("anti-entropy cycle done", "took", took, "ring_version", r.Version())
 }
 
-// exchange runs one exchange of partition p with peer to its end.
+// replicated returns the partitions this node replicates in r, ascending.
+func (s *Server) replicated(r *ring.Ring) []int {
+	var out []int
+	for p := range r.Partitions() {
+		if s.replicates(r, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// pass runs the exchanges of parts (partitions this node replicates in r,
+// in the order given), each with each of its other replicas in preference
+// order, one at a time. A peer that failed other than by an error answer
+// (unreachable, say) is skipped for the rest of the pass, each skip a
+// failure that names its first error. Each exchange's outcome goes to the
+// node's counters and to exchanged, and partDone runs after a partition's
+// last exchange (either may be nil). If ctx ends first pass returns its
+// error, and the exchange it cut short is neither counted nor reported.
+func (a *aeRun) pass(ctx context.Context, r *ring.Ring, parts []int, exchanged func(p int, peer ring.NodeID, err error), partDone func()) error {
+	s := a.s
+	down := make(map[ring.NodeID]error) // the first failure of each peer that failed; only looked up
+	for _, p := range parts {
+		primaries, _ := r.PreferenceOf(p, s.cfg.N)
+		for _, peer := range primaries {
+			if peer.ID == s.cfg.ID {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			err := down[peer.ID]
+			if err != nil {
+				err = fmt.Errorf("storaged: skipped: %s failed earlier in this pass: %w", peer.ID, err)
+			} else if err = a.exchange(ctx, r, p, peer); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				var remote *wire.RemoteError
+				if !errors.As(err, &remote) {
+					down[peer.ID] = err
+				}
+				s.log.Debug("anti-entropy exchange failed", "partition", p, "peer", peer.ID, "err", err)
+			}
+			if err != nil {
+				s.ae.failed.Add(1)
+			} else {
+				s.ae.partitions.Add(1)
+			}
+			if exchanged != nil {
+				exchanged(p, peer.ID, err)
+			}
+		}
+		if partDone != nil {
+			partDone()
+		}
+	}
+	return nil
+}
+
+// exchange runs one exchange of partition p with peer to its end, holding
+// the node's exchange slot throughout.
 func (a *aeRun) exchange(ctx context.Context, r *ring.Ring, p int, peer ring.Node) error {
 	s := a.s
+	release, err := a.x.take(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	snap, err := s.treeSnapshot(p)
 	if err != nil {
 		return err
@@ -238,7 +314,7 @@ func (a *aeRun) repair(ctx context.Context, peer ring.Node, fetch, push [][]byte
 			}
 			if done && !repaired[string(key)] {
 				repaired[string(key)] = true
-				a.s.ae.repaired.Add(1)
+				a.countRepaired()
 			}
 		}
 	}

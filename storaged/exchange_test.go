@@ -167,6 +167,30 @@ func TestAntiEntropyPeerDownIsSkipped(t *testing.T) {
 	})
 }
 
+// replicatedByN1 returns the ring of the cluster's members at aePartitions,
+// the last partition n1 replicates in it and the first it does not; the
+// cluster must have more members than storaged.DefaultN.
+func (c *testCluster) replicatedByN1() (r *ring.Ring, mine, other int) {
+	c.t.Helper()
+	r, err := ring.New(aePartitions, c.members)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	mine, other = -1, -1
+	for p := range r.Partitions() {
+		primaries, _ := r.PreferenceOf(p, storaged.DefaultN)
+		if slices.ContainsFunc(primaries, func(n ring.Node) bool { return n.ID == "n1" }) {
+			mine = max(mine, p)
+		} else if other < 0 {
+			other = p
+		}
+	}
+	if mine < 0 || other < 0 {
+		c.t.Fatalf("%d nodes at n=%d: n1 replicates partition %d, not %d; want one of each", len(c.members), storaged.DefaultN, mine, other)
+	}
+	return r, mine, other
+}
+
 // TestExchangeRefusals: the serve side refuses a node certificate of a
 // non-member, a partition this node does not replicate, one out of range,
 // and a different ring version; a member asking for a partition the node
@@ -175,22 +199,7 @@ func TestExchangeRefusals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newTestCluster(t, 4, antiEntropy("none"))
 		c.start("n1")
-		r, err := ring.New(aePartitions, c.members)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mine, other := -1, -1
-		for p := range r.Partitions() {
-			primaries, _ := r.PreferenceOf(p, storaged.DefaultN)
-			if slices.ContainsFunc(primaries, func(n ring.Node) bool { return n.ID == "n1" }) {
-				mine = max(mine, p)
-			} else if other < 0 {
-				other = p
-			}
-		}
-		if mine < 0 || other < 0 {
-			t.Fatalf("4 nodes at n=3: n1 replicates partition %d, not %d; want one of each", mine, other)
-		}
+		r, mine, other := c.replicatedByN1()
 		empty, _ := merkle.New(merkle.MinLeaves)
 		top := func(p int, version uint64) *wire.ExchangeTop {
 			return &wire.ExchangeTop{Partition: uint32(p), RingVersion: version, Leaves: uint32(empty.Size()), Root: empty.Root()}

@@ -40,3 +40,12 @@ func (s *Server) PartitionOf(key []byte) int { return s.ring.Load().PartitionOf(
 func (s *Server) StageTreeWrite(key []byte, obj dvv.Set) (then func(committed bool)) {
 	return s.trees.stage(s.ring.Load().PartitionOf(key), key, dvv.Set{}, obj)
 }
+
+// SetRepairOwnThrottle makes every repair run with an exchange slot and a
+// byte throttle of its own (the bypass repairs must not have), and returns
+// a function that restores the shared ones. It is the negative control of
+// the repair throttle test.
+func SetRepairOwnThrottle() (restore func()) {
+	testRepairOwnThrottle.Store(true)
+	return func() { testRepairOwnThrottle.Store(false) }
+}

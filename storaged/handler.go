@@ -64,7 +64,11 @@ func (s *Server) handle(ctx context.Context, p wire.Peer, t wire.Type, body []by
 	case wire.TypeRing:
 		return &wire.RingOK{Ring: s.ring.Load()}, nil
 	case wire.TypeStatus:
-		return s.status()
+		return s.statusReport()
+	case wire.TypeRepair:
+		return s.startRepair(body)
+	case wire.TypeRepairStatus:
+		return s.repairStatus(body)
 	}
 	return nil, fmt.Errorf("%w: %s is not a request this node serves", wire.ErrUnknownType, t)
 }

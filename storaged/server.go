@@ -42,19 +42,25 @@ type Server struct {
 	deliverStop context.CancelFunc
 	deliverDone chan struct{}
 
-	// The live hash trees (trees.go), rebuilt by New, and the background
-	// verify goroutine, started by Run and stopped by Close.
+	// The live hash trees (trees.go), rebuilt by New, the partitions a
+	// rebuild is building now (status), and the background verify
+	// goroutine, started by Run and stopped by Close.
 	trees      *trees
+	rebuilding atomic.Uint64
 	verifyMu   sync.Mutex
 	verifyStop chan struct{}
 	verifyDone chan struct{}
 
 	// The anti-entropy goroutine (exchange_run.go), started by Run and
-	// stopped by Close, and its counters.
+	// stopped by Close, its counters, the exchange slot and byte throttle
+	// it shares with on-demand repairs, and those repairs (repair.go),
+	// stopped by Close.
 	aeMu   sync.Mutex
 	aeStop context.CancelFunc
 	aeDone chan struct{}
 	ae     aeCounters
+	aex    aeShared
+	rep    repairs
 }
 
 // New opens the data directory (taking its lock), builds the ring from the
@@ -93,7 +99,9 @@ func New(cfg Config) (*Server, error) {
 		clock:       cfg.Clock,
 		started:     cfg.Clock.Now(),
 		policy:      hint.Policy{MaxBytes: cfg.HintMaxBytes, MaxKeys: cfg.HintMaxKeys, Window: cfg.HintWindow},
+		aex:         newAEShared(cfg.AntiEntropyRate, cfg.Clock.Now()),
 	}
+	s.rep.init()
 	s.hints = newHintBook(s.log)
 	s.rejected.log = s.log
 	if err := s.hints.load(st); err != nil {
@@ -151,15 +159,17 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // Close stops serving: hint delivery stops (a delivery in flight is
-// abandoned, and its record kept), so does anti-entropy (an exchange in
-// flight is abandoned; its repairs so far stand), requests in flight finish, queued writes
-// commit, and the data directory is released. Idempotent.
+// abandoned, and its record kept), so do anti-entropy and a running
+// on-demand repair (an exchange in flight is abandoned; its repairs so far
+// stand), requests in flight finish, queued writes commit, and the data
+// directory is released. Idempotent.
 func (s *Server) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
 	s.stopDelivery()
 	s.stopVerify()
+	s.stopRepairs()
 	s.stopAntiEntropy()
 	err := s.ep.Close()
 	if serr := s.st.Close(); serr != nil && !errors.Is(serr, store.ErrClosed) {

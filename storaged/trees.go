@@ -138,12 +138,17 @@ func scanTrees(st store.Engine, r *ring.Ring) (fresh []*merkle.Tree, keys, undec
 
 // rebuildTrees builds the live trees from the store. It runs in New, before
 // the node serves, so nothing writes meanwhile: the node's exchanges (and
-// its status) see complete trees from the start. It logs how long it took
-// and the keys per second. (A rebuild while serving, throttled, after an
-// unclean stop, is for later: it needs the exchange to wait for it.)
+// its status) see complete trees from the start. While it scans, every
+// partition counts as rebuilding (Server.rebuilding, status). It logs how
+// long it took and the keys per second. (A rebuild while serving,
+// throttled, after an unclean stop, is for later: it needs the exchange to
+// wait for it.)
 func (s *Server) rebuildTrees() error {
 	began := s.clock.Now()
-	fresh, keys, undecodable, err := scanTrees(s.st, s.ring.Load())
+	r := s.ring.Load()
+	s.rebuilding.Store(uint64(r.Partitions())) // the scan covers every partition
+	fresh, keys, undecodable, err := scanTrees(s.st, r)
+	s.rebuilding.Store(0)
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,7 @@ func TestClassOf(t *testing.T) {
 		{"hint refused", remote(CodeHintRefused), ClassNotApplied, false, false, false},
 		{"unknown type", remote(CodeUnknownType), ClassNotApplied, false, false, false},
 		{"no hello", remote(CodeNoHello), ClassNotApplied, false, false, false},
+		{"busy", remote(CodeBusy), ClassNotApplied, false, false, false},
 		{"unassigned code", remote(Code(200)), ClassNotApplied, false, false, false},
 		{"not a wire error", boom, ClassNotApplied, false, false, false},
 		{"local storage sentinel", fmt.Errorf("x: %w", ErrStorage), ClassNotApplied, false, false, false},

@@ -23,7 +23,8 @@ const (
 	CodeNoHello      Code = 10 // a request arrived before the connection's hello
 	CodeHintRefused  Code = 11 // the node will not hold another hint for that owner (cap or window)
 	CodeDotConflict  Code = 12 // an object holds a dot the node holds with different contents
-	codeUpperBound   Code = 13
+	CodeBusy         Code = 13 // the node runs such a job already (a repair); ask again later
+	codeUpperBound   Code = 14
 )
 
 var codeNames = [...]string{
@@ -39,6 +40,7 @@ var codeNames = [...]string{
 	CodeNoHello:      "no hello",
 	CodeHintRefused:  "hint refused",
 	CodeDotConflict:  "dot conflict",
+	CodeBusy:         "busy",
 }
 
 func (c Code) String() string {
@@ -64,6 +66,9 @@ var (
 	// holds with different contents. Only corruption or a forged relay makes
 	// one; the node keeps what it has and logs it.
 	ErrDotConflict = errors.New("wire: dot conflict")
+	// ErrBusy: the node runs one such job at a time and one runs now (a
+	// repair). Nothing was started; ask again once it is done.
+	ErrBusy = errors.New("wire: busy")
 )
 
 var codeSentinels = map[Code]error{
@@ -77,6 +82,7 @@ var codeSentinels = map[Code]error{
 	CodeMismatch:     ErrMismatch,
 	CodeHintRefused:  ErrHintRefused,
 	CodeDotConflict:  ErrDotConflict,
+	CodeBusy:         ErrBusy,
 }
 
 // RemoteError is an error answer received from a peer.

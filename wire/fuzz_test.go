@@ -42,6 +42,10 @@ var fuzzMessageTypes = map[wire.Type]func() any{
 	wire.TypeExchangeLeavesOK: func() any { return new(wire.ExchangeLeavesOK) },
 	wire.TypeExchangeKeys:     func() any { return new(wire.ExchangeKeys) },
 	wire.TypeExchangeKeysOK:   func() any { return new(wire.ExchangeKeysOK) },
+
+	wire.TypeRepair:       func() any { return new(wire.Repair) },
+	wire.TypeRepairStatus: func() any { return new(wire.RepairStatus) },
+	wire.TypeRepairOK:     func() any { return new(wire.RepairOK) },
 }
 
 // fuzzSamples returns a non-trivial value of every message type.
@@ -71,7 +75,7 @@ func fuzzSamples(t testing.TB) map[wire.Type]any {
 		wire.TypeRingOK:     &wire.RingOK{Ring: r},
 		wire.TypeStatus:     &wire.StatusReq{},
 		wire.TypeStatusOK: &wire.StatusOK{Node: "n1", Addr: "127.0.0.1:7001", Epoch: 1 << 60, RingVersion: 3,
-			Objects: 10, Hints: 2, UptimeMS: 12345, Commits: 99, Writes: 1 << 33},
+			Objects: 10, Hints: 2, UptimeMS: 12345, Commits: 99, Writes: 1 << 33, TreesRebuilding: 4, Repair: fuzzRepairProgress},
 		wire.TypeHandoff: &wire.Handoff{Key: []byte("k"), Object: s2},
 
 		wire.TypeExchangeTop:      &wire.ExchangeTop{Partition: 4095, RingVersion: 7, Leaves: 1 << 18, Root: 0xdeadbeef},
@@ -81,10 +85,24 @@ func fuzzSamples(t testing.TB) map[wire.Type]any {
 		wire.TypeExchangeKeys: &wire.ExchangeKeys{Partition: 3, Leaves: 256, LeafIDs: wire.ExchangeIDs{1, 200},
 			After: wire.ExchangeKey("k0"), Max: 128},
 		wire.TypeExchangeKeysOK: &wire.ExchangeKeysOK{Keys: wire.KeyHashes{{Key: []byte("k1"), Hash: 1 << 63}, {Key: []byte{0}, Hash: 0}}, More: true},
+
+		wire.TypeRepair:       &wire.Repair{Partitions: wire.ExchangeIDs{7, 4095}},
+		wire.TypeRepairStatus: &wire.RepairStatus{ID: 1<<63 + 5},
+		wire.TypeRepairOK:     &wire.RepairOK{Repair: fuzzRepairProgress},
 	}
 }
 
-// TestTypeOfRoundTrip: every assigned type (1..20) has a struct that TypeOf
+// fuzzRepairProgress is a repair with every field set, failures included.
+var fuzzRepairProgress = wire.RepairProgress{
+	ID: 0xfeed, Running: true, Partitions: 4096, PartitionsDone: 17, Exchanges: 30, Failed: 2,
+	KeysRepaired: 1 << 40, StartedMS: 946684800000, TookMS: 1234,
+	Failures: wire.RepairFailures{
+		{Partition: 3, Peer: "n3", Error: "dial: no answer"},
+		{Partition: 9, Peer: "é", Error: "skipped: n3 failed earlier in this pass"},
+	},
+}
+
+// TestTypeOfRoundTrip: every assigned type (1..23) has a struct that TypeOf
 // maps back to it, unassigned values have none, and every struct survives
 // encode, frame, read, decode unchanged.
 func TestTypeOfRoundTrip(t *testing.T) {
@@ -110,8 +128,8 @@ func TestTypeOfRoundTrip(t *testing.T) {
 			t.Errorf("type %d has no name", i)
 		}
 	}
-	if known != 20 {
-		t.Errorf("%d known types, want 20", known)
+	if known != 23 {
+		t.Errorf("%d known types, want 23", known)
 	}
 	if wire.TypeInvalid.Known() {
 		t.Error("type 0 is known")

@@ -156,14 +156,23 @@ type StatusOK struct {
 	// rebuild from the store (and replaced): anything but 0 is a bug or disk
 	// damage worth reporting.
 	Trees, TreeKeys, TreeRebuildMS, TreeMismatches uint64
-	// Anti-entropy since start: AEPartitions counts the exchanges (one
-	// partition with one peer) that ran to the end, AEKeysRepaired the keys
-	// they repaired (fetched and merged here, or pushed to the peer),
-	// AELastCycleMS how long the last complete cycle over every partition
-	// this node replicates took (0: none yet), and AEFailed the exchanges
-	// that failed or were skipped because their peer had failed earlier in
-	// the cycle.
+	// Anti-entropy since start, scheduled cycles and on-demand repairs
+	// together: AEPartitions counts the exchanges (one partition with one
+	// peer) that ran to the end, AEKeysRepaired the keys they repaired
+	// (fetched and merged here, or pushed to the peer), AELastCycleMS how
+	// long the last complete cycle over every partition this node
+	// replicates took (a scheduled one, or a repair of every partition; 0:
+	// none yet), and AEFailed the exchanges that failed or were skipped
+	// because their peer had failed earlier in the cycle or repair.
 	AEPartitions, AEKeysRepaired, AELastCycleMS, AEFailed uint64
+	// TreesRebuilding counts the partitions whose hash tree a rebuild is
+	// building now (their exchanges wait for it). The rebuild at start
+	// covers every partition and ends before the node serves, so a node
+	// that answers reports 0 until trees are rebuilt while serving.
+	TreesRebuilding uint64
+	// Repair is the node's latest on-demand repair, running or done (ID 0:
+	// none since start).
+	Repair RepairProgress
 }
 
 // HintOwner is the hint backlog this node holds for one other node.

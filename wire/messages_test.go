@@ -66,6 +66,27 @@ type (
 		Trees, TreeKeys, TreeRebuildMS, TreeMismatches uint64
 		// Issue 10's anti-entropy counters.
 		AEPartitions, AEKeysRepaired, AELastCycleMS, AEFailed uint64
+		// Issue 10's rebuild count and latest repair (its failures name
+		// peers).
+		TreesRebuilding uint64
+		Repair          plainRepairProgress
+	}
+	plainRepairProgress struct {
+		_msgpack                   struct{} `msgpack:",as_array"`
+		ID                         uint64
+		Running                    bool
+		Partitions, PartitionsDone uint32
+		Exchanges, Failed          uint64
+		KeysRepaired               uint64
+		StartedMS                  int64
+		TookMS                     uint64
+		Failures                   []plainRepairFailure
+	}
+	plainRepairFailure struct {
+		_msgpack  struct{} `msgpack:",as_array"`
+		Partition uint32
+		Peer      string
+		Error     string
 	}
 )
 
@@ -106,11 +127,13 @@ func TestTypedNodeIDsKeepTheWireFormat(t *testing.T) {
 				Node: "n1", Addr: "127.0.0.1:7001", Epoch: 1 << 60, RingVersion: 3, Objects: 10, Hints: 3,
 				HintOwners:     []wire.HintOwner{{Owner: "n2", Keys: 2, Bytes: 300, OldestMS: 1}, {Owner: "é", Keys: 1}},
 				HintsDelivered: 4, HintsRefused: 5, HintsKept: 6, HintsCorrected: 7,
+				Repair: wire.RepairProgress{ID: 9, Partitions: 2, Failures: wire.RepairFailures{{Partition: 1, Peer: "n3", Error: "e"}}},
 			},
 			&plainStatusOK{
 				Node: "n1", Addr: "127.0.0.1:7001", Epoch: 1 << 60, RingVersion: 3, Objects: 10, Hints: 3,
 				HintOwners:     []plainHintOwner{{Owner: "n2", Keys: 2, Bytes: 300, OldestMS: 1}, {Owner: "é", Keys: 1}},
 				HintsDelivered: 4, HintsRefused: 5, HintsKept: 6, HintsCorrected: 7,
+				Repair: plainRepairProgress{ID: 9, Partitions: 2, Failures: []plainRepairFailure{{Partition: 1, Peer: "n3", Error: "e"}}},
 			},
 		},
 	} {
@@ -164,8 +187,14 @@ func TestTypedNodeIDGolden(t *testing.T) {
 				HintsDelivered: 4, HintsRefused: 5, HintsKept: 6, HintsCorrected: 7,
 				Trees: 8, TreeKeys: 9, TreeRebuildMS: 10, TreeMismatches: 11,
 				AEPartitions: 12, AEKeysRepaired: 13, AELastCycleMS: 14, AEFailed: 15,
+				TreesRebuilding: 16,
+				Repair: wire.RepairProgress{
+					ID: 17, Running: true, Partitions: 18, PartitionsDone: 19, Exchanges: 20, Failed: 21,
+					KeysRepaired: 22, StartedMS: 23, TookMS: 24,
+					Failures: wire.RepairFailures{{Partition: 25, Peer: "n3", Error: "e"}},
+				},
 			},
-			"dc001e" + "a26e31" + "ae3132372e302e302e313a37303031" +
+			"dc0020" + "a26e31" + "ae3132372e302e302e313a37303031" +
 				"cf1000000000000000" + "cf0000000000000003" + "cf000000000000000a" + "cf0000000000000003" +
 				"cf0000000000000000" + "cf0000000000000000" + "cf0000000000000000" +
 				"92" +
@@ -179,7 +208,14 @@ func TestTypedNodeIDGolden(t *testing.T) {
 				// issue 10's tree counters, in their order.
 				"cf0000000000000008" + "cf0000000000000009" + "cf000000000000000a" + "cf000000000000000b" +
 				// issue 10's anti-entropy counters, in their order.
-				"cf000000000000000c" + "cf000000000000000d" + "cf000000000000000e" + "cf000000000000000f",
+				"cf000000000000000c" + "cf000000000000000d" + "cf000000000000000e" + "cf000000000000000f" +
+				// issue 10's rebuild count, then the latest repair: its
+				// counters in their order and one failure, a triple with
+				// the peer id a msgpack str.
+				"cf0000000000000010" +
+				"9a" + "cf0000000000000011" + "c3" + "ce00000012" + "ce00000013" + "cf0000000000000014" + "cf0000000000000015" +
+				"cf0000000000000016" + "d30000000000000017" + "cf0000000000000018" +
+				"91" + "93" + "ce00000019" + "a26e33" + "a165",
 		},
 	} {
 		got, err := wire.Encode(tc.msg)

@@ -379,6 +379,12 @@ func TypeOf(msg any) Type {
 		return TypeExchangeKeys
 	case *ExchangeKeysOK:
 		return TypeExchangeKeysOK
+	case *Repair:
+		return TypeRepair
+	case *RepairStatus:
+		return TypeRepairStatus
+	case *RepairOK:
+		return TypeRepairOK
 	}
 	return TypeInvalid
 }

@@ -30,7 +30,11 @@ const (
 	TypeExchangeLeavesOK Type = 18 // response to ExchangeLeaves
 	TypeExchangeKeys     Type = 19 // ExchangeKeys → ExchangeKeysOK: key hashes in some leaves
 	TypeExchangeKeysOK   Type = 20 // response to ExchangeKeys
-	typeUpperBound       Type = 21 // first unassigned value
+
+	TypeRepair       Type = 21 // Repair → RepairOK: start a full anti-entropy pass now
+	TypeRepairStatus Type = 22 // RepairStatus → RepairOK: how a repair goes
+	TypeRepairOK     Type = 23 // response to Repair and RepairStatus
+	typeUpperBound   Type = 24 // first unassigned value
 )
 
 var typeNames = [...]string{
@@ -56,6 +60,10 @@ var typeNames = [...]string{
 	TypeExchangeLeavesOK: "exchange-leaves-ok",
 	TypeExchangeKeys:     "exchange-keys",
 	TypeExchangeKeysOK:   "exchange-keys-ok",
+
+	TypeRepair:       "repair",
+	TypeRepairStatus: "repair-status",
+	TypeRepairOK:     "repair-ok",
 }
 
 // Known reports whether t is an assigned, valid message type.

@@ -39,10 +39,10 @@ func (t *target) flags(fs *pflag.FlagSet) {
 	fs.DurationVar(&t.connect, "connect-timeout", 1500*time.Millisecond, "how long to wait for a seed to answer before giving up on the cluster")
 }
 
-// open connects the driver, quietly: client commands print results only.
-// It asks the seeds for at most the connect timeout: a cluster that does
-// not answer by then is reported as down, with how to start it.
-func (t *target) open(ctx context.Context) (*driver.Client, error) {
+// config is the driver configuration the flags name: the seeds, cluster id
+// and TLS material given, else the dev cluster's. Client commands print
+// results only, so the driver logs errors alone.
+func (t *target) config() (driver.Config, error) {
 	cfg := driver.Config{N: t.n, R: t.r, W: t.w, Timeout: t.timeout, ClusterID: t.clusterID,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
 	if t.seeds != "" {
@@ -50,7 +50,7 @@ func (t *target) open(ctx context.Context) (*driver.Client, error) {
 	} else {
 		f, err := localcluster.Load(t.devDir)
 		if err != nil {
-			return nil, fmt.Errorf("no --seeds given and no dev cluster found (start one with 'shoal dev'): %w", err)
+			return cfg, fmt.Errorf("no --seeds given and no dev cluster found (start one with 'shoal dev'): %w", err)
 		}
 		cfg.Seeds = f.Seeds()
 		if cfg.ClusterID == "" {
@@ -60,19 +60,31 @@ func (t *target) open(ctx context.Context) (*driver.Client, error) {
 	switch {
 	case t.ca != "" || t.cert != "" || t.key != "":
 		if t.ca == "" || t.cert == "" || t.key == "" {
-			return nil, errors.New("give all of --ca, --cert and --key")
+			return cfg, errors.New("give all of --ca, --cert and --key")
 		}
 		mat, err := pki.Load(t.ca, t.cert, t.key)
 		if err != nil {
-			return nil, err
+			return cfg, err
 		}
 		cfg.TLS = mat
 	default:
 		mat, err := localcluster.ClientMaterial(t.devDir)
 		if err != nil {
-			return nil, fmt.Errorf("no --ca/--cert/--key given and no dev cluster certificates: %w", err)
+			return cfg, fmt.Errorf("no --ca/--cert/--key given and no dev cluster certificates: %w", err)
 		}
 		cfg.TLS = mat
+	}
+	return cfg, nil
+}
+
+// open connects the driver configured by the flags (config) and returns
+// it with that configuration. It asks the seeds for at most the connect
+// timeout: a cluster that does not answer by then is reported as down,
+// with how to start it.
+func (t *target) open(ctx context.Context) (driver.Config, *driver.Client, error) {
+	cfg, err := t.config()
+	if err != nil {
+		return cfg, nil, err
 	}
 	octx, cancel := context.WithTimeout(ctx, t.connect)
 	defer cancel()
@@ -80,11 +92,11 @@ func (t *target) open(ctx context.Context) (*driver.Client, error) {
 	var oe *driver.OpenError
 	if errors.As(err, &oe) && oe.Down {
 		if t.seeds == "" {
-			return nil, fmt.Errorf("%w\nthe dev cluster in %s is not running: start it with 'shoal dev'", err, t.devDir)
+			return cfg, nil, fmt.Errorf("%w\nthe dev cluster in %s is not running: start it with 'shoal dev'", err, t.devDir)
 		}
-		return nil, fmt.Errorf("%w\nis the cluster running, and are --seeds right?", err)
+		return cfg, nil, fmt.Errorf("%w\nis the cluster running, and are --seeds right?", err)
 	}
-	return c, err
+	return cfg, c, err
 }
 
 // clientCmd parses flags, checks the positional argument count, opens the
@@ -105,7 +117,7 @@ func clientCmd(name, argsUsage string, nargs int, args []string, fn func(ctx con
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), t.timeout+5*time.Second)
 	defer cancel()
-	c, err := t.open(ctx)
+	_, c, err := t.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -245,23 +257,23 @@ func printGuards(sts []driver.NodeStatus) {
 }
 
 // printTrees shows each node's hash trees: how many partitions have one,
-// what the rebuild at start hashed and took, and any mismatches a verify
-// found (a bug or disk damage).
+// how many a rebuild is building now, what the rebuild at start hashed and
+// took, and any mismatches a verify found (a bug or disk damage).
 func printTrees(sts []driver.NodeStatus) {
-	fmt.Printf("\n%-6s %6s %22s %s\n", "NODE", "TREES", "REBUILT AT START", "VERIFY MISMATCHES")
+	fmt.Printf("\n%-6s %6s %10s %22s %s\n", "NODE", "TREES", "REBUILDING", "REBUILT AT START", "VERIFY MISMATCHES")
 	for _, s := range sts {
 		if s.Err != nil {
 			continue
 		}
 		i := s.Info
 		rebuilt := fmt.Sprintf("%d keys in %s", i.TreeKeys, time.Duration(i.TreeRebuildMS)*time.Millisecond)
-		fmt.Printf("%-6s %6d %22s %d\n", s.Node.ID, i.Trees, rebuilt, i.TreeMismatches)
+		fmt.Printf("%-6s %6d %10d %22s %d\n", s.Node.ID, i.Trees, i.TreesRebuilding, rebuilt, i.TreeMismatches)
 	}
 }
 
 // printAntiEntropy shows each node's anti-entropy since it started:
 // exchanges completed and failed, keys repaired, and the last full cycle's
-// duration.
+// duration; then each node's latest repair (shoal repair), running or done.
 func printAntiEntropy(sts []driver.NodeStatus) {
 	fmt.Printf("\n%-6s %10s %8s %14s %s\n", "NODE", "EXCHANGES", "FAILED", "KEYS REPAIRED", "LAST CYCLE")
 	for _, s := range sts {
@@ -274,6 +286,17 @@ func printAntiEntropy(sts []driver.NodeStatus) {
 			last = (time.Duration(i.AELastCycleMS) * time.Millisecond).String()
 		}
 		fmt.Printf("%-6s %10d %8d %14d %s\n", s.Node.ID, i.AEPartitions, i.AEFailed, i.AEKeysRepaired, last)
+	}
+	header := false
+	for _, s := range sts {
+		if s.Err != nil || s.Info.Repair.ID == 0 {
+			continue
+		}
+		if !header {
+			fmt.Printf("\nlatest repair on each node (shoal repair):\n")
+			header = true
+		}
+		fmt.Printf("  %-6s %s\n", s.Node.ID, repairLine(s.Info.Repair))
 	}
 }
 

@@ -37,5 +37,9 @@
 // show up as false differences at the key level; a DVV merge makes repairing
 // them harmless.
 //
-// An Exchange is used by one goroutine at a time.
+// An on-demand repair (wire.Repair, `shoal repair`) is a pass of such
+// exchanges run now; Repair tallies its progress (partitions done, exchanges
+// and their failures, keys repaired) from the outcomes its shell reports.
+//
+// An Exchange, or a Repair, is used by one goroutine at a time.
 package antientropy

@@ -1,0 +1,24 @@
+package storaged
+
+import (
+	"fmt"
+
+	"github.com/shoalkv/shoal/wire"
+)
+
+// statusReport answers wire.Status: status (handler.go) with the
+// anti-entropy figures kept here, the partitions whose trees are
+// rebuilding and the latest on-demand repair.
+func (s *Server) statusReport() (any, error) {
+	resp, err := s.status()
+	if err != nil {
+		return nil, err
+	}
+	st, ok := resp.(*wire.StatusOK)
+	if !ok {
+		panic(fmt.Sprintf("storaged: status answered %T", resp))
+	}
+	st.TreesRebuilding = s.rebuilding.Load()
+	st.Repair = s.latestRepair()
+	return st, nil
+}
