@@ -70,8 +70,8 @@ func TestClockThroughOutages(t *testing.T) {
 				if forget {
 					t.Fatalf("control: %d outages and the clock reached only %d actors; the mutant did not forget", outages, widest)
 				}
-				if st := c.status("n1"); st.Hints != 0 {
-					t.Errorf("n1 reports %d hints after the last delivery, want 0", st.Hints)
+				if st := c.status("n1"); st.Hints != 0 || st.HintsRetained != 1 || st.HintsRetainedBytes == 0 {
+					t.Errorf("n1 reports %d hints, %d retained (%d bytes) after the last delivery, want 0 and 1", st.Hints, st.HintsRetained, st.HintsRetainedBytes)
 				}
 				t.Logf("%d outages: the clock stayed at %d actors", outages, widest)
 			})

@@ -241,12 +241,13 @@ func (s *Server) status() (any, error) {
 	hs := s.hints.status()
 	ts := s.trees.status()
 	return &wire.StatusOK{
-		Node:            s.cfg.ID,
-		Addr:            s.ep.Addr().String(),
-		Epoch:           s.actor.Epoch,
-		RingVersion:     s.ring.Load().Version(),
-		Objects:         uint64(objects),
-		Hints:           uint64(hints) - min(hs.retained, uint64(hints)), // retained records are no hints to deliver
+		Node:          s.cfg.ID,
+		Addr:          s.ep.Addr().String(),
+		Epoch:         s.actor.Epoch,
+		RingVersion:   s.ring.Load().Version(),
+		Objects:       uint64(objects),
+		Hints:         uint64(hints) - min(hs.retained, uint64(hints)), // retained records are no hints to deliver
+		HintsRetained: hs.retained, HintsRetainedBytes: hs.retainedBytes,
 		UptimeMS:        uint64(s.clock.Now().Sub(s.started).Milliseconds()),
 		Commits:         st.Commits,
 		Writes:          st.Writes,

@@ -360,12 +360,13 @@ func (h *hintBook) endSweep(owner ring.NodeID, seen sweepNotes, complete bool) {
 
 // hintStatus is the book's part of a node's status.
 type hintStatus struct {
-	owners    []wire.HintOwner
-	delivered uint64
-	refused   uint64
-	kept      uint64
-	retained  uint64
-	corrected uint64
+	owners        []wire.HintOwner
+	delivered     uint64
+	refused       uint64
+	kept          uint64
+	retained      uint64
+	retainedBytes uint64
+	corrected     uint64
 }
 
 // status returns the backlogs sorted by owner and the counters.
@@ -376,6 +377,7 @@ func (h *hintBook) status() hintStatus {
 	for o, a := range h.accounts {
 		out.kept += uint64(max(a.Kept.Keys, 0))
 		out.retained += uint64(max(a.Retained.Keys, 0))
+		out.retainedBytes += uint64(max(a.Retained.Bytes, 0))
 		if b := a.Pending; b.Keys > 0 {
 			out.owners = append(out.owners, wire.HintOwner{Owner: o, Keys: uint64(b.Keys), Bytes: uint64(max(b.Bytes, 0)), OldestMS: b.OldestMS})
 		}

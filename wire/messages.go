@@ -173,6 +173,11 @@ type StatusOK struct {
 	// Repair is the node's latest on-demand repair, running or done (ID 0:
 	// none since start).
 	Repair RepairProgress
+	// HintsRetained counts the hint records this node keeps after
+	// delivering them, for their actor (storaged/hint Record.Retained: it
+	// coordinated writes in them while no primary was live), and
+	// HintsRetainedBytes their encoded size. They are not in Hints.
+	HintsRetained, HintsRetainedBytes uint64
 }
 
 // HintOwner is the hint backlog this node holds for one other node.

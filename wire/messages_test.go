@@ -70,6 +70,8 @@ type (
 		// peers).
 		TreesRebuilding uint64
 		Repair          plainRepairProgress
+		// Issue 10's retained hint records.
+		HintsRetained, HintsRetainedBytes uint64
 	}
 	plainRepairProgress struct {
 		_msgpack                   struct{} `msgpack:",as_array"`
@@ -193,8 +195,9 @@ func TestTypedNodeIDGolden(t *testing.T) {
 					KeysRepaired: 22, StartedMS: 23, TookMS: 24,
 					Failures: wire.RepairFailures{{Partition: 25, Peer: "n3", Error: "e"}},
 				},
+				HintsRetained: 26, HintsRetainedBytes: 27,
 			},
-			"dc0020" + "a26e31" + "ae3132372e302e302e313a37303031" +
+			"dc0022" + "a26e31" + "ae3132372e302e302e313a37303031" +
 				"cf1000000000000000" + "cf0000000000000003" + "cf000000000000000a" + "cf0000000000000003" +
 				"cf0000000000000000" + "cf0000000000000000" + "cf0000000000000000" +
 				"92" +
@@ -215,7 +218,9 @@ func TestTypedNodeIDGolden(t *testing.T) {
 				"cf0000000000000010" +
 				"9a" + "cf0000000000000011" + "c3" + "ce00000012" + "ce00000013" + "cf0000000000000014" + "cf0000000000000015" +
 				"cf0000000000000016" + "d30000000000000017" + "cf0000000000000018" +
-				"91" + "93" + "ce00000019" + "a26e33" + "a165",
+				"91" + "93" + "ce00000019" + "a26e33" + "a165" +
+				// issue 10's retained hint records and their bytes.
+				"cf000000000000001a" + "cf000000000000001b",
 		},
 	} {
 		got, err := wire.Encode(tc.msg)

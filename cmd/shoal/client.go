@@ -327,6 +327,10 @@ func printHints(sts []driver.NodeStatus, now time.Time) {
 			fmt.Printf("%s keeps %d hint records its owners refused for good (see its log); they are not delivered\n",
 				s.Node.ID, s.Info.HintsKept)
 		}
+		if s.Err == nil && s.Info.HintsRetained > 0 {
+			fmt.Printf("%s retains %d delivered hint records (%s) in which it coordinated writes while no primary was live: they keep each key's clock from growing in the next outage\n",
+				s.Node.ID, s.Info.HintsRetained, mib(int64(s.Info.HintsRetainedBytes)))
+		}
 		if s.Err == nil && s.Info.HintsCorrected > 0 {
 			fmt.Printf("%s found its hint accounts wrong %d times and corrected them: a bug, please report it with its log\n",
 				s.Node.ID, s.Info.HintsCorrected)
