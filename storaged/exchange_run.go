@@ -14,6 +14,7 @@ import (
 	"github.com/shoalkv/shoal/storaged/replica"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/dvv"
 )
 
 // Anti-entropy, the initiator's side (Dynamo, SOSP 2007, §4.7): one
@@ -199,6 +200,14 @@ func (a *aeRun) pass(ctx context.Context, r *ring.Ring, parts []int, exchanged f
 	return nil
 }
 
+// testHookExchanged, when set (tests), sees each exchange's figures as it
+// ends.
+var testHookExchanged atomic.Pointer[func(p int, peer ring.NodeID, st antientropy.Stats, moved moved)]
+
+// moved counts the objects an exchange fetched and merged here, and pushed
+// to the peer.
+type moved struct{ Fetched, Pushed int }
+
 // exchange runs one exchange of partition p with peer to its end, holding
 // the node's exchange slot throughout.
 func (a *aeRun) exchange(ctx context.Context, r *ring.Ring, p int, peer ring.Node) error {
@@ -216,17 +225,23 @@ func (a *aeRun) exchange(ctx context.Context, r *ring.Ring, p int, peer ring.Nod
 	if err != nil {
 		return err
 	}
-	var moved int64 // metadata bytes already throttled
+	var throttled int64 // metadata bytes already throttled
+	var objects moved
 	for {
 		rd := x.Ready()
-		if err := a.throttle(ctx, rd.Stats.BytesSent+rd.Stats.BytesReceived-moved); err != nil {
+		if err := a.throttle(ctx, rd.Stats.BytesSent+rd.Stats.BytesReceived-throttled); err != nil {
 			return err
 		}
-		moved = rd.Stats.BytesSent + rd.Stats.BytesReceived
-		if err := a.repair(ctx, peer, rd.Fetch, rd.Push); err != nil {
+		throttled = rd.Stats.BytesSent + rd.Stats.BytesReceived
+		m, err := a.repair(ctx, peer, rd.Fetch, rd.Push)
+		objects.Fetched, objects.Pushed = objects.Fetched+m.Fetched, objects.Pushed+m.Pushed
+		if err != nil {
 			return err
 		}
 		if rd.Done {
+			if hook := testHookExchanged.Load(); hook != nil {
+				(*hook)(p, peer.ID, rd.Stats, objects)
+			}
 			return rd.Err
 		}
 		if rd.Scan == nil && rd.Send == nil {
@@ -293,20 +308,40 @@ func (s *Server) scanLeaves(p int, sc *antientropy.Scan) ([]wire.KeyHash, error)
 }
 
 // repair fetches and merges the keys of fetch, then pushes those of push:
-// a key in both ends as the union on both sides, counted once. A key the
-// peer or this node refuses for itself (a limit, a forged claim) is logged
-// and skipped; any other failure ends the exchange.
-func (a *aeRun) repair(ctx context.Context, peer ring.Node, fetch, push [][]byte) error {
+// a key in both ends as the union on both sides, counted once. A key in
+// both is pushed only if the merge here added to what the peer answered:
+// when the peer's object already holds everything this node held, the
+// fetch alone made the two equal. A key the peer or this node refuses for
+// itself (a limit, a forged claim) is logged and skipped; any other
+// failure ends the exchange. It returns the objects it moved.
+func (a *aeRun) repair(ctx context.Context, peer ring.Node, fetch, push [][]byte) (moved, error) {
+	var m moved
 	repaired := make(map[string]bool, len(fetch)) // only looked up
+	fetched := make(map[string]dvv.Set, len(fetch))
+	fetchOne := func(ctx context.Context, peer ring.Node, key []byte) (bool, error) {
+		obj, ok, err := a.fetch(ctx, peer, key)
+		if ok {
+			fetched[string(key)] = obj
+			m.Fetched++
+		}
+		return ok, err
+	}
+	pushOne := func(ctx context.Context, peer ring.Node, key []byte) (bool, error) {
+		ok, err := a.push(ctx, peer, key, fetched)
+		if ok && err == nil {
+			m.Pushed++
+		}
+		return ok, err
+	}
 	for _, step := range []struct {
 		keys [][]byte
 		do   func(context.Context, ring.Node, []byte) (bool, error)
 		what string
-	}{{fetch, a.fetch, "fetch"}, {push, a.push, "push"}} {
+	}{{fetch, fetchOne, "fetch"}, {push, pushOne, "push"}} {
 		for _, key := range step.keys {
 			done, err := step.do(ctx, peer, key)
 			if err != nil && !recordRefused(err) {
-				return err
+				return m, err
 			}
 			if err != nil {
 				a.s.log.Warn("anti-entropy: the peer refused a key", "step", step.what, "peer", peer.ID, "key", store.KeyHash(key), "err", err)
@@ -318,30 +353,31 @@ func (a *aeRun) repair(ctx context.Context, peer ring.Node, fetch, push [][]byte
 			}
 		}
 	}
-	return nil
+	return m, nil
 }
 
-// fetch gets key's object from peer and merges it here; it reports whether
-// it merged one (the peer held the key and this node took its object).
-func (a *aeRun) fetch(ctx context.Context, peer ring.Node, key []byte) (bool, error) {
+// fetch gets key's object from peer and merges it here; it returns the
+// peer's object and whether it merged one (the peer held the key and this
+// node took its object).
+func (a *aeRun) fetch(ctx context.Context, peer ring.Node, key []byte) (dvv.Set, bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, aeCallTimeout)
 	var got wire.GetOK
 	err := a.s.ep.Call(cctx, peer.Addr, string(peer.ID), &wire.Get{Key: key}, &got)
 	cancel()
 	if err != nil || !got.Found {
-		return false, err
+		return dvv.Set{}, false, err
 	}
 	if err := a.throttle(ctx, int64(got.Object.Size())); err != nil { // Size: the encoded size, without encoding
-		return false, err
+		return dvv.Set{}, false, err
 	}
 	if _, err := a.s.merge(ctx, key, got.Object, replica.FromNode); err != nil {
 		if localFailure(err) {
-			return false, err
+			return dvv.Set{}, false, err
 		}
 		a.s.log.Warn("anti-entropy: refused to merge a fetched object", "peer", peer.ID, "key", store.KeyHash(key), "err", err)
-		return false, nil
+		return dvv.Set{}, false, nil
 	}
-	return true, nil
+	return got.Object, true, nil
 }
 
 // localFailure reports whether err, from a local merge, is this node's
@@ -352,9 +388,10 @@ func localFailure(err error) bool {
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// push sends this node's object of key to peer to merge there; it reports
-// whether this node held the key.
-func (a *aeRun) push(ctx context.Context, peer ring.Node, key []byte) (bool, error) {
+// push sends this node's object of key to peer to merge there, unless it
+// equals what the peer answered to a fetch in this exchange (fetched: then
+// the peer holds all of it already); it reports whether it sent it.
+func (a *aeRun) push(ctx context.Context, peer ring.Node, key []byte, fetched map[string]dvv.Set) (bool, error) {
 	b, err := a.s.st.Get(store.Objects, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -365,6 +402,9 @@ func (a *aeRun) push(ctx context.Context, peer ring.Node, key []byte) (bool, err
 	obj, err := decodeObject(b)
 	if err != nil {
 		return false, err
+	}
+	if theirs, ok := fetched[string(key)]; ok && obj.Equal(theirs) {
+		return false, nil
 	}
 	if err := a.throttle(ctx, int64(len(b))); err != nil {
 		return false, err

@@ -1,6 +1,10 @@
 package storaged
 
-import "github.com/shoalkv/shoal/wire/dvv"
+import (
+	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/storaged/antientropy"
+	"github.com/shoalkv/shoal/wire/dvv"
+)
 
 // SetHintAppliedHook makes f run in every hinted write after its Apply has
 // returned and before the write is settled in the hint book, and returns a
@@ -48,4 +52,23 @@ func (s *Server) StageTreeWrite(key []byte, obj dvv.Set) (then func(committed bo
 func SetRepairOwnThrottle() (restore func()) {
 	testRepairOwnThrottle.Store(true)
 	return func() { testRepairOwnThrottle.Store(false) }
+}
+
+// TreeSize is the number of leaves of partition p's live tree (0: none).
+func (s *Server) TreeSize(p int) int {
+	s.trees.mu.Lock()
+	defer s.trees.mu.Unlock()
+	if pt := s.trees.parts[p]; pt != nil {
+		return pt.tree.Size()
+	}
+	return 0
+}
+
+// SetExchangeHook makes f see each anti-entropy exchange's figures as it
+// ends, with the objects it fetched and pushed, on every node of the
+// process, and returns a function that removes it.
+func SetExchangeHook(f func(p int, peer ring.NodeID, st antientropy.Stats, fetched, pushed int)) (restore func()) {
+	g := func(p int, peer ring.NodeID, st antientropy.Stats, m moved) { f(p, peer, st, m.Fetched, m.Pushed) }
+	testHookExchanged.Store(&g)
+	return func() { testHookExchanged.Store(nil) }
 }

@@ -14,12 +14,12 @@ import (
 	"github.com/shoalkv/shoal/wire/dvv"
 )
 
-// treeLeaves is the size of every partition's tree: merkle.MinLeaves for
-// now, whatever the partition holds. Sizing a tree by its partition's keys
-// (merkle.LeavesFor) and resizing it as the partition grows is left for
-// later; exchanges compare trees of different sizes by folding, so that
-// change needs no protocol change.
-const treeLeaves = merkle.MinLeaves
+// A partition's tree is sized by the objects it holds (merkle.LeavesFor:
+// about 4 keys per leaf, 256 to 2^18 leaves), when it is built from the
+// store: at start and at each verify, which also resizes a tree whose
+// partition has grown or shrunk past its size. In between, writes keep
+// the size and a growing partition packs more keys per leaf; exchanges
+// compare trees of different sizes by folding the larger (merkle.Fold).
 
 // trees are the node's live hash trees, one per partition that holds objects
 // on this node (created when its first object is hashed), kept current on
@@ -54,6 +54,7 @@ type partTree struct {
 	tree    *merkle.Tree
 	seq     uint64 // deltas applied since the tree was made
 	pending int    // writes staged whose then has not run yet
+	keys    int    // objects hashed into it (what LeavesFor sizes by)
 }
 
 // testEarlyApply makes stage apply a delta before its batch commits, the bug
@@ -70,11 +71,7 @@ func (t *trees) part(p int) *partTree {
 	if pt := t.parts[p]; pt != nil {
 		return pt
 	}
-	tr, err := merkle.New(treeLeaves)
-	if err != nil {
-		panic(fmt.Sprintf("storaged: tree of %d leaves: %v", treeLeaves, err)) // a constant valid size
-	}
-	pt := &partTree{tree: tr}
+	pt := &partTree{tree: emptyTree()}
 	t.parts[p] = pt
 	t.count++
 	return pt
@@ -87,12 +84,15 @@ func (t *trees) part(p int) *partTree {
 // then(false). A write that stores nothing must not call stage (ApplyThen
 // calls then only for a write that returned a value).
 func (t *trees) stage(p int, key []byte, old, next dvv.Set) func(committed bool) {
-	delta := merkle.Hash(key, old) ^ merkle.Hash(key, next)
+	was, now := merkle.Hash(key, old), merkle.Hash(key, next)
+	delta := was ^ now
+	count := present(now) - present(was)
 	t.mu.Lock()
 	pt := t.part(p)
 	if testEarlyApply.Load() {
 		pt.tree.Apply(key, delta)
 		pt.seq++
+		pt.keys += count
 		t.mu.Unlock()
 		return nil
 	}
@@ -105,18 +105,49 @@ func (t *trees) stage(p int, key []byte, old, next dvv.Set) func(committed bool)
 		if committed {
 			pt.tree.Apply(key, delta)
 			pt.seq++
+			pt.keys += count
 		}
 	}
 }
 
+// present is 1 for the hash of an object and 0 for an absent key's (which
+// merkle.Hash makes 0).
+func present(h uint64) int {
+	if h == 0 {
+		return 0
+	}
+	return 1
+}
+
+// emptyTree returns a new tree of the smallest size.
+func emptyTree() *merkle.Tree {
+	tr, err := merkle.New(merkle.MinLeaves)
+	if err != nil {
+		panic(fmt.Sprintf("storaged: tree of %d leaves: %v", merkle.MinLeaves, err)) // a constant valid size
+	}
+	return tr
+}
+
+// sizedTree is a partition's tree built from the store, with the number
+// of objects hashed into it.
+type sizedTree struct {
+	tree *merkle.Tree
+	keys int
+}
+
 // scanTrees hashes every object of the Objects bucket of st into fresh trees,
-// one per partition of r that holds any, on one snapshot, and returns them
-// with the number of keys hashed. A record that fails its checksum is
-// skipped by the scan and one that does not decode is skipped here: a write
-// sees both as it sees an absent key (or refuses to write), so the live
-// trees leave them out too.
-func scanTrees(st store.Engine, r *ring.Ring) (fresh []*merkle.Tree, keys, undecodable int, err error) {
-	fresh = make([]*merkle.Tree, r.Partitions())
+// one per partition of r that holds any, each sized by its objects
+// (merkle.LeavesFor), and returns them with the number of keys hashed. One
+// scan of the bucket hashes every partition into a tree of the smallest
+// size and counts its objects; a partition that holds more than that size
+// is meant for is hashed again, by a scan of its range, into a tree of its
+// size. The scans are separate snapshots: callers that write meanwhile
+// check for writes over the whole call (verifyTrees). A record that fails
+// its checksum is skipped by the scan and one that does not decode is
+// skipped here: a write sees both as it sees an absent key (or refuses to
+// write), so the live trees leave them out too.
+func scanTrees(st store.Engine, r *ring.Ring) (fresh []*sizedTree, keys, undecodable int, err error) {
+	fresh = make([]*sizedTree, r.Partitions())
 	err = st.ForEach(store.Objects, func(key, value []byte) error {
 		obj, err := replica.ObjectOf(value)
 		if err != nil {
@@ -125,15 +156,42 @@ func scanTrees(st store.Engine, r *ring.Ring) (fresh []*merkle.Tree, keys, undec
 		}
 		p := r.PartitionOf(key)
 		if fresh[p] == nil {
-			if fresh[p], err = merkle.New(treeLeaves); err != nil {
-				return err
-			}
+			fresh[p] = &sizedTree{tree: emptyTree()}
 		}
-		fresh[p].Apply(key, merkle.Hash(key, obj))
+		fresh[p].tree.Apply(key, merkle.Hash(key, obj))
+		fresh[p].keys++
 		keys++
 		return nil
 	})
-	return fresh, keys, undecodable, err
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	for p, ft := range fresh {
+		if ft == nil || merkle.LeavesFor(ft.keys) == ft.tree.Size() {
+			continue
+		}
+		if fresh[p], err = scanPartition(st, p, merkle.LeavesFor(ft.keys)); err != nil {
+			return nil, 0, 0, err
+		}
+	}
+	return fresh, keys, undecodable, nil
+}
+
+// scanPartition hashes partition p's objects into a tree of size leaves.
+func scanPartition(st store.Engine, p, leaves int) (*sizedTree, error) {
+	tr, err := merkle.New(leaves)
+	if err != nil {
+		return nil, err
+	}
+	out := &sizedTree{tree: tr}
+	err = st.ScanPartition(p, nil, func(key, value []byte) bool {
+		if obj, err := replica.ObjectOf(value); err == nil {
+			out.tree.Apply(key, merkle.Hash(key, obj))
+			out.keys++
+		}
+		return true
+	})
+	return out, err
 }
 
 // rebuildTrees builds the live trees from the store. It runs in New, before
@@ -154,9 +212,9 @@ func (s *Server) rebuildTrees() error {
 	}
 	took := s.clock.Now().Sub(began)
 	t := newTrees(len(fresh))
-	for p, tr := range fresh {
-		if tr != nil {
-			t.parts[p] = &partTree{tree: tr}
+	for p, ft := range fresh {
+		if ft != nil {
+			t.parts[p] = &partTree{tree: ft.tree, keys: ft.keys}
 			t.count++
 		}
 	}
@@ -192,13 +250,16 @@ func (t *trees) status() treeStatus {
 // after replacing each of them with its rebuilt tree and counting it in
 // mismatches, and how many partitions it could not check because a write to
 // them was in flight or applied during the scan (they are checked next time).
+// A live tree whose size is no longer its partition's (merkle.LeavesFor) is
+// compared with the rebuilt one folded to the smaller of the two sizes and,
+// equal, replaced by the rebuilt one: that is a resize, not a mismatch.
 //
 // The comparison is exact for the partitions it checks: a partition with no
-// write pending when its counters are read, before the scan's snapshot is
-// taken, and the same counters after the scan, had every write that snapshot
-// holds applied to its tree and nothing applied since. The scan reads the
-// whole Objects bucket in one snapshot, unthrottled: a periodic run on a
-// large node wants the partition ranges and the throttle of the exchange.
+// write pending when its counters are read, before the scans' snapshots are
+// taken, and the same counters after the scans, had every write those
+// snapshots hold applied to its tree and nothing applied since. The scan
+// reads the whole Objects bucket, unthrottled: a periodic run on a large
+// node wants the partition ranges and the throttle of the exchange.
 func (s *Server) verifyTrees() (differ []int, busy int, err error) {
 	t := s.trees
 	type mark struct {
@@ -221,14 +282,11 @@ func (s *Server) verifyTrees() (differ []int, busy int, err error) {
 	if len(fresh) != len(t.parts) {
 		return nil, 0, fmt.Errorf("storaged: verify trees: the ring has %d partitions, the trees %d", len(fresh), len(t.parts))
 	}
-	empty, err := merkle.New(treeLeaves)
-	if err != nil {
-		return nil, 0, err
-	}
+	empty := &sizedTree{tree: emptyTree()}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for p, pt := range t.parts {
-		live := empty
+		live := empty.tree
 		var seq uint64
 		pending := 0
 		if pt != nil {
@@ -240,16 +298,20 @@ func (s *Server) verifyTrees() (differ []int, busy int, err error) {
 		}
 		rebuilt := fresh[p]
 		if rebuilt == nil {
-			rebuilt = empty
+			rebuilt = &sizedTree{tree: emptyTree()} // never share empty
 		}
-		if live.Equal(rebuilt) {
+		same, err := equalFolded(live, rebuilt.tree)
+		if err != nil {
+			return nil, 0, err
+		}
+		if same && live.Size() == rebuilt.tree.Size() {
 			continue
 		}
-		differ = append(differ, p)
-		if fresh[p] == nil {
-			rebuilt, _ = merkle.New(treeLeaves) // never share empty
+		if !same {
+			differ = append(differ, p)
 		}
-		t.part(p).tree = rebuilt
+		np := t.part(p)
+		np.tree, np.keys = rebuilt.tree, rebuilt.keys
 	}
 	if len(differ) > 0 {
 		t.mismatches += uint64(len(differ))
@@ -257,6 +319,22 @@ func (s *Server) verifyTrees() (differ []int, busy int, err error) {
 			"partitions", len(differ), "first", differ[0])
 	}
 	return differ, busy, nil
+}
+
+// equalFolded reports whether a and b are equal once the larger is folded
+// to the size of the smaller.
+func equalFolded(a, b *merkle.Tree) (bool, error) {
+	var err error
+	switch {
+	case a.Size() > b.Size():
+		a, err = a.Fold(b.Size())
+	case b.Size() > a.Size():
+		b, err = b.Fold(a.Size())
+	}
+	if err != nil {
+		return false, err
+	}
+	return a.Equal(b), nil
 }
 
 // startVerify starts the background verify, every TreeVerifyInterval on the
