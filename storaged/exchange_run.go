@@ -14,7 +14,6 @@ import (
 	"github.com/shoalkv/shoal/storaged/replica"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
-	"github.com/shoalkv/shoal/wire/dvv"
 )
 
 // Anti-entropy, the initiator's side (Dynamo, SOSP 2007, §4.7): one
@@ -233,7 +232,7 @@ func (a *aeRun) exchange(ctx context.Context, r *ring.Ring, p int, peer ring.Nod
 			return err
 		}
 		throttled = rd.Stats.BytesSent + rd.Stats.BytesReceived
-		m, err := a.repair(ctx, peer, rd.Fetch, rd.Push)
+		m, err := a.repair(ctx, peer, rd.Fetch, rd.Push, rd.Theirs)
 		objects.Fetched, objects.Pushed = objects.Fetched+m.Fetched, objects.Pushed+m.Pushed
 		if err != nil {
 			return err
@@ -309,25 +308,26 @@ func (s *Server) scanLeaves(p int, sc *antientropy.Scan) ([]wire.KeyHash, error)
 
 // repair fetches and merges the keys of fetch, then pushes those of push:
 // a key in both ends as the union on both sides, counted once. A key in
-// both is pushed only if the merge here added to what the peer answered:
-// when the peer's object already holds everything this node held, the
-// fetch alone made the two equal. A key the peer or this node refuses for
-// itself (a limit, a forged claim) is logged and skipped; any other
-// failure ends the exchange. It returns the objects it moved.
-func (a *aeRun) repair(ctx context.Context, peer ring.Node, fetch, push [][]byte) (moved, error) {
+// both is pushed only if the merge here left this side's object other than
+// the peer's (theirs: the peer's hash of the object it stores, from the
+// exchange's key listing): when the peer's object already held everything
+// this side held, the fetch alone made the two equal. A key the peer or
+// this node refuses for itself (a limit, a forged claim) is logged and
+// skipped; any other failure ends the exchange. It returns the objects it
+// moved.
+func (a *aeRun) repair(ctx context.Context, peer ring.Node, fetch, push [][]byte, theirs map[string]uint64) (moved, error) {
 	var m moved
 	repaired := make(map[string]bool, len(fetch)) // only looked up
-	fetched := make(map[string]dvv.Set, len(fetch))
 	fetchOne := func(ctx context.Context, peer ring.Node, key []byte) (bool, error) {
-		obj, ok, err := a.fetch(ctx, peer, key)
+		ok, err := a.fetch(ctx, peer, key)
 		if ok {
-			fetched[string(key)] = obj
 			m.Fetched++
 		}
 		return ok, err
 	}
 	pushOne := func(ctx context.Context, peer ring.Node, key []byte) (bool, error) {
-		ok, err := a.push(ctx, peer, key, fetched)
+		h, known := theirs[string(key)]
+		ok, err := a.push(ctx, peer, key, h, known)
 		if ok && err == nil {
 			m.Pushed++
 		}
@@ -356,28 +356,27 @@ func (a *aeRun) repair(ctx context.Context, peer ring.Node, fetch, push [][]byte
 	return m, nil
 }
 
-// fetch gets key's object from peer and merges it here; it returns the
-// peer's object and whether it merged one (the peer held the key and this
-// node took its object).
-func (a *aeRun) fetch(ctx context.Context, peer ring.Node, key []byte) (dvv.Set, bool, error) {
+// fetch gets key's object from peer and merges it here; it reports whether
+// it merged one (the peer held the key and this node took its object).
+func (a *aeRun) fetch(ctx context.Context, peer ring.Node, key []byte) (bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, aeCallTimeout)
 	var got wire.GetOK
 	err := a.s.ep.Call(cctx, peer.Addr, string(peer.ID), &wire.Get{Key: key}, &got)
 	cancel()
 	if err != nil || !got.Found {
-		return dvv.Set{}, false, err
+		return false, err
 	}
 	if err := a.throttle(ctx, int64(got.Object.Size())); err != nil { // Size: the encoded size, without encoding
-		return dvv.Set{}, false, err
+		return false, err
 	}
 	if _, err := a.s.merge(ctx, key, got.Object, replica.FromNode); err != nil {
 		if localFailure(err) {
-			return dvv.Set{}, false, err
+			return false, err
 		}
 		a.s.log.Warn("anti-entropy: refused to merge a fetched object", "peer", peer.ID, "key", store.KeyHash(key), "err", err)
-		return dvv.Set{}, false, nil
+		return false, nil
 	}
-	return got.Object, true, nil
+	return true, nil
 }
 
 // localFailure reports whether err, from a local merge, is this node's
@@ -388,10 +387,10 @@ func localFailure(err error) bool {
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// push sends this node's object of key to peer to merge there, unless it
-// equals what the peer answered to a fetch in this exchange (fetched: then
-// the peer holds all of it already); it reports whether it sent it.
-func (a *aeRun) push(ctx context.Context, peer ring.Node, key []byte, fetched map[string]dvv.Set) (bool, error) {
+// push sends this node's object of key to peer to merge there, unless
+// known and the object hashes to theirs, the peer's stored object's hash
+// (then the peer holds exactly it already); it reports whether it sent it.
+func (a *aeRun) push(ctx context.Context, peer ring.Node, key []byte, theirs uint64, known bool) (bool, error) {
 	b, err := a.s.st.Get(store.Objects, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -403,7 +402,7 @@ func (a *aeRun) push(ctx context.Context, peer ring.Node, key []byte, fetched ma
 	if err != nil {
 		return false, err
 	}
-	if theirs, ok := fetched[string(key)]; ok && obj.Equal(theirs) {
+	if known && merkle.Hash(key, obj) == theirs {
 		return false, nil
 	}
 	if err := a.throttle(ctx, int64(len(b))); err != nil {

@@ -118,6 +118,10 @@ func (x *Exchange) compare() error {
 		case x.li < len(x.localKeys) && bytes.Equal(x.localKeys[x.li].Key, k.Key):
 			if x.localKeys[x.li].Hash != k.Hash {
 				x.repair(k.Key, true, true)
+				if x.out.Theirs == nil {
+					x.out.Theirs = make(map[string]uint64)
+				}
+				x.out.Theirs[string(k.Key)] = k.Hash
 			} else {
 				x.stats.Keys++
 			}

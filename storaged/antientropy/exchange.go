@@ -55,6 +55,11 @@ type Ready struct {
 	// merge first, then push the merge, so both end with the union. The
 	// slices belong to the caller.
 	Fetch, Push [][]byte
+	// Theirs holds, for each key in both Fetch and Push (the two sides
+	// hold different objects), the peer's hash of its object
+	// (merkle.Hash): once the fetched object is merged here, a push is
+	// needed only if this side's object no longer hashes to it.
+	Theirs map[string]uint64
 	// Done is set once the exchange ended, with Err nil when it ran to the
 	// end. After a failure, the repairs already handed out are still sound
 	// (merges never lose data); no more come.

@@ -45,6 +45,15 @@ func TestOneLeaf(t *testing.T) {
 	if s.RoundTrips != 3 || s.BranchesDiffer != 1 || s.LeavesDiffer != 1 || s.KeysDiffer != 4 {
 		t.Fatalf("stats %+v, want 3 round trips, 1 branch, 1 leaf, 4 keys", s)
 	}
+	// Each key both sides hold differently comes with the peer's hash.
+	if len(o.theirs) != 4 {
+		t.Fatalf("the peer's hashes of %d keys, want the 4 that differ: %v", len(o.theirs), o.theirs)
+	}
+	for k, h := range o.theirs {
+		if peer[k] != h || local[k] == h {
+			t.Errorf("key %s: the peer's hash %x, want %x (the peer's, not this side's %x)", k, h, peer[k], local[k])
+		}
+	}
 }
 
 // TestManyBranchesOneSide: keys present on one side only, spread over many

@@ -88,6 +88,7 @@ func must(t testing.TB, err error) {
 // outcome is how a test exchange ended.
 type outcome struct {
 	fetch, push []string
+	theirs      map[string]uint64 // Ready.Theirs, gathered
 	stats       Stats
 	err         error
 }
@@ -107,6 +108,12 @@ func run(t testing.TB, cfg Config, local, peer *replica, tamper func(n int, req,
 		}
 		for _, k := range rd.Push {
 			o.push = append(o.push, string(k))
+		}
+		for k, h := range rd.Theirs {
+			if o.theirs == nil {
+				o.theirs = make(map[string]uint64)
+			}
+			o.theirs[k] = h
 		}
 		if rd.Done {
 			o.stats, o.err = rd.Stats, rd.Err
