@@ -7,7 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/shoalkv/shoal/internal/mutant"
+	"github.com/shoalkv/shoal/storaged"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
 )
@@ -22,16 +22,18 @@ const outages = 1000
 // the owner; then the owner, back, coordinates a write of its own over
 // what it holds. The key's clock must stay at two actors, the fallback's
 // (for this owner) and the owner's, and every write must land. The
-// control (the mutant that deletes a delivered record, forgetting its
-// actor) grows the clock by one actor per outage until the key's writes
-// are refused.
+// control (a node that deletes a delivered record, forgetting its
+// actor: HintRetainBytes negative) grows the clock by one actor per
+// outage until the key's writes are refused.
 func TestClockThroughOutages(t *testing.T) {
 	for _, forget := range []bool{false, true} {
 		t.Run(fmt.Sprintf("forget=%v", forget), func(t *testing.T) {
-			mutant.Set(mutant.HintActorForgotten, forget)
-			defer mutant.Set(mutant.HintActorForgotten, false)
 			synctest.Test(t, func(t *testing.T) {
-				c := newTestCluster(t, 2, nil)
+				c := newTestCluster(t, 2, func(cfg *storaged.Config) {
+					if forget {
+						cfg.HintRetainBytes = -1
+					}
+				})
 				c.start("n1")
 				c.start("n2")
 				var ctx dvv.VV

@@ -25,6 +25,9 @@ const (
 	// fallback: a few minutes of a busy node's writes, well under any data
 	// disk.
 	DefaultHintMaxBytes = 256 << 20
+	// DefaultHintRetainBytes bounds the delivered hint records a node
+	// retains for their actor (Config.HintRetainBytes).
+	DefaultHintRetainBytes = 64 << 20
 	// DefaultHintMaxKeys bounds the records (and the startup scan) one
 	// unreachable node can cost each fallback.
 	DefaultHintMaxKeys = 1_000_000
@@ -109,6 +112,16 @@ type Config struct {
 	// any one other node (default DefaultHintMaxKeys, 1,000,000). A hinted
 	// write that would create one more is refused.
 	HintMaxKeys int64
+	// HintRetainBytes caps the encoded bytes of the delivered hint records
+	// this node retains, across all owners (default DefaultHintRetainBytes,
+	// 64 MiB; negative: none, a delivered record is deleted). A record in
+	// which this node coordinated writes for an owner while no primary of
+	// the key was live is retained after delivery (hint.Record.Retained),
+	// so that its actor serves the key's next outage too and the key's
+	// clock gains no actor per outage. Past the cap the oldest retained
+	// records are deleted: each costs its key one more actor the next time
+	// this node stands in for it.
+	HintRetainBytes int64
 	// HintWindow has Cassandra's max_hint_window semantics (default
 	// DefaultHintWindow, 3h): once the oldest hint this node holds for a node
 	// is older than HintWindow, hinted writes that would create a new record
@@ -221,6 +234,9 @@ func (c *Config) setDefaults() {
 	c.Limits = c.Limits.WithDefaults()
 	if c.HintMaxBytes == 0 {
 		c.HintMaxBytes = DefaultHintMaxBytes
+	}
+	if c.HintRetainBytes == 0 {
+		c.HintRetainBytes = DefaultHintRetainBytes
 	}
 	if c.HintMaxKeys == 0 {
 		c.HintMaxKeys = DefaultHintMaxKeys

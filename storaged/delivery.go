@@ -2,10 +2,11 @@ package storaged
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shoalkv/shoal/internal/mutant"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,9 +25,11 @@ import (
 // sweeps the hints bucket, HintInterval or its backoff apart, in batches
 // copied out of short read transactions, and sends its owner's records as
 // Handoff requests, one at a time, under a byte-rate throttle shared by all
-// workers. The owner merges and fsyncs before it acks; only then is the
-// record deleted, and only if it is byte for byte what was sent: a write that
-// merged into it meanwhile keeps it for the next sweep. An owner that fails
+// workers. The owner merges and fsyncs before it acks; only then does the
+// record leave the backlog, and only if it is byte for byte what was sent (a
+// write that merged into it meanwhile keeps it for the next sweep): it is
+// deleted, or, if this node coordinated writes in it, retained for its
+// actor (retire, hint.Record.Retained, Config.HintRetainBytes). An owner that fails
 // backs off (hint.Backoff); the rest of that sweep only takes stock. A record
 // the owner refuses for good (it holds other limits, or finds it malformed)
 // is marked kept on disk (hint.Record.Kept), unless it changed since it was
@@ -332,8 +335,12 @@ func (w *worker) deliver(ctx context.Context, node ring.Node, p pending) (bool, 
 		return false, err
 	}
 	var removed bool
-	if p.rec.Epoch != 0 && !mutant.On(mutant.HintActorForgotten) {
-		removed, err = w.retire(ctx, p)
+	if p.rec.Epoch != 0 && d.s.cfg.HintRetainBytes > 0 {
+		if removed, err = w.retire(ctx, p); err == nil && removed {
+			if err := d.s.evictRetained(ctx); err != nil && ctx.Err() == nil {
+				d.s.log.Warn("hint delivery: cannot delete retained records over their cap", "err", err)
+			}
+		}
 	} else {
 		removed, err = d.s.st.CompareAndDeleteThen(ctx, store.Hints, p.stored, p.value, d.s.hints.removal(w.owner, len(p.value)))
 	}
@@ -419,4 +426,56 @@ func sleep(ctx context.Context, c clock.Clock, d time.Duration) error {
 	case <-t.C():
 		return nil
 	}
+}
+
+// evictRetained deletes the oldest retained hint records (by the time they
+// last became pending) while they hold more than 3/4 of HintRetainBytes,
+// once they hold more than it (Config.HintRetainBytes). It scans the hints
+// bucket, so it runs only past the cap and leaves room below it. A record
+// written meanwhile is not deleted (its bytes changed): it is pending
+// again.
+func (s *Server) evictRetained(ctx context.Context) error {
+	limit := s.cfg.HintRetainBytes
+	if s.hints.retainedBytes() <= limit {
+		return nil
+	}
+	type retained struct {
+		stored, value []byte
+		owner         ring.NodeID
+		since         int64
+	}
+	var all []retained
+	err := s.st.View(func(v store.View) error {
+		return v.Scan(store.Hints, nil, nil, func(k, val []byte) bool {
+			hd, err := hint.DecodeHeader(val)
+			if err != nil || !hd.Retained {
+				return true
+			}
+			if _, owner, err := hint.ParseKey(k); err == nil {
+				all = append(all, retained{stored: bytes.Clone(k), value: bytes.Clone(val), owner: owner, since: hd.SinceMS})
+			}
+			return true
+		})
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(all, func(a, b retained) int {
+		return cmp.Or(cmp.Compare(a.since, b.since), bytes.Compare(a.stored, b.stored))
+	})
+	evicted := 0
+	for _, r := range all {
+		if s.hints.retainedBytes() <= limit*3/4 {
+			break
+		}
+		ok, err := s.st.CompareAndDeleteThen(ctx, store.Hints, r.stored, r.value, s.hints.eviction(r.owner, len(r.value)))
+		if err != nil {
+			return err
+		}
+		if ok {
+			evicted++
+		}
+	}
+	s.log.Info("retained hint records over their cap: the oldest deleted", "deleted", evicted, "cap_bytes", limit)
+	return nil
 }

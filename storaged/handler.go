@@ -132,8 +132,9 @@ func (s *Server) self() replica.Self {
 	return replica.Self{Node: string(s.cfg.ID), Store: s.actor.Epoch, Durable: !s.cfg.NoSync, Mint: s.mintEpoch}
 }
 
-// mintEpoch returns a new key epoch from the node's random source.
-func (s *Server) mintEpoch() (uint64, error) { return hint.MintEpoch(s.cfg.Rand, 0) }
+// mintEpoch returns a new key epoch from the node's random source, never
+// the store's own epoch (which would make the actor's epoch 0).
+func (s *Server) mintEpoch() (uint64, error) { return hint.MintEpoch(s.cfg.Rand, s.actor.Epoch) }
 
 // update applies a coordinated write to cur (replica.Coordinate) and warns
 // of a key with many siblings. It is shared by ordinary and hinted
@@ -160,14 +161,20 @@ func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set, src replica
 		return nil, err
 	}
 	p := s.ring.Load().PartitionOf(key)
+	var refused error // a refusal whose proof of amnesia is stored all the same (replica.Merge)
 	err := s.st.ApplyThen(ctx, store.Objects, key, func(old []byte) ([]byte, func(bool), error) {
+		refused = nil
 		cur, err := decodeLocal(old)
 		if err != nil {
 			return nil, nil, err
 		}
 		next, changed, err := replica.Merge(cur, obj, s.self(), src, lim)
 		if err != nil {
-			return nil, nil, fmt.Errorf("key %s: %w", store.KeyHash(key), err)
+			err = fmt.Errorf("key %s: %w", store.KeyHash(key), err)
+			if !changed {
+				return nil, nil, err
+			}
+			refused = err
 		}
 		if old != nil && !changed {
 			return nil, nil, nil // nothing new; what we hold is already durable
@@ -185,11 +192,15 @@ func (s *Server) merge(ctx context.Context, key []byte, obj dvv.Set, src replica
 	if err != nil {
 		return nil, storeErr(err)
 	}
+	if refused != nil {
+		return nil, refused
+	}
 	return &wire.Ack{}, nil
 }
 
 // get answers with the merge of this node's replica of the key and every
-// hint it holds for the key, read from one snapshot: a fallback standing in
+// hint it holds for the key (but retained ones, delivered already), read
+// from one snapshot: a fallback standing in
 // for a primary must let reads see the writes it accepted (paper §4.6), and
 // merging is always safe. Found is true if either exists.
 func (s *Server) get(req *wire.Get) (any, error) {
@@ -217,6 +228,9 @@ func (s *Server) get(req *wire.Get) (any, error) {
 			if err != nil {
 				s.hints.unreadableRead(k, err, s.clock.Now()) // skipped, as loading and delivery do
 				return true
+			}
+			if rec.Retained {
+				return true // delivered already: the owner serves it
 			}
 			out.Object, out.Found = dvv.Merge(out.Object, rec.Object), true
 			return true

@@ -20,9 +20,10 @@ import (
 const refusalReportEvery = 10 * time.Second
 
 // hintBook is the in-memory account of the hints a node holds: per owner,
-// a hint.Account of the records to deliver and the records kept because
-// they cannot be delivered, rebuilt by a scan of the hints bucket when the
-// node starts; and the counters. Safe for concurrent use.
+// a hint.Account of the records to deliver, the records kept because they
+// cannot be delivered, and the records retained after delivery for their
+// actor, rebuilt by a scan of the hints bucket when the node starts; and
+// the counters. Safe for concurrent use.
 //
 // One owner changes the accounts: the store's commit loop. Every write to
 // a hint record goes through store.ApplyThen (or CompareAndDeleteThen): its
@@ -213,6 +214,31 @@ func (h *hintBook) removal(owner ring.NodeID, size int) func(committed bool) {
 // ApplyThen of the rewrite.
 func (h *hintBook) retention(owner ring.NodeID, size, retainedSize int) func(committed bool) {
 	return h.delivery(owner, hint.Retained(int64(size), int64(retainedSize)))
+}
+
+// eviction returns the then function of the delete of a retained record
+// of owner's, of size bytes, over the cap (Server.evictRetained).
+func (h *hintBook) eviction(owner ring.NodeID, size int) func(committed bool) {
+	return func(committed bool) {
+		if !committed {
+			return
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.commitLocked(owner, hint.Delta{RetainedKeys: -1, RetainedBytes: -int64(size)})
+	}
+}
+
+// retainedBytes returns the encoded bytes of the retained records of every
+// owner.
+func (h *hintBook) retainedBytes() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var n int64
+	for _, a := range h.accounts {
+		n += max(a.Retained.Bytes, 0)
+	}
+	return n
 }
 
 // delivery returns the then function of a delivered record's change d:

@@ -28,16 +28,25 @@ func (s *Server) replicateHint(ctx context.Context, req *wire.Replicate) (any, e
 	if err := errors.Join(lim.CheckKey(req.Key), lim.CheckObject(req.Object)); err != nil {
 		return nil, err
 	}
+	var refused error // a refusal whose proof of amnesia is stored all the same (replica.Merge)
 	err := s.applyHint(ctx, req.Key, req.HintFor, func(rec *hint.Record) (bool, error) {
+		refused = nil
 		// The record's actor holds every dot it issued, as an object's does:
 		// the same claim rule (replica.Merge).
 		next, changed, err := replica.Merge(replica.Local{Object: rec.Object, Epoch: rec.Epoch}, req.Object, s.self(), replica.FromClient, lim)
 		if err != nil {
-			return false, fmt.Errorf("key %s: %w", store.KeyHash(req.Key), err)
+			err = fmt.Errorf("key %s: %w", store.KeyHash(req.Key), err)
+			if !changed {
+				return false, err
+			}
+			refused = err
 		}
 		rec.Object, rec.Epoch = next.Object, next.Epoch
 		return changed, nil
 	})
+	if err == nil {
+		err = refused
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,6 @@ type partTree struct {
 	tree    *merkle.Tree
 	seq     uint64 // deltas applied since the tree was made
 	pending int    // writes staged whose then has not run yet
-	keys    int    // objects hashed into it (what LeavesFor sizes by)
 }
 
 // testEarlyApply makes stage apply a delta before its batch commits, the bug
@@ -84,15 +83,12 @@ func (t *trees) part(p int) *partTree {
 // then(false). A write that stores nothing must not call stage (ApplyThen
 // calls then only for a write that returned a value).
 func (t *trees) stage(p int, key []byte, old, next dvv.Set) func(committed bool) {
-	was, now := merkle.Hash(key, old), merkle.Hash(key, next)
-	delta := was ^ now
-	count := present(now) - present(was)
+	delta := merkle.Hash(key, old) ^ merkle.Hash(key, next)
 	t.mu.Lock()
 	pt := t.part(p)
 	if testEarlyApply.Load() {
 		pt.tree.Apply(key, delta)
 		pt.seq++
-		pt.keys += count
 		t.mu.Unlock()
 		return nil
 	}
@@ -105,18 +101,8 @@ func (t *trees) stage(p int, key []byte, old, next dvv.Set) func(committed bool)
 		if committed {
 			pt.tree.Apply(key, delta)
 			pt.seq++
-			pt.keys += count
 		}
 	}
-}
-
-// present is 1 for the hash of an object and 0 for an absent key's (which
-// merkle.Hash makes 0).
-func present(h uint64) int {
-	if h == 0 {
-		return 0
-	}
-	return 1
 }
 
 // emptyTree returns a new tree of the smallest size.
@@ -214,7 +200,7 @@ func (s *Server) rebuildTrees() error {
 	t := newTrees(len(fresh))
 	for p, ft := range fresh {
 		if ft != nil {
-			t.parts[p] = &partTree{tree: ft.tree, keys: ft.keys}
+			t.parts[p] = &partTree{tree: ft.tree}
 			t.count++
 		}
 	}
@@ -310,8 +296,7 @@ func (s *Server) verifyTrees() (differ []int, busy int, err error) {
 		if !same {
 			differ = append(differ, p)
 		}
-		np := t.part(p)
-		np.tree, np.keys = rebuilt.tree, rebuilt.keys
+		t.part(p).tree = rebuilt.tree
 	}
 	if len(differ) > 0 {
 		t.mismatches += uint64(len(differ))

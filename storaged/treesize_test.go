@@ -15,8 +15,9 @@ import (
 // TestTreesSizedByPartition: a partition's tree grows with its objects. A
 // node written 12,000 keys over 8 partitions (about 1,500 each) keeps the
 // smallest trees while it writes, a verify resizes them (merkle.LeavesFor:
-// 512 leaves) without counting a mismatch, and a restart builds them at
-// that size; a bogus delta in a resized tree is still found. A replica
+// 512 leaves) without counting a mismatch, finding the one bogus delta
+// put in a small tree before it; a restart builds them at that size; a
+// bogus delta in a resized tree is found too. A replica
 // with small trees converges with it by anti-entropy (the exchange folds
 // the larger tree).
 func TestTreesSizedByPartition(t *testing.T) {
@@ -44,9 +45,13 @@ func TestTreesSizedByPartition(t *testing.T) {
 		if got := sizes(); slices.ContainsFunc(got, func(n int) bool { return n != merkle.MinLeaves }) {
 			t.Fatalf("trees made by writes have sizes %v, want %d each until a verify", got, merkle.MinLeaves)
 		}
+		// A bogus delta in one small tree: the resize must still find it
+		// (the trees are compared folded to the smaller size).
+		bogus := srv.PartitionOf([]byte("size-00002"))
+		srv.ApplyTreeDelta([]byte("size-00002"), 1)
 		differ, busy, err := srv.VerifyTrees()
-		if err != nil || len(differ) != 0 || busy != 0 {
-			t.Fatalf("verify: differ %v busy %d err %v; want a resize with no mismatch", differ, busy, err)
+		if err != nil || len(differ) != 1 || differ[0] != bogus || busy != 0 {
+			t.Fatalf("verify: differ %v busy %d err %v; want partition %d alone found differing, the rest resized", differ, busy, err, bogus)
 		}
 		grown := merkle.LeavesFor(keys / 8)
 		if grown <= merkle.MinLeaves {
@@ -57,8 +62,8 @@ func TestTreesSizedByPartition(t *testing.T) {
 				t.Fatalf("after verify partition %d has %d leaves, want about %d", p, n, grown)
 			}
 		}
-		if st := c.status("n1"); st.TreeMismatches != 0 {
-			t.Fatalf("status counts %d mismatches after a resize", st.TreeMismatches)
+		if st := c.status("n1"); st.TreeMismatches != 1 {
+			t.Fatalf("status counts %d mismatches after a resize and one bogus delta, want 1", st.TreeMismatches)
 		}
 		c.checkTrees("n1")
 		before := sizes()

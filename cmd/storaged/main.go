@@ -53,6 +53,7 @@ func run(args []string) error {
 		maxValue  = fs.Int("max-value", 0, "largest value in bytes (default 1048576)")
 		hintBytes = fs.Int64("hint-max-bytes", storaged.DefaultHintMaxBytes, "most bytes of hints kept for any one unreachable node; hinted writes past it are refused")
 		hintKeys  = fs.Int64("hint-max-keys", storaged.DefaultHintMaxKeys, "most keys hinted for any one unreachable node; hinted writes of new keys past it are refused")
+		hintKeep  = fs.Int64("hint-retain-bytes", storaged.DefaultHintRetainBytes, "most bytes of delivered hint records kept for the actor of the writes this node coordinated in them (so a key's clock does not grow with each outage); the oldest past it are deleted; negative: keep none")
 		hintWin   = fs.Duration("hint-window", storaged.DefaultHintWindow, "once a node's oldest undelivered hint is this old, hints for new keys of that node are refused (anti-entropy repairs longer outages)")
 		hintRate  = fs.Int64("hint-rate", storaged.DefaultHintRate, "hint delivery throttle in bytes per second, across all owners")
 		hintEvery = fs.Duration("hint-interval", storaged.DefaultHintInterval, "pause between hint delivery passes")
@@ -102,7 +103,7 @@ func run(args []string) error {
 		InitialCluster: members, Partitions: *parts, TLS: mat, NoSync: *noSync, Logger: log,
 	}
 	cfg.Limits.MaxKey, cfg.Limits.MaxValue = *maxKey, *maxValue
-	cfg.HintMaxBytes, cfg.HintMaxKeys, cfg.HintWindow = *hintBytes, *hintKeys, *hintWin
+	cfg.HintMaxBytes, cfg.HintMaxKeys, cfg.HintWindow, cfg.HintRetainBytes = *hintBytes, *hintKeys, *hintWin, *hintKeep
 	cfg.HintRate, cfg.HintInterval = *hintRate, *hintEvery
 	cfg.AntiEntropyInterval, cfg.AntiEntropyRate = *aeEvery, *aeRate
 	cfg.Peers.MemoryTotal, cfg.Peers.MemoryPerConn = *memTotal, *memConn

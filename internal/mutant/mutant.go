@@ -24,11 +24,6 @@ const (
 	// restored data file its next write reissues a dot, which peers take
 	// as already seen (kv679_dataloss).
 	KeyEpochReused
-	// HintActorForgotten makes a fallback delete a delivered hint record
-	// that has an actor of its own instead of retaining it: every outage's
-	// first stand-in write then mints a new actor, and the key's clock
-	// grows by one entry per outage.
-	HintActorForgotten
 	// NodeActorForEveryKey makes a node coordinate every key under its
 	// store-wide actor, as before per-key actor epochs: a key written again
 	// after it was lost here restarts its counter at 1, under dots an old

@@ -6,10 +6,11 @@ import (
 	"io"
 )
 
-// MintEpoch returns a new epoch for a record's actor: a uniformly random
-// nonzero uint64 read from rand (crypto/rand.Reader in a node) that differs
-// from avoid (the node's own epoch, so the record's actor never collides with
-// the node's). It fails only if rand does.
+// MintEpoch returns a new epoch for a record's actor (a hint record's, or a
+// key's: storaged/replica): a uniformly random nonzero uint64 read from rand
+// (crypto/rand.Reader in a node) that differs from avoid (the node's store
+// epoch: an actor's epoch is the store epoch XOR this one, so it is never
+// 0 and never the store's own). It fails only if rand does.
 //
 // Why each record has an actor of its own: a dotted version vector set's
 // clock claims an actor's events are contiguous (an entry (a, c) means a's

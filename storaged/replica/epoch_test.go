@@ -153,6 +153,13 @@ func TestMergeOverClaim(t *testing.T) {
 			}
 		})
 	}
+	// A refused merge still drops the key epoch: the proof of amnesia
+	// stands though the object does not fit (here: too many siblings).
+	tight := wire.Limits{MaxSiblings: 1}.WithDefaults()
+	blind := coordinate(t, held, n1, "blind", nil).Object // a second sibling under the key's actor, lost here
+	if next, changed, err := Merge(held, blind, n1, FromNode, tight); !errors.Is(err, wire.ErrSiblingLimit) || !changed || next.Epoch != 0 || !next.Object.Equal(held.Object) {
+		t.Fatalf("a refused merge that shows amnesia: changed=%v epoch %d, %v; want the refusal with the epoch dropped and the object kept", changed, next.Epoch, err)
+	}
 	// Past MaxClaim a claim is forged whoever sends it.
 	forged := dvv.Set{VV: dvv.VV{{Actor: own, Counter: MaxClaim + 1}}}
 	for _, src := range []Source{FromClient, FromNode} {

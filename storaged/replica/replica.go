@@ -152,8 +152,11 @@ func ManySiblings(s dvv.Set, lim wire.Limits) bool { return len(s.Siblings) > li
 // (ErrClaim); otherwise
 // (a peer node, or a node that does not sync) it is taken as amnesia: the
 // merge goes ahead and the key epoch is dropped, so that the next
-// coordinated write takes a fresh actor (riak_kv#1643). Neither argument
-// is modified.
+// coordinated write takes a fresh actor (riak_kv#1643). That holds even
+// when the merge itself is then refused (a dot conflict, a limit): the
+// error comes with cur, its key epoch dropped, and changed true, for the
+// caller to store before it reports the refusal. Neither argument is
+// modified.
 func Merge(cur Local, in dvv.Set, self Self, src Source, lim wire.Limits) (Local, bool, error) {
 	if mutant.On(mutant.ReplicateOverwrites) {
 		return Local{Object: in, Epoch: cur.Epoch}, !in.Equal(cur.Object), nil // a deliberate bug, for the simulator's negative control
@@ -172,8 +175,16 @@ func Merge(cur Local, in dvv.Set, self Self, src Source, lim wire.Limits) (Local
 			next.Epoch = 0
 		}
 	}
-	if err := conflict(cur.Object, in); err != nil {
+	// A refused merge keeps the proof of amnesia: cur with the key epoch
+	// dropped, to be stored all the same.
+	refuse := func(err error) (Local, bool, error) {
+		if next.Epoch != cur.Epoch {
+			return Local{Object: cur.Object}, true, err
+		}
 		return Local{}, false, err
+	}
+	if err := conflict(cur.Object, in); err != nil {
+		return refuse(err)
 	}
 	next.Object = dvv.Merge(cur.Object, in)
 	if next.Object.Equal(cur.Object) {
@@ -181,7 +192,7 @@ func Merge(cur Local, in dvv.Set, self Self, src Source, lim wire.Limits) (Local
 		return next, next.Epoch != cur.Epoch, nil
 	}
 	if err := Check(next.Object, lim); err != nil {
-		return Local{}, false, err
+		return refuse(err)
 	}
 	return next, true, nil
 }

@@ -23,9 +23,13 @@ import (
 //
 // How it knows: beside the file, dir/shoal.db.seen records the epoch and
 // the id of the last transaction the directory's database committed,
-// rewritten after every commit (without fsync: the file is only ever
-// behind the database, never ahead of it, so a lost write can only hide a
-// rewind, never invent one) and synced at Close. At Open, a file whose
+// rewritten after every commit (without fsync: with the database synced
+// first, the file is only ever behind it, so a lost write can only hide a
+// rewind, never invent one; under NoSync a power loss can leave the
+// database behind it, which is then taken as a rewind: rightly, since
+// acknowledged writes were lost) and synced at Close. A database file
+// under another epoch than the one recorded is a copy from elsewhere and
+// is treated the same way. At Open, a file whose
 // epoch matches but whose last transaction is older than the one seen is
 // rewound. What it cannot see: a copy of the whole directory, the seen
 // file included, restored together (or a copy of the file taken after the
@@ -122,7 +126,13 @@ func (s *Store) checkRewound(found uint64) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("store: read the last transaction: %w", err), sf.close())
 	}
-	if ok && was.epoch == s.epoch && found < was.txid {
+	// A file that is not new here and does not carry the epoch the
+	// directory last recorded is a copy from elsewhere (a backup taken
+	// under an earlier epoch, or the same old copy restored twice): as
+	// suspect as an older transaction. (A crash between renewEpoch and
+	// the seen file's write leaves the same mismatch; taking one more new
+	// epoch then costs nothing.)
+	if ok && !s.fresh && (was.epoch != s.epoch || found < was.txid) {
 		old := s.epoch
 		if err := s.renewEpoch(); err != nil {
 			return errors.Join(err, sf.close())

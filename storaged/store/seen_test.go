@@ -123,3 +123,57 @@ func TestSeenFileDamaged(t *testing.T) {
 		t.Fatalf("the seen file was not rewritten: %v", err)
 	}
 }
+
+// TestRestoredCopyOfAnotherEpoch: a copy taken under an earlier epoch and
+// restored after the directory moved on to another (here: the same old
+// copy restored a second time, after the first restore took a new epoch)
+// is caught too.
+func TestRestoredCopyOfAnotherEpoch(t *testing.T) {
+	dir := t.TempDir()
+	db, saved := filepath.Join(dir, dbName), filepath.Join(t.TempDir(), "copy.db")
+	var first uint64
+	openClose(t, dir, func(s *Store) {
+		first = s.Epoch()
+		if err := set(s, Objects, "a", "1"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	copyFile(t, db, saved)
+	openClose(t, dir, func(s *Store) {
+		if err := set(s, Objects, "a", "2"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	var second uint64
+	copyFile(t, saved, db)
+	openClose(t, dir, func(s *Store) {
+		if !s.Rewound() {
+			t.Fatal("first restore not caught")
+		}
+		second = s.Epoch()
+		if err := set(s, Objects, "a", "3"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	copyFile(t, saved, db) // the same old copy again: its epoch is first, the directory's second
+	openClose(t, dir, func(s *Store) {
+		if !s.Rewound() || s.Epoch() == first || s.Epoch() == second {
+			t.Fatalf("second restore: rewound=%v epoch %x (first %x, second %x)", s.Rewound(), s.Epoch(), first, second)
+		}
+	})
+}
+
+// TestNewFileIsNoCopy: a data file deleted and created anew (fresh) beside
+// an old seen file is not taken as a copy: it has a new epoch already.
+func TestNewFileIsNoCopy(t *testing.T) {
+	dir := t.TempDir()
+	openClose(t, dir, func(s *Store) {})
+	if err := os.Remove(filepath.Join(dir, dbName)); err != nil {
+		t.Fatal(err)
+	}
+	openClose(t, dir, func(s *Store) {
+		if !s.Fresh() || s.Rewound() {
+			t.Fatalf("a new file: fresh=%v rewound=%v, want fresh only", s.Fresh(), s.Rewound())
+		}
+	})
+}
