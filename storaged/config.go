@@ -121,6 +121,16 @@ type Config struct {
 	// HintInterval is the pause between hint delivery passes (default
 	// DefaultHintInterval, 1s).
 	HintInterval time.Duration
+	// NoTrees runs the node without hash trees: no upkeep on the write
+	// path, no rebuild at start, no verify and no anti-entropy. Its
+	// exchanges (a cycle, an on-demand repair) fail without sending
+	// anything, and it refuses every exchange a peer asks for, so its
+	// replicas converge only by hints and read repair. Default false: the
+	// trees are kept and anti-entropy runs (AntiEntropyInterval). It exists
+	// to measure what the trees cost (docs/BENCHMARKS.md); every node of a
+	// cluster should agree, as peers of a node without trees count failed
+	// exchanges with it.
+	NoTrees bool
 	// TreeVerifyInterval is the pause between background checks of the
 	// live hash trees against trees rebuilt by a scan of the store
 	// (default DefaultTreeVerifyInterval, 6h; negative: never). A tree

@@ -65,7 +65,8 @@ func (x aeShared) take(ctx context.Context) (release func(), err error) {
 }
 
 // startAntiEntropy starts the anti-entropy goroutine unless the server is
-// closed, it runs already, or AntiEntropyInterval is negative.
+// closed, it runs already, AntiEntropyInterval is negative or the node has
+// no hash trees (Config.NoTrees).
 // stopAntiEntropy (Close) stops it.
 func (s *Server) startAntiEntropy() error {
 	s.aeMu.Lock()
@@ -73,7 +74,7 @@ func (s *Server) startAntiEntropy() error {
 	if s.closed.Load() {
 		return errors.New("storaged: server is closed")
 	}
-	if s.aeDone != nil || s.cfg.AntiEntropyInterval < 0 {
+	if s.aeDone != nil || s.cfg.AntiEntropyInterval < 0 || s.trees.off {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -154,7 +155,8 @@ func (s *Server) replicated(r *ring.Ring) []int {
 // in the order given), each with each of its other replicas in preference
 // order, one at a time. A peer that failed other than by an error answer
 // (unreachable, say) is skipped for the rest of the pass, each skip a
-// failure that names its first error. Each exchange's outcome goes to the
+// failure that names its first error. On a node without hash trees every
+// exchange fails at once with errNoTrees. Each exchange's outcome goes to the
 // node's counters and to exchanged, and partDone runs after a partition's
 // last exchange (either may be nil). If ctx ends first pass returns its
 // error, and the exchange it cut short is neither counted nor reported.
@@ -171,7 +173,9 @@ func (a *aeRun) pass(ctx context.Context, r *ring.Ring, parts []int, exchanged f
 				return err
 			}
 			err := down[peer.ID]
-			if err != nil {
+			if s.trees.off {
+				err = s.errNoTrees()
+			} else if err != nil {
 				err = fmt.Errorf("storaged: skipped: %s failed earlier in this pass: %w", peer.ID, err)
 			} else if err = a.exchange(ctx, r, p, peer); err != nil {
 				if ctx.Err() != nil {

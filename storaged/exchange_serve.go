@@ -27,8 +27,12 @@ func (s *Server) replicates(r *ring.Ring, p int) bool {
 }
 
 // checkExchange refuses an exchange request for a partition out of range or
-// one this node does not replicate in r.
+// one this node does not replicate in r, and every one while this node runs
+// without hash trees (errNoTrees).
 func (s *Server) checkExchange(r *ring.Ring, part uint32) error {
+	if s.trees.off {
+		return s.errNoTrees()
+	}
 	if int64(part) >= int64(r.Partitions()) {
 		return fmt.Errorf("%w: exchange of partition %d: the ring has %d partitions", wire.ErrBadRequest, part, r.Partitions())
 	}
@@ -37,6 +41,13 @@ func (s *Server) checkExchange(r *ring.Ring, part uint32) error {
 			wire.ErrMismatch, s.cfg.ID, part, r.Version(), s.cfg.N)
 	}
 	return nil
+}
+
+// errNoTrees is the refusal of an exchange, asked or started, by a node
+// without hash trees (Config.NoTrees): a mismatch of configuration, which
+// waiting does not mend.
+func (s *Server) errNoTrees() error {
+	return fmt.Errorf("%w: node %q runs without hash trees (storaged --trees=false): no anti-entropy", wire.ErrMismatch, s.cfg.ID)
 }
 
 // treeSnapshot returns a copy of partition p's live tree (an empty tree if

@@ -37,7 +37,11 @@ const treeLeaves = merkle.MinLeaves
 // (pending) and the deltas applied (seq), so that verify can tell a
 // partition that no write touched during its scan (compared exactly) from
 // one that a write raced (skipped, checked at the next verify).
+//
+// A node run without trees (Config.NoTrees) has trees that are off: stage
+// hashes nothing and returns nil, and no tree is ever made.
 type trees struct {
+	off   bool // Config.NoTrees; set before the node serves, never changed
 	mu    sync.Mutex
 	parts []*partTree // by partition; nil: no object hashed yet
 	count int         // parts that are not nil
@@ -85,8 +89,12 @@ func (t *trees) part(p int) *partTree {
 // into next; its result is the then the function returns with the encoded
 // next. The delta is applied when then(true) runs, and dropped on
 // then(false). A write that stores nothing must not call stage (ApplyThen
-// calls then only for a write that returned a value).
+// calls then only for a write that returned a value). With the trees off it
+// does nothing and returns nil.
 func (t *trees) stage(p int, key []byte, old, next dvv.Set) func(committed bool) {
+	if t.off {
+		return nil
+	}
 	delta := merkle.Hash(key, old) ^ merkle.Hash(key, next)
 	t.mu.Lock()
 	pt := t.part(p)
@@ -142,8 +150,15 @@ func scanTrees(st store.Engine, r *ring.Ring) (fresh []*merkle.Tree, keys, undec
 // partition counts as rebuilding (Server.rebuilding, status). It logs how
 // long it took and the keys per second. (A rebuild while serving,
 // throttled, after an unclean stop, is for later: it needs the exchange to
-// wait for it.)
+// wait for it.) A node without trees (Config.NoTrees) scans nothing and
+// gets trees that are off.
 func (s *Server) rebuildTrees() error {
+	if s.cfg.NoTrees {
+		s.trees = newTrees(s.ring.Load().Partitions())
+		s.trees.off = true
+		s.log.Info("hash trees off: no upkeep, no verify, no anti-entropy")
+		return nil
+	}
 	began := s.clock.Now()
 	r := s.ring.Load()
 	s.rebuilding.Store(uint64(r.Partitions())) // the scan covers every partition
@@ -260,14 +275,15 @@ func (s *Server) verifyTrees() (differ []int, busy int, err error) {
 }
 
 // startVerify starts the background verify, every TreeVerifyInterval on the
-// node's clock, unless it is off; stopVerify (Close) stops it.
+// node's clock, unless it is off or the node has no trees; stopVerify
+// (Close) stops it.
 func (s *Server) startVerify() error {
 	s.verifyMu.Lock()
 	defer s.verifyMu.Unlock()
 	if s.closed.Load() {
 		return errors.New("storaged: server is closed")
 	}
-	if s.verifyDone != nil || s.cfg.TreeVerifyInterval < 0 {
+	if s.verifyDone != nil || s.cfg.TreeVerifyInterval < 0 || s.trees.off {
 		return nil
 	}
 	stop, done := make(chan struct{}), make(chan struct{})
