@@ -134,7 +134,7 @@ func (t *target) openEmbedded(ctx context.Context, cfg driver.Config, log *slog.
 	desc := fmt.Sprintf("embedded %d-node cluster in this process on 127.0.0.1-%d:%d (real storaged over QUIC+mTLS), durability %s, %s, data in %s (removed afterwards); N=%d R=%d W=%d, timeout %v",
 		t.nodes, t.nodes, port, t.durability, t.antiEntropy(), dir, t.n, t.r, t.w, t.timeout)
 	closeAll := func() error { return errors.Join(c.Close(), stop()) }
-	return &db{c: c}, desc, closeAll, nil
+	return &db{c: c, status: func() string { return antiEntropyReport(context.Background(), c) }}, desc, closeAll, nil
 }
 
 // antiEntropy describes the embedded cluster's trees and anti-entropy.
