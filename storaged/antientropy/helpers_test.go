@@ -90,6 +90,7 @@ type outcome struct {
 	fetch, push []string
 	stats       Stats
 	err         error
+	equal       bool // Ready.Equal at the end
 }
 
 // run drives an exchange of local against peer to its end, every message
@@ -109,7 +110,7 @@ func run(t testing.TB, cfg Config, local, peer *replica, tamper func(n int, req,
 			o.push = append(o.push, string(k))
 		}
 		if rd.Done {
-			o.stats, o.err = rd.Stats, rd.Err
+			o.stats, o.err, o.equal = rd.Stats, rd.Err, rd.Equal
 			return o
 		}
 		if rd.Send == nil && rd.Scan == nil {
