@@ -43,8 +43,9 @@ const treeLeaves = merkle.MinLeaves
 type trees struct {
 	off   bool // Config.NoTrees; set before the node serves, never changed
 	mu    sync.Mutex
-	parts []*partTree // by partition; nil: no object hashed yet
-	count int         // parts that are not nil
+	parts []*partTree  // by partition; nil: no object hashed yet
+	count int          // parts that are not nil
+	empty *merkle.Tree // what read shows of a partition with no tree: never changed
 
 	// What the last rebuild at start did (status).
 	rebuildKeys uint64
@@ -55,9 +56,12 @@ type trees struct {
 
 // partTree is one partition's live tree and the counters verify reads.
 type partTree struct {
-	tree    *merkle.Tree
-	seq     uint64 // deltas applied since the tree was made
-	pending int    // writes staged whose then has not run yet
+	tree *merkle.Tree
+	// seq counts the changes to tree since it was made: deltas applied, and
+	// a replacement by verify. Verify and anti-entropy (antientropy.Skips)
+	// tell by it whether the tree changed.
+	seq     uint64
+	pending int // writes staged whose then has not run yet
 }
 
 // testEarlyApply makes stage apply a delta before its batch commits, the bug
@@ -186,6 +190,36 @@ func (s *Server) rebuildTrees() error {
 	return nil
 }
 
+// seq returns partition p's tree version (partTree.seq; 0 for a partition
+// that holds nothing here yet).
+func (t *trees) seq(p int) uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if pt := t.parts[p]; pt != nil {
+		return pt.seq
+	}
+	return 0
+}
+
+// read calls f with partition p's live tree (an empty one if the partition
+// holds nothing here) and its seq, under the trees' mutex: f must be quick
+// and must not keep the tree.
+func (t *trees) read(p int, f func(tr *merkle.Tree, seq uint64)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if pt := t.parts[p]; pt != nil {
+		f(pt.tree, pt.seq)
+		return
+	}
+	if t.empty == nil {
+		var err error
+		if t.empty, err = merkle.New(treeLeaves); err != nil {
+			panic(fmt.Sprintf("storaged: tree of %d leaves: %v", treeLeaves, err)) // a constant valid size
+		}
+	}
+	f(t.empty, 0)
+}
+
 // treeStatus is what status reports of the trees.
 type treeStatus struct {
 	trees, rebuildKeys, rebuildMS, mismatches uint64
@@ -264,7 +298,9 @@ func (s *Server) verifyTrees() (differ []int, busy int, err error) {
 		if fresh[p] == nil {
 			rebuilt, _ = merkle.New(treeLeaves) // never share empty
 		}
-		t.part(p).tree = rebuilt
+		replaced := t.part(p)
+		replaced.tree = rebuilt
+		replaced.seq++ // a new tree: anti-entropy's facts about the old one (antientropy.Skips) no longer hold
 	}
 	if len(differ) > 0 {
 		t.mismatches += uint64(len(differ))
