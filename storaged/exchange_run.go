@@ -29,7 +29,7 @@ import (
 // nothing is missed) whether the pair can be skipped: this node's tree has
 // not changed since its own exchange found the pair equal, or the peer
 // compared the pair since this node's previous turn at it. Every
-// aeFullEvery-th cycle, the first included, skips nothing.
+// aeFullEvery-th cycle skips nothing.
 //
 // An exchange drives the pure state machine of storaged/antientropy against
 // a snapshot of the partition's tree: its requests go to the peer with the
@@ -46,11 +46,13 @@ import (
 // aeCallTimeout bounds one call of an exchange (a dial included).
 const aeCallTimeout = 10 * time.Second
 
-// aeFullEvery makes every aeFullEvery-th scheduled cycle (the first
-// included) compare every pair, skipping none: one cycle in 5 minutes at the
-// default interval. It bounds how long a fault outside the skipping argument
-// (antientropy.Skips) can go unfound, at the cost of one unskipped cycle in
-// ten.
+// aeFullEvery makes every aeFullEvery-th scheduled cycle (the 10th, the
+// 20th, ...) compare every pair, skipping none: one cycle in 5 minutes at
+// the default interval. It bounds how long a fault outside the skipping
+// argument (antientropy.Skips) can go unfound, at the cost of one unskipped
+// cycle in ten. (The first cycle need not be full: a node that starts has
+// no facts of its own, and it skips only the pairs a peer has just found
+// equal.)
 const aeFullEvery = 10
 
 // aePaced spreads a cycle's partitions over AntiEntropyInterval; false runs
@@ -148,7 +150,7 @@ func (s *Server) startAntiEntropy() error {
 		}
 		for n := 0; ; n++ {
 			began := s.clock.Now()
-			a.cycle(ctx, began, n%aeFullEvery == 0)
+			a.cycle(ctx, began, n%aeFullEvery == aeFullEvery-1)
 			pause := every
 			if aePaced {
 				pause = began.Add(every).Sub(s.clock.Now()) // a cycle that ran late starts the next at once

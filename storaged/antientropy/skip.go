@@ -55,9 +55,11 @@ import "github.com/shoalkv/shoal/ringsync/ring"
 //
 // The rest of the argument is the shell's: a node keeps its Skips in memory
 // only, so a node that restarts (whose data may have gone back: an unclean
-// stop, a wiped or restored data file) has no facts, and a pair with no
-// facts is compared at its first turn: it compares every pair with every
-// peer in its first cycle, whatever its peers skip. A tree that verify
+// stop, a wiped or restored data file) has no Found facts, and in its first
+// cycle it skips only the pairs a peer compared since it started and found
+// equal (C): a pair where a peer holds writes that it lost cannot be found
+// equal, so it compares that pair at its first turn, whatever its peers
+// skip (their trees may not have changed). A tree that verify
 // replaces gets a new seq. An exchange that fails leaves no fact, so the
 // pair is compared again at the next turn. And every few cycles the shell
 // asks for a full cycle (Turn with full set), which skips nothing, so that
