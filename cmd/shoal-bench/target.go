@@ -52,7 +52,7 @@ func (t *target) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&t.durability, "durability", durabilityFsync, "embedded cluster: fsync (a write is acknowledged after W replicas fsynced it) or none (acknowledged before it reaches the disk); a --seeds cluster has its own (storaged --no-sync)")
 	fs.DurationVar(&t.timeout, "timeout", 5*time.Second, "per-operation timeout")
 	fs.BoolVar(&t.trees, "trees", true, "embedded cluster: keep hash trees (storaged --trees); --trees=false runs the nodes without trees or anti-entropy, to measure what they cost")
-	fs.DurationVar(&t.aeInterval, "anti-entropy-interval", 0, "embedded cluster: pause between anti-entropy cycles (storaged --anti-entropy-interval; 0: the default, 30s; negative: off)")
+	fs.DurationVar(&t.aeInterval, "anti-entropy-interval", 0, "embedded cluster: length of an anti-entropy cycle (storaged --anti-entropy-interval; 0: the default, 30s; negative: off)")
 	t.durabilitySet = func() bool { return fs.Changed("durability") }
 	t.nodeSet = func() bool { return fs.Changed("trees") || fs.Changed("anti-entropy-interval") }
 }

@@ -48,9 +48,8 @@ type Options struct {
 	// NoTrees runs every node without hash trees, and so without
 	// anti-entropy (see storaged.Config.NoTrees).
 	NoTrees bool
-	// AntiEntropyInterval is every node's pause between anti-entropy
-	// cycles (see storaged.Config.AntiEntropyInterval: 0 the default,
-	// negative off).
+	// AntiEntropyInterval is every node's anti-entropy cycle length (see
+	// storaged.Config.AntiEntropyInterval: 0 the default, negative off).
 	AntiEntropyInterval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
