@@ -55,10 +55,6 @@ const aeCallTimeout = 10 * time.Second
 // equal.)
 const aeFullEvery = 10
 
-// aePaced spreads a cycle's partitions over AntiEntropyInterval; false runs
-// them back to back and then pauses AntiEntropyInterval.
-var aePaced = true
-
 // aeCounters are the anti-entropy figures status reports: scheduled cycles
 // and on-demand repairs together.
 type aeCounters struct {
@@ -151,11 +147,8 @@ func (s *Server) startAntiEntropy() error {
 		for n := 0; ; n++ {
 			began := s.clock.Now()
 			a.cycle(ctx, began, n%aeFullEvery == aeFullEvery-1)
-			pause := every
-			if aePaced {
-				pause = began.Add(every).Sub(s.clock.Now()) // a cycle that ran late starts the next at once
-			}
-			if sleep(ctx, s.clock, pause) != nil {
+			// A cycle that ran late starts the next at once.
+			if sleep(ctx, s.clock, began.Add(every).Sub(s.clock.Now())) != nil {
 				return
 			}
 		}
@@ -217,11 +210,8 @@ func (a *aeRun) cycle(ctx context.Context, began time.Time, full bool) {
 		skipped[v]++
 		return v
 	}
-	a.pace = nil
-	if aePaced {
-		a.pace = func(ctx context.Context, i, n int) error {
-			return sleep(ctx, s.clock, antientropy.PaceAt(began, s.cfg.AntiEntropyInterval, i, n).Sub(s.clock.Now()))
-		}
+	a.pace = func(ctx context.Context, i, n int) error {
+		return sleep(ctx, s.clock, antientropy.PaceAt(began, s.cfg.AntiEntropyInterval, i, n).Sub(s.clock.Now()))
 	}
 	parts := antientropy.Order(s.replicated(r), s.memberIndex(r), len(r.Nodes()))
 	if a.pass(ctx, r, parts, nil, nil) != nil {
