@@ -249,13 +249,13 @@ func (s *Server) replicated(r *ring.Ring) []int {
 // in the order given), each with each of its other replicas in preference
 // order, one at a time, paced by a.pace and each asked of a.turn first
 // when they are set (a skipped pair is neither run nor counted). A peer
-// that failed other than by an error answer
-// (unreachable, say) is skipped for the rest of the pass, each skip a
-// failure that names its first error. On a node without hash trees every
-// exchange fails at once with errNoTrees. Each exchange's outcome goes to the
-// node's counters and to exchanged, and partDone runs after a partition's
-// last exchange (either may be nil). If ctx ends first pass returns its
-// error, and the exchange it cut short is neither counted nor reported.
+// that failed other than by an error answer (unreachable, say) is skipped
+// for the rest of the pass, each skip a failure that names its first
+// error. On a node without hash trees every exchange fails at once with
+// errNoTrees. Each exchange's outcome goes to the node's counters and to
+// exchanged, and partDone runs after a partition's last exchange (either
+// may be nil). If ctx ends first pass returns its error, and the exchange
+// it cut short is neither counted nor reported.
 func (a *aeRun) pass(ctx context.Context, r *ring.Ring, parts []int, exchanged func(p int, peer ring.NodeID, err error), partDone func()) error {
 	s := a.s
 	down := make(map[ring.NodeID]error) // the first failure of each peer that failed; only looked up
