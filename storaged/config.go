@@ -52,8 +52,11 @@ const DefaultTreeVerifyInterval = 6 * time.Hour
 const (
 	// DefaultN is the replication factor, the drivers' default too.
 	DefaultN = 3
-	// DefaultAntiEntropyInterval is the pause between exchange cycles: a
-	// cycle whose trees agree costs one round trip per partition and peer.
+	// DefaultAntiEntropyInterval is the length of an exchange cycle: a
+	// cycle costs at most one round trip per partition and peer where the
+	// trees agree, and skips the pairs that cannot differ (see
+	// Config.AntiEntropyInterval), so a difference is found within one or
+	// two intervals.
 	DefaultAntiEntropyInterval = 30 * time.Second
 	// DefaultAntiEntropyRate bounds the bytes an exchange moves (hashes and
 	// objects) so that repair never crowds out client traffic.
@@ -134,6 +137,16 @@ type Config struct {
 	// HintInterval is the pause between hint delivery passes (default
 	// DefaultHintInterval, 1s).
 	HintInterval time.Duration
+	// NoTrees runs the node without hash trees: no upkeep on the write
+	// path, no rebuild at start, no verify and no anti-entropy. Its
+	// exchanges (a cycle, an on-demand repair) fail without sending
+	// anything, and it refuses every exchange a peer asks for, so its
+	// replicas converge only by hints and read repair. Default false: the
+	// trees are kept and anti-entropy runs (AntiEntropyInterval). It exists
+	// to measure what the trees cost (docs/BENCHMARKS.md); every node of a
+	// cluster should agree, as peers of a node without trees count failed
+	// exchanges with it.
+	NoTrees bool
 	// TreeVerifyInterval is the pause between background checks of the
 	// live hash trees against trees rebuilt by a scan of the store
 	// (default DefaultTreeVerifyInterval, 6h; negative: never). A tree
@@ -146,11 +159,19 @@ type Config struct {
 	// partitions, with their other replicas, and refuses an exchange of any
 	// other.
 	N int
-	// AntiEntropyInterval is the pause between anti-entropy cycles (default
-	// DefaultAntiEntropyInterval, 30s; negative: anti-entropy off). A cycle
-	// takes the partitions this node replicates in turn and exchanges each
-	// with each of its other replicas, one exchange at a time, repairing
-	// what differs by a merge both ways.
+	// AntiEntropyInterval is the length of an anti-entropy cycle (default
+	// DefaultAntiEntropyInterval, 30s; negative: anti-entropy off). The
+	// first cycle starts one interval after Run, and each of the next as
+	// the previous ends. A cycle takes the partitions this node replicates
+	// in turn, spread evenly over the interval (it runs late if its
+	// exchanges take longer), and exchanges each with each of its other
+	// replicas, one exchange at a time, repairing what differs by a merge
+	// both ways. It skips a pair (partition, peer) when this node's tree of
+	// the partition has not changed since its own exchange found the pair
+	// equal, or when the peer compared the pair since this node's previous
+	// turn at it (storaged/antientropy.Skips argues that nothing is missed:
+	// a write one replica holds and another lacks is compared within two
+	// cycles); every 10th cycle skips nothing.
 	AntiEntropyInterval time.Duration
 	// AntiEntropyRate throttles anti-entropy, in bytes per second of hashes
 	// and objects moved either way (default DefaultAntiEntropyRate, 8 MiB/s).

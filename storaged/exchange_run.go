@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,21 +18,42 @@ import (
 )
 
 // Anti-entropy, the initiator's side (Dynamo, SOSP 2007, §4.7): one
-// goroutine, owned by the Server, pauses AntiEntropyInterval on the node's
-// clock, then runs a cycle: the partitions this node replicates in
-// ascending order, and for each its other replicas in preference order, one
-// exchange at a time. An exchange drives the pure state machine of
-// storaged/antientropy against a snapshot of the partition's tree: its
-// requests go to the peer with the node's certificate, its scans read the
-// partition from the store, and its repairs merge both ways: Fetch gets the
-// peer's object (wire.Get) and merges it here, Push sends this node's object
-// to the peer (wire.Handoff, a merge there). Every byte moved, hashes and
-// objects, goes through one token bucket at AntiEntropyRate. A peer that
-// cannot be reached is skipped for the rest of the cycle. On-demand repairs
-// (repair.go) run the same passes over the same slot and bucket.
+// goroutine, owned by the Server, waits AntiEntropyInterval on the node's
+// clock, then runs cycles back to back. A cycle takes the partitions this
+// node replicates in an order of its own (antientropy.Order: the members of
+// a cluster start a cycle at different points of the ring), spread evenly
+// over AntiEntropyInterval (antientropy.PaceAt; a cycle whose exchanges take
+// longer just runs late), and for each its other replicas in preference
+// order, one exchange at a time. Before each exchange it asks the node's
+// facts (antientropy.Skips, whose doc comment holds the argument that
+// nothing is missed) whether the pair can be skipped: this node's tree has
+// not changed since its own exchange found the pair equal, or the peer
+// compared the pair since this node's previous turn at it. Every
+// aeFullEvery-th cycle skips nothing.
+//
+// An exchange drives the pure state machine of storaged/antientropy against
+// a snapshot of the partition's tree: its requests go to the peer with the
+// node's certificate, its scans read the partition from the store, and its
+// repairs merge both ways: Fetch gets the peer's object (wire.Get) and
+// merges it here, Push sends this node's object to the peer (wire.Handoff,
+// a merge there). An exchange that finds the roots equal records it (the
+// snapshot's seq) for later cycles. Every byte moved, hashes and objects,
+// goes through one token bucket at AntiEntropyRate. A peer that cannot be
+// reached is skipped for the rest of the cycle. On-demand repairs
+// (repair.go) run the same passes over the same slot and bucket, skipping
+// nothing and at full speed.
 
 // aeCallTimeout bounds one call of an exchange (a dial included).
 const aeCallTimeout = 10 * time.Second
+
+// aeFullEvery makes every aeFullEvery-th scheduled cycle (the 10th, the
+// 20th, ...) compare every pair, skipping none: one cycle in 5 minutes at
+// the default interval. It bounds how long a fault outside the skipping
+// argument (antientropy.Skips) can go unfound, at the cost of one unskipped
+// cycle in ten. (The first cycle need not be full: a node that starts has
+// no facts of its own, and it skips only the pairs a peer has just found
+// equal.)
+const aeFullEvery = 10
 
 // aeCounters are the anti-entropy figures status reports: scheduled cycles
 // and on-demand repairs together.
@@ -48,10 +70,45 @@ type aeCounters struct {
 type aeShared struct {
 	slot   chan struct{} // capacity 1
 	bucket *hint.TokenBucket
+	marks  *aeMarks
 }
 
 func newAEShared(rate int64, now time.Time) aeShared {
-	return aeShared{slot: make(chan struct{}, 1), bucket: hint.NewTokenBucket(rate, now)}
+	return aeShared{slot: make(chan struct{}, 1), bucket: hint.NewTokenBucket(rate, now),
+		marks: &aeMarks{skips: antientropy.NewSkips()}}
+}
+
+// aeMarks are the node's facts for skipping exchanges (antientropy.Skips),
+// kept in memory only (a restarted node has none, so its first cycle
+// compares every pair). Its cycles, its repairs and its answers to the
+// peers' exchanges record them concurrently, under mu.
+type aeMarks struct {
+	mu    sync.Mutex
+	skips *antientropy.Skips
+}
+
+// turn is this node's turn at partition p with peer in a scheduled cycle,
+// its tree of p being at seq: whether to compare the pair now.
+func (m *aeMarks) turn(p int, peer ring.NodeID, seq uint64, full bool) antientropy.Verdict {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.skips.Turn(uint32(p), peer, seq, full)
+}
+
+// found records that this node's exchange of p with peer, from its tree at
+// seq, found the roots equal.
+func (m *aeMarks) found(p int, peer ring.NodeID, seq uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.skips.Found(uint32(p), peer, seq)
+}
+
+// answered records that this node answered peer's exchange of part with
+// equal roots.
+func (m *aeMarks) answered(part uint32, peer ring.NodeID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.skips.Answered(part, peer)
 }
 
 // take waits for the exchange slot (or ctx's end) and returns its release.
@@ -65,7 +122,8 @@ func (x aeShared) take(ctx context.Context) (release func(), err error) {
 }
 
 // startAntiEntropy starts the anti-entropy goroutine unless the server is
-// closed, it runs already, or AntiEntropyInterval is negative.
+// closed, it runs already, AntiEntropyInterval is negative or the node has
+// no hash trees (Config.NoTrees).
 // stopAntiEntropy (Close) stops it.
 func (s *Server) startAntiEntropy() error {
 	s.aeMu.Lock()
@@ -73,17 +131,26 @@ func (s *Server) startAntiEntropy() error {
 	if s.closed.Load() {
 		return errors.New("storaged: server is closed")
 	}
-	if s.aeDone != nil || s.cfg.AntiEntropyInterval < 0 {
+	if s.aeDone != nil || s.cfg.AntiEntropyInterval < 0 || s.trees.off {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.aeStop, s.aeDone = cancel, done
 	a := &aeRun{s: s, x: s.aex}
+	every := s.cfg.AntiEntropyInterval
 	go func() {
 		defer close(done)
-		for sleep(ctx, s.clock, s.cfg.AntiEntropyInterval) == nil {
-			a.cycle(ctx)
+		if sleep(ctx, s.clock, every) != nil {
+			return
+		}
+		for n := 0; ; n++ {
+			began := s.clock.Now()
+			a.cycle(ctx, began, n%aeFullEvery == aeFullEvery-1)
+			// A cycle that ran late starts the next at once.
+			if sleep(ctx, s.clock, began.Add(every).Sub(s.clock.Now())) != nil {
+				return
+			}
 		}
 	}()
 	return nil
@@ -109,6 +176,11 @@ type aeRun struct {
 	// repaired, if not nil, is told of each key repaired as it is (the
 	// node's counter counts it too).
 	repaired func(n uint64)
+	// turn, if not nil, says before each exchange whether to make it
+	// (aeMarks.turn); a repair leaves it nil and exchanges every pair.
+	turn func(p int, peer ring.NodeID) antientropy.Verdict
+	// pace, if not nil, waits until the i-th of n partitions may begin.
+	pace func(ctx context.Context, i, n int) error
 }
 
 // throttle takes n bytes from the node's bucket and waits until they are
@@ -125,18 +197,41 @@ func (a *aeRun) countRepaired() {
 	}
 }
 
-// cycle exchanges every partition this node replicates with each of its
-// other replicas, on one ring; a complete cycle records its duration.
-func (a *aeRun) cycle(ctx context.Context) {
+// cycle runs one scheduled cycle that began at began: every partition this
+// node replicates, in its order, each with each of its other replicas,
+// paced over AntiEntropyInterval, skipping what the node's facts allow
+// unless full. A complete cycle records its duration.
+func (a *aeRun) cycle(ctx context.Context, began time.Time, full bool) {
 	s := a.s
-	began := s.clock.Now()
 	r := s.ring.Load()
-	if a.pass(ctx, r, s.replicated(r), nil, nil) != nil {
+	var skipped [3]int // by verdict
+	a.turn = func(p int, peer ring.NodeID) antientropy.Verdict {
+		v := a.x.marks.turn(p, peer, s.trees.seq(p), full)
+		skipped[v]++
+		return v
+	}
+	a.pace = func(ctx context.Context, i, n int) error {
+		return sleep(ctx, s.clock, antientropy.PaceAt(began, s.cfg.AntiEntropyInterval, i, n).Sub(s.clock.Now()))
+	}
+	parts := antientropy.Order(s.replicated(r), s.memberIndex(r), len(r.Nodes()))
+	if a.pass(ctx, r, parts, nil, nil) != nil {
 		return
 	}
 	took := s.clock.Now().Sub(began)
 	s.ae.lastCycleMS.Store(uint64(took.Milliseconds()))
-	s.log.Debug("anti-entropy cycle done", "took", took, "ring_version", r.Version())
+	s.log.Debug("anti-entropy cycle done", "took", took, "ring_version", r.Version(), "full", full,
+		"compared", skipped[antientropy.Compare], "skipped_unchanged", skipped[antientropy.SkipUnchanged],
+		"skipped_compared_by_peer", skipped[antientropy.SkipCompared])
+}
+
+// memberIndex is this node's index among r's members (sorted by id), or 0.
+func (s *Server) memberIndex(r *ring.Ring) int {
+	for i, n := range r.Nodes() {
+		if n.ID == s.cfg.ID {
+			return i
+		}
+	}
+	return 0
 }
 
 // replicated returns the partitions this node replicates in r, ascending.
@@ -152,16 +247,24 @@ func (s *Server) replicated(r *ring.Ring) []int {
 
 // pass runs the exchanges of parts (partitions this node replicates in r,
 // in the order given), each with each of its other replicas in preference
-// order, one at a time. A peer that failed other than by an error answer
-// (unreachable, say) is skipped for the rest of the pass, each skip a
-// failure that names its first error. Each exchange's outcome goes to the
-// node's counters and to exchanged, and partDone runs after a partition's
-// last exchange (either may be nil). If ctx ends first pass returns its
-// error, and the exchange it cut short is neither counted nor reported.
+// order, one at a time, paced by a.pace and each asked of a.turn first
+// when they are set (a skipped pair is neither run nor counted). A peer
+// that failed other than by an error answer (unreachable, say) is skipped
+// for the rest of the pass, each skip a failure that names its first
+// error. On a node without hash trees every exchange fails at once with
+// errNoTrees. Each exchange's outcome goes to the node's counters and to
+// exchanged, and partDone runs after a partition's last exchange (either
+// may be nil). If ctx ends first pass returns its error, and the exchange
+// it cut short is neither counted nor reported.
 func (a *aeRun) pass(ctx context.Context, r *ring.Ring, parts []int, exchanged func(p int, peer ring.NodeID, err error), partDone func()) error {
 	s := a.s
 	down := make(map[ring.NodeID]error) // the first failure of each peer that failed; only looked up
-	for _, p := range parts {
+	for i, p := range parts {
+		if a.pace != nil {
+			if err := a.pace(ctx, i, len(parts)); err != nil {
+				return err
+			}
+		}
 		primaries, _ := r.PreferenceOf(p, s.cfg.N)
 		for _, peer := range primaries {
 			if peer.ID == s.cfg.ID {
@@ -170,8 +273,13 @@ func (a *aeRun) pass(ctx context.Context, r *ring.Ring, parts []int, exchanged f
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			if a.turn != nil && a.turn(p, peer.ID) != antientropy.Compare {
+				continue
+			}
 			err := down[peer.ID]
-			if err != nil {
+			if s.trees.off {
+				err = s.errNoTrees()
+			} else if err != nil {
 				err = fmt.Errorf("storaged: skipped: %s failed earlier in this pass: %w", peer.ID, err)
 			} else if err = a.exchange(ctx, r, p, peer); err != nil {
 				if ctx.Err() != nil {
@@ -216,10 +324,7 @@ func (a *aeRun) exchange(ctx context.Context, r *ring.Ring, p int, peer ring.Nod
 		return err
 	}
 	defer release()
-	snap, err := s.treeSnapshot(p)
-	if err != nil {
-		return err
-	}
+	snap, seq := s.treeSnapshot(p)
 	x, err := antientropy.New(antientropy.Config{MaxKey: s.cfg.Limits.MaxKey}, uint32(p), r.Version(), snap)
 	if err != nil {
 		return err
@@ -240,6 +345,9 @@ func (a *aeRun) exchange(ctx context.Context, r *ring.Ring, p int, peer ring.Nod
 		if rd.Done {
 			if hook := testHookExchanged.Load(); hook != nil {
 				(*hook)(p, peer.ID, rd.Stats, objects)
+			}
+			if rd.Equal {
+				a.x.marks.found(p, peer.ID, seq)
 			}
 			return rd.Err
 		}

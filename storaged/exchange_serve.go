@@ -13,8 +13,10 @@ import (
 )
 
 // The peer's side of an anti-entropy exchange (storaged/antientropy): the
-// three node-only requests, answered from a snapshot of the partition's live
-// tree and from a scan of the partition in the store. Only members may ask
+// three node-only requests, answered from the partition's live tree (read
+// under the trees' mutex, not copied) and from a scan of the partition in
+// the store. An ExchangeTop answered with equal roots is a fact for this
+// node's own cycles: the peer compared the pair (antientropy.Skips). Only members may ask
 // (the wire layer has already refused client certificates), and only for a
 // partition this node replicates; ExchangeTop, which opens an exchange, must
 // also come from this node's ring version.
@@ -27,8 +29,12 @@ func (s *Server) replicates(r *ring.Ring, p int) bool {
 }
 
 // checkExchange refuses an exchange request for a partition out of range or
-// one this node does not replicate in r.
+// one this node does not replicate in r, and every one while this node runs
+// without hash trees (errNoTrees).
 func (s *Server) checkExchange(r *ring.Ring, part uint32) error {
+	if s.trees.off {
+		return s.errNoTrees()
+	}
 	if int64(part) >= int64(r.Partitions()) {
 		return fmt.Errorf("%w: exchange of partition %d: the ring has %d partitions", wire.ErrBadRequest, part, r.Partitions())
 	}
@@ -39,21 +45,21 @@ func (s *Server) checkExchange(r *ring.Ring, part uint32) error {
 	return nil
 }
 
+// errNoTrees is the refusal of an exchange, asked or started, by a node
+// without hash trees (Config.NoTrees): a mismatch of configuration, which
+// waiting does not mend.
+func (s *Server) errNoTrees() error {
+	return fmt.Errorf("%w: node %q runs without hash trees (storaged --trees=false): no anti-entropy", wire.ErrMismatch, s.cfg.ID)
+}
+
 // treeSnapshot returns a copy of partition p's live tree (an empty tree if
-// the partition holds nothing here), taken under the trees' mutex so that
-// writes go on meanwhile.
-func (s *Server) treeSnapshot(p int) (*merkle.Tree, error) {
-	s.trees.mu.Lock()
-	pt := s.trees.parts[p]
+// the partition holds nothing here) and its seq, taken under the trees'
+// mutex so that writes go on meanwhile.
+func (s *Server) treeSnapshot(p int) (*merkle.Tree, uint64) {
 	var snap *merkle.Tree
-	if pt != nil {
-		snap = pt.tree.Clone()
-	}
-	s.trees.mu.Unlock()
-	if snap != nil {
-		return snap, nil
-	}
-	return emptyTree(), nil
+	var seq uint64
+	s.trees.read(p, func(t *merkle.Tree, q uint64) { snap, seq = t.Clone(), q })
+	return snap, seq
 }
 
 // exchangeRequest checks that p is a member, decodes body into req, and
@@ -82,11 +88,12 @@ func (s *Server) exchangeTop(p wire.Peer, body []byte) (any, error) {
 		return nil, fmt.Errorf("%w: exchange of partition %d at ring version %d; this node is at %d",
 			wire.ErrMismatch, req.Partition, req.RingVersion, r.Version())
 	}
-	t, err := s.treeSnapshot(int(req.Partition))
-	if err != nil {
-		return nil, err
+	var ok *wire.ExchangeTopOK
+	s.trees.read(int(req.Partition), func(t *merkle.Tree, _ uint64) { ok, err = antientropy.AnswerTop(t, &req) })
+	if err == nil && len(ok.Part) == 0 {
+		s.aex.marks.answered(req.Partition, ring.NodeID(p.ID)) // the peer compared the pair: equal
 	}
-	return badRequest(antientropy.AnswerTop(t, &req))
+	return badRequest(ok, err)
 }
 
 // exchangeLeaves answers a request for the leaf hashes under some branches.
@@ -95,11 +102,10 @@ func (s *Server) exchangeLeaves(p wire.Peer, body []byte) (any, error) {
 	if _, err := exchangeRequest(s, p, body, &req, func(q *wire.ExchangeLeaves) uint32 { return q.Partition }); err != nil {
 		return nil, err
 	}
-	t, err := s.treeSnapshot(int(req.Partition))
-	if err != nil {
-		return nil, err
-	}
-	return badRequest(antientropy.AnswerLeaves(t, &req))
+	var ok *wire.ExchangeLeavesOK
+	var err error
+	s.trees.read(int(req.Partition), func(t *merkle.Tree, _ uint64) { ok, err = antientropy.AnswerLeaves(t, &req) })
+	return badRequest(ok, err)
 }
 
 // badRequest passes an answer on, or tags the error of a request the

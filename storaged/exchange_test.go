@@ -246,7 +246,8 @@ func TestExchangeRefusals(t *testing.T) {
 // KiB, more than the bucket's one-second burst) at AntiEntropyRate 16
 // KiB/s: two seconds into its first cycle it cannot hold them all, and it
 // does later. The control, at the default rate, holds them all as its first
-// cycle ends, which takes no virtual time.
+// cycle ends, one interval after it began (a cycle is paced over the
+// interval; its exchanges take no virtual time).
 func TestAntiEntropyIsThrottled(t *testing.T) {
 	for _, rate := range []int64{16 << 10, 0} {
 		t.Run(fmt.Sprintf("rate=%d", rate), func(t *testing.T) {
@@ -266,7 +267,7 @@ func TestAntiEntropyIsThrottled(t *testing.T) {
 				}
 				first := c.started["n3"].Add(aeInterval)
 				if rate == 0 {
-					waitUntil(first)
+					waitUntil(first.Add(aeInterval))
 					if miss := c.missing("n3", want); len(miss) != 0 {
 						t.Fatalf("at the default rate n3 misses %v after its first cycle", miss)
 					}

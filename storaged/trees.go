@@ -37,10 +37,15 @@ import (
 // (pending) and the deltas applied (seq), so that verify can tell a
 // partition that no write touched during its scan (compared exactly) from
 // one that a write raced (skipped, checked at the next verify).
+//
+// A node run without trees (Config.NoTrees) has trees that are off: stage
+// hashes nothing and returns nil, and no tree is ever made.
 type trees struct {
 	mu    sync.Mutex
-	parts []*partTree // by partition; nil: no object hashed yet
-	count int         // parts that are not nil
+	off   bool         // Config.NoTrees; set before the node serves, never changed
+	parts []*partTree  // by partition; nil: no object hashed yet
+	count int          // parts that are not nil
+	empty *merkle.Tree // what read shows of a partition with no tree: never changed
 
 	// What the last rebuild at start did (status).
 	rebuildKeys uint64
@@ -51,9 +56,12 @@ type trees struct {
 
 // partTree is one partition's live tree and the counters verify reads.
 type partTree struct {
-	tree    *merkle.Tree
-	seq     uint64 // deltas applied since the tree was made
-	pending int    // writes staged whose then has not run yet
+	tree *merkle.Tree
+	// seq counts the changes to tree since it was made: deltas applied, and
+	// a replacement by verify. Verify and anti-entropy (antientropy.Skips)
+	// tell by it whether the tree changed.
+	seq     uint64
+	pending int // writes staged whose then has not run yet
 }
 
 // testEarlyApply makes stage apply a delta before its batch commits, the bug
@@ -81,8 +89,12 @@ func (t *trees) part(p int) *partTree {
 // into next; its result is the then the function returns with the encoded
 // next. The delta is applied when then(true) runs, and dropped on
 // then(false). A write that stores nothing must not call stage (ApplyThen
-// calls then only for a write that returned a value).
+// calls then only for a write that returned a value). With the trees off it
+// does nothing and returns nil.
 func (t *trees) stage(p int, key []byte, old, next dvv.Set) func(committed bool) {
+	if t.off {
+		return nil
+	}
 	delta := merkle.Hash(key, old) ^ merkle.Hash(key, next)
 	t.mu.Lock()
 	pt := t.part(p)
@@ -188,6 +200,12 @@ func scanPartition(st store.Engine, p, leaves int) (*sizedTree, error) {
 // throttled, after an unclean stop, is for later: it needs the exchange to
 // wait for it.)
 func (s *Server) rebuildTrees() error {
+	if s.cfg.NoTrees {
+		s.trees = newTrees(s.ring.Load().Partitions())
+		s.trees.off = true
+		s.log.Info("hash trees off: no upkeep, no verify, no anti-entropy")
+		return nil
+	}
 	began := s.clock.Now()
 	r := s.ring.Load()
 	s.rebuilding.Store(uint64(r.Partitions())) // the scan covers every partition
@@ -213,6 +231,33 @@ func (s *Server) rebuildTrees() error {
 	s.log.Info("hash trees rebuilt", "partitions", t.count, "keys", keys, "undecodable", undecodable,
 		"took", took, "keys_per_s", rate)
 	return nil
+}
+
+// seq returns partition p's tree version (partTree.seq; 0 for a partition
+// that holds nothing here yet).
+func (t *trees) seq(p int) uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if pt := t.parts[p]; pt != nil {
+		return pt.seq
+	}
+	return 0
+}
+
+// read calls f with partition p's live tree (an empty one if the partition
+// holds nothing here) and its seq, under the trees' mutex: f must be quick
+// and must not keep the tree.
+func (t *trees) read(p int, f func(tr *merkle.Tree, seq uint64)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if pt := t.parts[p]; pt != nil {
+		f(pt.tree, pt.seq)
+		return
+	}
+	if t.empty == nil {
+		t.empty = emptyTree()
+	}
+	f(t.empty, 0)
 }
 
 // treeStatus is what status reports of the trees.
@@ -296,7 +341,9 @@ func (s *Server) verifyTrees() (differ []int, busy int, err error) {
 		if !same {
 			differ = append(differ, p)
 		}
-		t.part(p).tree = rebuilt.tree
+		replaced := t.part(p)
+		replaced.tree = rebuilt.tree
+		replaced.seq++ // a new tree: anti-entropy's facts about the old one (antientropy.Skips) no longer hold
 	}
 	if len(differ) > 0 {
 		t.mismatches += uint64(len(differ))
@@ -323,14 +370,15 @@ func equalFolded(a, b *merkle.Tree) (bool, error) {
 }
 
 // startVerify starts the background verify, every TreeVerifyInterval on the
-// node's clock, unless it is off; stopVerify (Close) stops it.
+// node's clock, unless it is off or the node has no trees; stopVerify
+// (Close) stops it.
 func (s *Server) startVerify() error {
 	s.verifyMu.Lock()
 	defer s.verifyMu.Unlock()
 	if s.closed.Load() {
 		return errors.New("storaged: server is closed")
 	}
-	if s.verifyDone != nil || s.cfg.TreeVerifyInterval < 0 {
+	if s.verifyDone != nil || s.cfg.TreeVerifyInterval < 0 || s.trees.off {
 		return nil
 	}
 	stop, done := make(chan struct{}), make(chan struct{})

@@ -138,6 +138,7 @@ type options struct {
 	phase       string
 	format, out string
 	seed        uint64
+	cpuProfile  string
 	sweep       sweepOptions
 }
 
@@ -165,6 +166,7 @@ func (c *Command) flagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.format, "format", "text", "summary format: text (YCSB's), json (YCSB's JSON array) or csv")
 	fs.StringVar(&o.out, "out", "", "write the summary to this file (default stdout)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the workers' random choices")
+	fs.StringVar(&o.cpuProfile, "cpu-profile", "", "write a CPU profile (go tool pprof) of the run phase to this file: the whole process, an embedded cluster's nodes included")
 	o.sweep.flags(fs)
 	c.Target.Flags(fs)
 	fs.Usage = func() {

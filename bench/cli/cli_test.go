@@ -288,3 +288,28 @@ func TestSweepChartAndTable(t *testing.T) {
 		t.Errorf("table: exit %d %s\n%s", code, errs, table)
 	}
 }
+
+// TestCPUProfile: --cpu-profile writes a pprof profile of the run phase;
+// the control, without it, writes nothing; a path that cannot be created
+// fails the run.
+func TestCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.pprof")
+	args := []string{"--recordcount", "50", "--operationcount", "200", "--threads", "2", "--status-interval", "0"}
+	if code, _, errs := run(t, &memTarget{}, args...); code != 0 {
+		t.Fatalf("control: exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(prof); !os.IsNotExist(err) {
+		t.Fatalf("control: %s exists (%v) with no --cpu-profile", prof, err)
+	}
+	if code, _, errs := run(t, &memTarget{}, append(args, "--cpu-profile", prof)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b { // pprof profiles are gzipped protobuf
+		t.Fatalf("profile: %d bytes, %v; want a gzipped pprof profile", len(b), err)
+	}
+	if code, _, _ := run(t, &memTarget{}, append(args, "--cpu-profile", filepath.Join(dir, "no", "such", "dir"))...); code == 0 {
+		t.Fatal("a profile path that cannot be created: exit 0")
+	}
+}

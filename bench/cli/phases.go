@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -23,7 +24,7 @@ type phases struct {
 	out  io.Writer
 }
 
-func (p *phases) run() error {
+func (p *phases) run() (err error) {
 	if p.o.phase != "run" {
 		res, err := p.load()
 		if err != nil {
@@ -32,6 +33,13 @@ func (p *phases) run() error {
 		if p.o.phase == "load" || res.Interrupted {
 			return p.summary(res)
 		}
+	}
+	if p.o.cpuProfile != "" {
+		stop, perr := startCPUProfile(p.o.cpuProfile)
+		if perr != nil {
+			return perr
+		}
+		defer func() { err = errors.Join(err, stop()) }()
 	}
 	if p.o.sweep.enabled {
 		return p.sweep()

@@ -24,6 +24,9 @@ type db struct {
 	// Get found.
 	reads, updateGets siblingCount
 	mostSiblings      atomic.Int64
+	// status, if not nil, is a further line for Report: the embedded
+	// cluster's anti-entropy figures.
+	status func() string
 }
 
 // siblingCount counts Gets that found values and those that found siblings.
@@ -50,7 +53,7 @@ func (d *db) count(sc *siblingCount, n int64) {
 
 // Report says how often reads, and the Gets inside updates, met siblings:
 // each one costs the reader a merge and makes the next write fold them
-// (cli.Reporter).
+// (cli.Reporter); then, on a line of its own, status's line if set.
 func (d *db) Report() string {
 	var parts []string
 	for _, c := range []struct {
@@ -62,10 +65,14 @@ func (d *db) Report() string {
 			parts = append(parts, fmt.Sprintf("%d of %d %s (%.2f%%)", s, f, c.what, 100*float64(s)/float64(f)))
 		}
 	}
-	if len(parts) == 0 {
-		return "no reads or updates found a value"
+	line := "no reads or updates found a value"
+	if len(parts) > 0 {
+		line = fmt.Sprintf("%s found concurrent siblings, at most %d", strings.Join(parts, " and "), d.mostSiblings.Load())
 	}
-	return fmt.Sprintf("%s found concurrent siblings, at most %d", strings.Join(parts, " and "), d.mostSiblings.Load())
+	if d.status != nil {
+		line += "\n" + d.status()
+	}
+	return line
 }
 
 // Read is a quorum Get (R replicas).

@@ -1,6 +1,13 @@
 package main
 
-import "testing"
+import (
+	"errors"
+	"testing"
+
+	"github.com/shoalkv/shoal/driver"
+	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/wire"
+)
 
 // TestReportSeparatesUpdateGets: the Gets inside updates are not reported
 // as reads.
@@ -20,5 +27,20 @@ func TestReportSeparatesUpdateGets(t *testing.T) {
 	want := "1 of 4 reads (25.00%) and 1 of 2 gets inside updates (50.00%) found concurrent siblings, at most 3"
 	if got := d.Report(); got != want {
 		t.Errorf("Report() = %q, want %q", got, want)
+	}
+}
+
+// TestAELine: each node's anti-entropy figures, a node with no full cycle
+// yet and one that did not answer.
+func TestAELine(t *testing.T) {
+	sts := []driver.NodeStatus{
+		{Node: ring.Node{ID: "n1"}, Info: wire.StatusOK{AEPartitions: 8192, AEFailed: 1, AEKeysRepaired: 7, AELastCycleMS: 1500}},
+		{Node: ring.Node{ID: "n2"}, Info: wire.StatusOK{AEPartitions: 3}},
+		{Node: ring.Node{ID: "n3"}, Err: errors.New("timeout")},
+	}
+	want := "anti-entropy since the nodes started: n1 8192 exchanges (1 failed), 7 keys repaired, last cycle 1.5s; " +
+		"n2 3 exchanges (0 failed), 0 keys repaired, no full cycle yet; n3 no status (timeout)"
+	if got := aeLine(sts); got != want {
+		t.Errorf("aeLine:\n got %q\nwant %q", got, want)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"github.com/shoalkv/shoal/bench/cli"
 	"github.com/shoalkv/shoal/bench/report"
 )
@@ -109,5 +111,41 @@ func TestSeedsNeedsCertificates(t *testing.T) {
 	stderr.Reset()
 	if code := cmd.Main([]string{"--seeds", "127.0.0.1:1", "--durability", "none"}); code == 0 || !strings.Contains(stderr.String(), "storaged --no-sync") {
 		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+}
+
+// TestTreesFlags: --trees and --anti-entropy-interval reach the embedded
+// cluster (its description says what runs) and are refused with --seeds,
+// whose nodes set their own; the control, --seeds without them, gets as
+// far as the certificates.
+func TestTreesFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "anti-entropy every 30s (the default)"},
+		{[]string{"--anti-entropy-interval", "-1s"}, "hash trees kept, anti-entropy off"},
+		{[]string{"--anti-entropy-interval", "5s"}, "anti-entropy every 5s"},
+		{[]string{"--trees=false"}, "no hash trees (no anti-entropy)"},
+	} {
+		var tg target
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		tg.Flags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if got := tg.antiEntropy(); got != tc.want {
+			t.Errorf("%q: %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	t.Setenv("SHOAL_CA", "")
+	for _, extra := range [][]string{{"--trees=false"}, {"--anti-entropy-interval", "1m"}, nil} {
+		var stderr bytes.Buffer
+		cmd := &cli.Command{Name: "shoal-bench", Target: &target{}, Intro: intro, Stdout: &bytes.Buffer{}, Stderr: &stderr}
+		code := cmd.Main(append([]string{"--seeds", "127.0.0.1:1"}, extra...))
+		refused := strings.Contains(stderr.String(), "apply to the embedded cluster")
+		if code == 0 || refused != (extra != nil) {
+			t.Errorf("--seeds %q: exit %d: %s", extra, code, stderr.String())
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shoalkv/shoal/bench/workload"
 	"github.com/shoalkv/shoal/driver"
+	"github.com/shoalkv/shoal/storaged"
 	"github.com/shoalkv/shoal/storaged/localcluster"
 	"github.com/shoalkv/shoal/wire/pki"
 )
@@ -26,6 +27,10 @@ type target struct {
 	durability                      string
 	timeout                         time.Duration
 	durabilitySet                   func() bool
+	// The embedded cluster's hash trees and anti-entropy interval.
+	trees      bool
+	aeInterval time.Duration
+	nodeSet    func() bool // whether --trees or --anti-entropy-interval was given
 }
 
 // Durability modes of the embedded cluster.
@@ -46,7 +51,10 @@ func (t *target) Flags(fs *pflag.FlagSet) {
 	fs.IntVar(&t.w, "w", driver.DefaultW, "write quorum W")
 	fs.StringVar(&t.durability, "durability", durabilityFsync, "embedded cluster: fsync (a write is acknowledged after W replicas fsynced it) or none (acknowledged before it reaches the disk); a --seeds cluster has its own (storaged --no-sync)")
 	fs.DurationVar(&t.timeout, "timeout", 5*time.Second, "per-operation timeout")
+	fs.BoolVar(&t.trees, "trees", true, "embedded cluster: keep hash trees (storaged --trees); --trees=false runs the nodes without trees or anti-entropy, to measure what they cost")
+	fs.DurationVar(&t.aeInterval, "anti-entropy-interval", 0, "embedded cluster: length of an anti-entropy cycle (storaged --anti-entropy-interval; 0: the default, 30s; negative: off)")
 	t.durabilitySet = func() bool { return fs.Changed("durability") }
+	t.nodeSet = func() bool { return fs.Changed("trees") || fs.Changed("anti-entropy-interval") }
 }
 
 func (t *target) Open(ctx context.Context, w workload.Workload) (workload.DB, string, func() error, error) {
@@ -64,6 +72,9 @@ func (t *target) Open(ctx context.Context, w workload.Workload) (workload.DB, st
 func (t *target) openRemote(ctx context.Context, cfg driver.Config) (workload.DB, string, func() error, error) {
 	if t.durabilitySet() {
 		return nil, "", nil, errors.New("--durability applies to the embedded cluster; a --seeds cluster's nodes set their own (storaged --no-sync)")
+	}
+	if t.nodeSet() {
+		return nil, "", nil, errors.New("--trees and --anti-entropy-interval apply to the embedded cluster; a --seeds cluster's nodes set their own (storaged --trees, --anti-entropy-interval)")
 	}
 	if t.ca == "" || t.cert == "" || t.key == "" {
 		return nil, "", nil, errors.New("--seeds needs --ca, --cert and --key (a client certificate of the cluster's CA)")
@@ -102,7 +113,7 @@ func (t *target) openEmbedded(ctx context.Context, cfg driver.Config, log *slog.
 		return nil, "", nil, err
 	}
 	cl, err := localcluster.Start(localcluster.Options{Dir: dir, Nodes: t.nodes, Port: port, ClusterID: "bench",
-		NoSync: t.durability == durabilityNone, Logger: log})
+		NoSync: t.durability == durabilityNone, NoTrees: !t.trees, AntiEntropyInterval: t.aeInterval, Logger: log})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, "", nil, err
@@ -120,10 +131,23 @@ func (t *target) openEmbedded(ctx context.Context, cfg driver.Config, log *slog.
 	if err != nil {
 		return nil, "", nil, errors.Join(err, stop())
 	}
-	desc := fmt.Sprintf("embedded %d-node cluster in this process on 127.0.0.1-%d:%d (real storaged over QUIC+mTLS), durability %s, data in %s (removed afterwards); N=%d R=%d W=%d, timeout %v",
-		t.nodes, t.nodes, port, t.durability, dir, t.n, t.r, t.w, t.timeout)
+	desc := fmt.Sprintf("embedded %d-node cluster in this process on 127.0.0.1-%d:%d (real storaged over QUIC+mTLS), durability %s, %s, data in %s (removed afterwards); N=%d R=%d W=%d, timeout %v",
+		t.nodes, t.nodes, port, t.durability, t.antiEntropy(), dir, t.n, t.r, t.w, t.timeout)
 	closeAll := func() error { return errors.Join(c.Close(), stop()) }
-	return &db{c: c}, desc, closeAll, nil
+	return &db{c: c, status: func() string { return antiEntropyReport(context.Background(), c) }}, desc, closeAll, nil
+}
+
+// antiEntropy describes the embedded cluster's trees and anti-entropy.
+func (t *target) antiEntropy() string {
+	switch {
+	case !t.trees:
+		return "no hash trees (no anti-entropy)"
+	case t.aeInterval < 0:
+		return "hash trees kept, anti-entropy off"
+	case t.aeInterval == 0:
+		return fmt.Sprintf("anti-entropy every %v (the default)", storaged.DefaultAntiEntropyInterval)
+	}
+	return fmt.Sprintf("anti-entropy every %v", t.aeInterval)
 }
 
 // freePort finds a UDP port that is free on 127.0.0.1 .. 127.0.0.n.

@@ -57,7 +57,8 @@ func run(args []string) error {
 		hintWin   = fs.Duration("hint-window", storaged.DefaultHintWindow, "once a node's oldest undelivered hint is this old, hints for new keys of that node are refused (anti-entropy repairs longer outages)")
 		hintRate  = fs.Int64("hint-rate", storaged.DefaultHintRate, "hint delivery throttle in bytes per second, across all owners")
 		hintEvery = fs.Duration("hint-interval", storaged.DefaultHintInterval, "pause between hint delivery passes")
-		aeEvery   = fs.Duration("anti-entropy-interval", 0, "pause between anti-entropy cycles, which compare every partition with its other replicas and repair what differs (0: the default, 30s; negative: off)")
+		aeEvery   = fs.Duration("anti-entropy-interval", 0, "length of an anti-entropy cycle, which compares every partition with its other replicas (skipping the pairs that cannot differ: a difference is found within one or two cycles) and repairs what differs (0: the default, 30s; negative: off)")
+		trees     = fs.Bool("trees", true, "keep per-partition hash trees, which anti-entropy compares; --trees=false runs without them: no tree upkeep on writes, no rebuild at start, no anti-entropy (exchanges with this node fail), replicas converge only by hints and read repair (for measuring what the trees cost)")
 		aeRate    = fs.Int64("anti-entropy-rate", 0, "anti-entropy throttle in bytes per second of hashes and objects moved (0: the default, 8 MiB/s)")
 		memTotal  = fs.Int64("memory-total", 0, "most bytes held for all peers at once: frames being received, requests, unwritten answers (default 192 MiB); a peer over its share is slowed, then cut off")
 		memConn   = fs.Int64("memory-per-conn", 0, "one connection's share of --memory-total (default 32 MiB)")
@@ -105,7 +106,7 @@ func run(args []string) error {
 	cfg.Limits.MaxKey, cfg.Limits.MaxValue = *maxKey, *maxValue
 	cfg.HintMaxBytes, cfg.HintMaxKeys, cfg.HintWindow, cfg.HintRetainBytes = *hintBytes, *hintKeys, *hintWin, *hintKeep
 	cfg.HintRate, cfg.HintInterval = *hintRate, *hintEvery
-	cfg.AntiEntropyInterval, cfg.AntiEntropyRate = *aeEvery, *aeRate
+	cfg.AntiEntropyInterval, cfg.AntiEntropyRate, cfg.NoTrees = *aeEvery, *aeRate, !*trees
 	cfg.Peers.MemoryTotal, cfg.Peers.MemoryPerConn = *memTotal, *memConn
 	cfg.Peers.MaxConns, cfg.Peers.MaxConnsPerSource, cfg.Peers.HandshakeRate = *maxConns, *perSource, *hsRate
 	cfg.Peers.HelloTimeout, cfg.Peers.FrameTimeout = *helloTO, *frameTO

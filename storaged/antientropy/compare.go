@@ -19,6 +19,7 @@ func (x *Exchange) onTop(ok *wire.ExchangeTopOK) error {
 		if ok.Root != x.local.Root() {
 			return malformedf("top: peer root %08x differs from ours %08x but no top came", ok.Root, x.local.Root())
 		}
+		x.equal = true
 		return nil // equal roots: nothing to repair
 	}
 	p, err := merkle.DecodePart(ok.Part)

@@ -39,6 +39,7 @@ type Exchange struct {
 
 	out   Ready
 	stats Stats
+	equal bool // the roots were equal
 }
 
 // Ready is what an Exchange wants done now.
@@ -65,6 +66,10 @@ type Ready struct {
 	// (merges never lose data); no more come.
 	Done bool
 	Err  error
+	// Equal is set with Done, Err nil, when the peer's root equalled ours:
+	// the exchange ended after its first round trip with nothing to repair
+	// (Skips.Found).
+	Equal bool
 	// Stats count the exchange so far.
 	Stats Stats
 }
@@ -101,6 +106,7 @@ func New(cfg Config, part uint32, ringVersion uint64, local *merkle.Tree) (*Exch
 func (x *Exchange) Ready() Ready {
 	rd := x.out
 	rd.Stats = x.stats
+	rd.Equal = rd.Done && rd.Err == nil && x.equal
 	x.out = Ready{Done: rd.Done, Err: rd.Err}
 	return rd
 }

@@ -11,13 +11,19 @@ import (
 )
 
 // TestIdentical: equal trees end after the top, one small round trip,
-// nothing to repair.
+// nothing to repair, and say they were equal (Ready.Equal); the control,
+// trees one key apart, does not.
 func TestIdentical(t *testing.T) {
 	keys := keySet(rand.New(rand.NewPCG(1, 1)), 3000)
 	o := run(t, Config{}, newReplica(t, 1024, keys), newReplica(t, 1024, clone(keys)), nil)
 	checkRepairs(t, o, nil, nil)
-	if o.stats.RoundTrips != 1 || o.stats.Branches != 0 || o.stats.BytesReceived > 32 {
-		t.Fatalf("stats %+v, want 1 round trip, no branches, a tiny answer", o.stats)
+	if o.stats.RoundTrips != 1 || o.stats.Branches != 0 || o.stats.BytesReceived > 32 || !o.equal {
+		t.Fatalf("stats %+v, equal %v; want 1 round trip, no branches, a tiny answer, equal", o.stats, o.equal)
+	}
+	peer := clone(keys)
+	peer["k-extra"] = 1
+	if o := run(t, Config{}, newReplica(t, 1024, keys), newReplica(t, 1024, peer), nil); o.equal || o.err != nil {
+		t.Fatalf("control, one key apart: equal %v, err %v; want not equal, no error", o.equal, o.err)
 	}
 }
 

@@ -91,6 +91,7 @@ type outcome struct {
 	theirs      map[string]uint64 // Ready.Theirs, gathered
 	stats       Stats
 	err         error
+	equal       bool // Ready.Equal at the end
 }
 
 // run drives an exchange of local against peer to its end, every message
@@ -116,7 +117,7 @@ func run(t testing.TB, cfg Config, local, peer *replica, tamper func(n int, req,
 			o.theirs[k] = h
 		}
 		if rd.Done {
-			o.stats, o.err = rd.Stats, rd.Err
+			o.stats, o.err, o.equal = rd.Stats, rd.Err, rd.Equal
 			return o
 		}
 		if rd.Send == nil && rd.Scan == nil {

@@ -45,6 +45,12 @@ type Options struct {
 	ClusterID string
 	// NoSync turns off fsync (see storaged.Config.NoSync).
 	NoSync bool
+	// NoTrees runs every node without hash trees, and so without
+	// anti-entropy (see storaged.Config.NoTrees).
+	NoTrees bool
+	// AntiEntropyInterval is every node's anti-entropy cycle length (see
+	// storaged.Config.AntiEntropyInterval: 0 the default, negative off).
+	AntiEntropyInterval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -103,6 +109,7 @@ func Start(opts Options) (*Cluster, error) {
 		srv, err := storaged.New(storaged.Config{
 			ID: n.ID, DataDir: filepath.Join(opts.Dir, string(n.ID)), ClusterID: f.ClusterID,
 			InitialCluster: f.Nodes, TLS: mat, NoSync: opts.NoSync, Logger: opts.Logger,
+			NoTrees: opts.NoTrees, AntiEntropyInterval: opts.AntiEntropyInterval,
 		})
 		if err != nil {
 			c.Close()
