@@ -30,16 +30,16 @@ func TestReportSeparatesUpdateGets(t *testing.T) {
 	}
 }
 
-// TestAELine: each node's anti-entropy figures, a node with no full cycle
-// yet and one that did not answer.
+// TestAELine: each node's anti-entropy and commit figures, a node with no
+// full cycle yet and one that did not answer.
 func TestAELine(t *testing.T) {
 	sts := []driver.NodeStatus{
-		{Node: ring.Node{ID: "n1"}, Info: wire.StatusOK{AEPartitions: 8192, AEFailed: 1, AEKeysRepaired: 7, AELastCycleMS: 1500}},
+		{Node: ring.Node{ID: "n1"}, Info: wire.StatusOK{AEPartitions: 8192, AEFailed: 1, AEKeysRepaired: 7, AELastCycleMS: 1500, Writes: 90, Commits: 9}},
 		{Node: ring.Node{ID: "n2"}, Info: wire.StatusOK{AEPartitions: 3}},
 		{Node: ring.Node{ID: "n3"}, Err: errors.New("timeout")},
 	}
-	want := "anti-entropy since the nodes started: n1 8192 exchanges (1 failed), 7 keys repaired, last cycle 1.5s; " +
-		"n2 3 exchanges (0 failed), 0 keys repaired, no full cycle yet; n3 no status (timeout)"
+	want := "anti-entropy and commits since the nodes started: n1 8192 exchanges (1 failed), 7 keys repaired, last cycle 1.5s; 90 writes in 9 commits; " +
+		"n2 3 exchanges (0 failed), 0 keys repaired, no full cycle yet; 0 writes in 0 commits; n3 no status (timeout)"
 	if got := aeLine(sts); got != want {
 		t.Errorf("aeLine:\n got %q\nwant %q", got, want)
 	}
