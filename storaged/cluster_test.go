@@ -17,6 +17,7 @@ import (
 	"github.com/shoalkv/shoal/internal/sim"
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged"
+	"github.com/shoalkv/shoal/storaged/store/memstore"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
 	"github.com/shoalkv/shoal/wire/pki"
@@ -62,6 +63,9 @@ type testCluster struct {
 	running map[string]*runningNode
 	started map[string]time.Time // when each member last started
 	client  *wire.Endpoint
+	// noWaitTrees makes start return at once, with the node's trees
+	// still rebuilding (by default it waits for them).
+	noWaitTrees bool
 }
 
 type runningNode struct {
@@ -205,6 +209,14 @@ func (c *testCluster) start(id string) *storaged.Server {
 	// Run starts the delivery ticker at this instant: virtual time cannot
 	// move on before its goroutine has run and blocked.
 	c.started[id] = time.Now()
+	if !c.noWaitTrees {
+		// The rebuild of the trees runs in (virtual) time; tests of
+		// anything else start from ready trees.
+		synctest.Wait() // a rebuild with nothing to throttle takes no time
+		for srv.TreesNotReady() > 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	return srv
 }
 
@@ -351,4 +363,19 @@ func values(s dvv.Set) []string {
 		out = append(out, string(v))
 	}
 	return out
+}
+
+// memOptions returns o laid out by the partitions of cfg's ring, as a
+// Config.Store must be.
+func memOptions(cfg *storaged.Config, o memstore.Options) memstore.Options {
+	parts := cfg.Partitions
+	if parts == 0 {
+		parts = ring.DefaultPartitions
+	}
+	r, err := ring.New(parts, cfg.InitialCluster)
+	if err != nil {
+		panic(err) // the test cluster's members make a valid ring
+	}
+	o.Partition, o.Partitions = r.PartitionOf, r.Partitions()
+	return o
 }

@@ -48,6 +48,12 @@ const (
 // check finds only bugs and disk rot, and costs a full scan.
 const DefaultTreeVerifyInterval = 6 * time.Hour
 
+// DefaultTreeRebuildRate throttles the rebuild of the hash trees at start
+// (see Config.TreeRebuildRate), in keys per second: about a third of one
+// core here (an unthrottled rebuild hashes some 650,000 keys/s), so a node
+// of 10 million objects has its trees within a minute while it serves.
+const DefaultTreeRebuildRate = 200_000
+
 // Anti-entropy defaults (see Config.N and the AntiEntropy fields).
 const (
 	// DefaultN is the replication factor, the drivers' default too.
@@ -76,8 +82,10 @@ type Config struct {
 	// set.
 	DataDir string
 	// Store, when set, is used instead of opening DataDir: an in-memory
-	// crashable store in the simulator (storaged/store/memstore). The
-	// server owns it and closes it on Close.
+	// crashable store in the simulator (storaged/store/memstore). It must
+	// lay its objects out by the ring's partitions, as the store New
+	// opens does (memstore.Options.Partition, Partitions), or New refuses
+	// it. The server owns it and closes it on Close.
 	Store store.Engine
 	// PacketConn, when set, is used instead of binding Listen: a simulated
 	// network's connection (internal/sim). The server owns it.
@@ -153,6 +161,13 @@ type Config struct {
 	// found differing is replaced by the rebuilt one and counted
 	// (wire.StatusOK.TreeMismatches).
 	TreeVerifyInterval time.Duration
+	// TreeRebuildRate throttles the rebuild of the hash trees that each
+	// start runs while the node serves, in keys per second (default
+	// DefaultTreeRebuildRate; negative: unthrottled). A partition's
+	// exchanges wait for its tree: the node's own cycles skip it and its
+	// peers' are refused (wire.ErrBusy) until then; wire.StatusOK's
+	// TreesRebuilding counts the partitions not ready yet.
+	TreeRebuildRate int64
 	// N is the replication factor; it must match the drivers' (default
 	// DefaultN, 3). A node replicates a partition when it is among the first
 	// N distinct owners of its preference list; it exchanges only those
@@ -273,6 +288,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.TreeVerifyInterval == 0 {
 		c.TreeVerifyInterval = DefaultTreeVerifyInterval
+	}
+	if c.TreeRebuildRate == 0 {
+		c.TreeRebuildRate = DefaultTreeRebuildRate
 	}
 	if c.N == 0 {
 		c.N = DefaultN

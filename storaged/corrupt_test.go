@@ -20,7 +20,7 @@ func TestDamagedRecordIsMissingUntilRepaired(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		disk := memstore.NewDisk()
 		c := newTestCluster(t, 2, func(cfg *storaged.Config) {
-			st, err := disk.Open(memstore.Options{})
+			st, err := disk.Open(memOptions(cfg, memstore.Options{}))
 			if err != nil {
 				t.Fatal(err)
 			}

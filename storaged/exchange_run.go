@@ -181,6 +181,9 @@ type aeRun struct {
 	turn func(p int, peer ring.NodeID) antientropy.Verdict
 	// pace, if not nil, waits until the i-th of n partitions may begin.
 	pace func(ctx context.Context, i, n int) error
+	// notReady counts the partitions pass skipped because their tree was
+	// not rebuilt yet.
+	notReady int
 }
 
 // throttle takes n bytes from the node's bucket and waits until they are
@@ -204,6 +207,7 @@ func (a *aeRun) countRepaired() {
 func (a *aeRun) cycle(ctx context.Context, began time.Time, full bool) {
 	s := a.s
 	r := s.ring.Load()
+	a.notReady = 0
 	var skipped [3]int // by verdict
 	a.turn = func(p int, peer ring.NodeID) antientropy.Verdict {
 		v := a.x.marks.turn(p, peer, s.trees.seq(p), full)
@@ -218,6 +222,11 @@ func (a *aeRun) cycle(ctx context.Context, began time.Time, full bool) {
 		return
 	}
 	took := s.clock.Now().Sub(began)
+	if a.notReady > 0 {
+		s.log.Debug("anti-entropy cycle skipped partitions whose trees were rebuilding", "partitions", a.notReady,
+			"took", took)
+		return // not a full cycle
+	}
 	s.ae.lastCycleMS.Store(uint64(took.Milliseconds()))
 	s.log.Debug("anti-entropy cycle done", "took", took, "ring_version", r.Version(), "full", full,
 		"compared", skipped[antientropy.Compare], "skipped_unchanged", skipped[antientropy.SkipUnchanged],
@@ -264,6 +273,13 @@ func (a *aeRun) pass(ctx context.Context, r *ring.Ring, parts []int, exchanged f
 			if err := a.pace(ctx, i, len(parts)); err != nil {
 				return err
 			}
+		}
+		if !s.trees.off && !s.trees.ready(p) {
+			a.notReady++ // rebuilding since the node started: nothing to compare yet
+			if partDone != nil {
+				partDone()
+			}
+			continue
 		}
 		primaries, _ := r.PreferenceOf(p, s.cfg.N)
 		for _, peer := range primaries {

@@ -28,15 +28,20 @@ func (s *Server) replicates(r *ring.Ring, p int) bool {
 	return slices.ContainsFunc(primaries, func(n ring.Node) bool { return n.ID == s.cfg.ID })
 }
 
-// checkExchange refuses an exchange request for a partition out of range or
-// one this node does not replicate in r, and every one while this node runs
-// without hash trees (errNoTrees).
+// checkExchange refuses an exchange request for a partition out of range,
+// one whose tree is not rebuilt yet since the node started (wire.ErrBusy:
+// ask again later) or one this node does not replicate in r, and every one
+// while this node runs without hash trees (errNoTrees).
 func (s *Server) checkExchange(r *ring.Ring, part uint32) error {
 	if s.trees.off {
 		return s.errNoTrees()
 	}
 	if int64(part) >= int64(r.Partitions()) {
 		return fmt.Errorf("%w: exchange of partition %d: the ring has %d partitions", wire.ErrBadRequest, part, r.Partitions())
+	}
+	if !s.trees.ready(int(part)) {
+		return fmt.Errorf("%w: node %q is rebuilding its hash trees since it started (%d partitions not ready, partition %d among them)",
+			wire.ErrBusy, s.cfg.ID, s.trees.notReady(), part)
 	}
 	if !s.replicates(r, int(part)) {
 		return fmt.Errorf("%w: node %q does not replicate partition %d (ring version %d, n=%d)",

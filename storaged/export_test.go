@@ -72,3 +72,31 @@ func SetExchangeHook(f func(p int, peer ring.NodeID, st antientropy.Stats, fetch
 	testHookExchanged.Store(&g)
 	return func() { testHookExchanged.Store(nil) }
 }
+
+// TreesNotReady is the number of partitions whose tree the rebuild at
+// start has not installed yet.
+func (s *Server) TreesNotReady() int { return s.trees.notReady() }
+
+// SetRebuildChunkHook makes f run in every tree rebuild between a chunk's
+// snapshot and its wait, with the partition and the keys scanned, and
+// returns a function that removes it.
+func SetRebuildChunkHook(f func(p int, keys []string)) (restore func()) {
+	testHookRebuildChunk.Store(&f)
+	return func() { testHookRebuildChunk.Store(nil) }
+}
+
+// SetRebuildSnapshotOnly makes every rebuild chunk ignore the writes that
+// settled since its mark (the bug the marks avoid), and returns a function
+// that restores them. It is the negative control of the rebuild tests.
+func SetRebuildSnapshotOnly() (restore func()) {
+	testRebuildSnapshotOnly.Store(true)
+	return func() { testRebuildSnapshotOnly.Store(false) }
+}
+
+// SetRebuildChunk makes every tree rebuild scan n keys per snapshot, and
+// returns a function that restores the default.
+func SetRebuildChunk(n int) (restore func()) {
+	old := rebuildChunk
+	rebuildChunk = n
+	return func() { rebuildChunk = old }
+}

@@ -148,9 +148,16 @@ func (s *Server) runRepair(ctx context.Context, rep *antientropy.Repair, r *ring
 		x = newAEShared(s.cfg.AntiEntropyRate, s.clock.Now())
 	}
 	a := &aeRun{s: s, x: x, repaired: func(n uint64) { locked(func() { rep.Repaired(n) }) }}
-	err := a.pass(ctx, r, parts,
-		func(p int, peer ring.NodeID, err error) { locked(func() { rep.Exchanged(uint32(p), peer, err) }) },
-		func() { locked(rep.PartitionDone) })
+	// A repair compares whole trees: it waits for the rebuild at start.
+	if n := s.trees.notReady(); n > 0 {
+		s.log.Info("repair waits for the hash tree rebuild", "partitions_not_ready", n)
+	}
+	err := s.waitTrees(ctx)
+	if err == nil {
+		err = a.pass(ctx, r, parts,
+			func(p int, peer ring.NodeID, err error) { locked(func() { rep.Exchanged(uint32(p), peer, err) }) },
+			func() { locked(rep.PartitionDone) })
+	}
 	now := s.clock.Now()
 	var p wire.RepairProgress
 	locked(func() {

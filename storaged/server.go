@@ -42,14 +42,16 @@ type Server struct {
 	deliverStop context.CancelFunc
 	deliverDone chan struct{}
 
-	// The live hash trees (trees.go), rebuilt by New, the partitions a
-	// rebuild is building now (status), and the background verify
-	// goroutine, started by Run and stopped by Close.
-	trees      *trees
-	rebuilding atomic.Uint64
-	verifyMu   sync.Mutex
-	verifyStop chan struct{}
-	verifyDone chan struct{}
+	// The live hash trees (trees.go), the goroutine that rebuilds them
+	// while the node serves (rebuild.go) and the background verify, both
+	// started by Run and stopped by Close.
+	trees       *trees
+	rebuildMu   sync.Mutex
+	rebuildStop context.CancelFunc
+	rebuildDone chan struct{}
+	verifyMu    sync.Mutex
+	verifyStop  chan struct{}
+	verifyDone  chan struct{}
 
 	// The anti-entropy goroutine (exchange_run.go), started by Run and
 	// stopped by Close, its counters, the exchange slot and byte throttle
@@ -64,7 +66,7 @@ type Server struct {
 }
 
 // New opens the data directory (taking its lock), builds the ring from the
-// initial cluster, rebuilds the hash trees from the stored objects and binds
+// initial cluster, marks every partition's hash tree for a rebuild and binds
 // the listen address. Nothing is served until Run.
 func New(cfg Config) (*Server, error) {
 	cfg.setDefaults()
@@ -90,6 +92,12 @@ func New(cfg Config) (*Server, error) {
 		}
 		st = bs
 	}
+	// The trees, anti-entropy and (later) handoff scan one partition at a
+	// time: a store must be laid out by the ring's partitions.
+	if err := st.ScanPartition(r.Partitions()-1, nil, func(_, _ []byte) bool { return false }); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("storaged: the store is not laid out by the ring's %d partitions: %w", r.Partitions(), err)
+	}
 	s := &Server{
 		quarantined: quarantined,
 		cfg:         cfg,
@@ -109,10 +117,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("storaged: scan hints: %w", err)
 	}
 	s.ring.Store(r)
-	if err := s.rebuildTrees(); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("storaged: rebuild hash trees: %w", err)
+	s.trees = newTrees(r.Partitions())
+	if cfg.NoTrees {
+		s.trees.off = true
+		s.log.Info("hash trees off: no upkeep, no verify, no anti-entropy")
 	}
+	s.trees.rebuildAll()
 	s.ep, err = wire.NewEndpoint(wire.EndpointConfig{
 		Addr:       cfg.Listen,
 		PacketConn: cfg.PacketConn,
@@ -137,11 +147,15 @@ func New(cfg Config) (*Server, error) {
 // Addr is the bound address.
 func (s *Server) Addr() net.Addr { return s.ep.Addr() }
 
-// Run serves, delivers the hints this node holds to their owners, verifies
+// Run serves, rebuilds the hash trees from the store (throttled, while it
+// serves), delivers the hints this node holds to their owners, verifies
 // its hash trees every TreeVerifyInterval and runs anti-entropy every
 // AntiEntropyInterval, until ctx ends; then it shuts down gracefully (Close)
 // and returns.
 func (s *Server) Run(ctx context.Context) error {
+	if err := s.startRebuild(); err != nil {
+		return err
+	}
 	if err := s.startDelivery(); err != nil {
 		return err
 	}
@@ -168,6 +182,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.stopDelivery()
+	s.stopRebuild()
 	s.stopVerify()
 	s.stopRepairs()
 	s.stopAntiEntropy()

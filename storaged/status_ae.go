@@ -18,7 +18,7 @@ func (s *Server) statusReport() (any, error) {
 	if !ok {
 		panic(fmt.Sprintf("storaged: status answered %T", resp))
 	}
-	st.TreesRebuilding = s.rebuilding.Load()
+	st.TreesRebuilding = uint64(s.trees.notReady())
 	st.Repair = s.latestRepair()
 	return st, nil
 }

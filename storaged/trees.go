@@ -43,11 +43,26 @@ import (
 type trees struct {
 	mu    sync.Mutex
 	off   bool         // Config.NoTrees; set before the node serves, never changed
-	parts []*partTree  // by partition; nil: no object hashed yet
+	parts []*partTree  // by partition; nil: no object hashed yet (or not rebuilt yet)
 	count int          // parts that are not nil
 	empty *merkle.Tree // what read shows of a partition with no tree: never changed
 
-	// What the last rebuild at start did (status).
+	// building holds, by partition, the rebuild of a partition whose tree
+	// is not ready yet (rebuild.go); nil once it is. unready counts them.
+	// A partition being rebuilt has no live tree, and exchanges of it are
+	// refused until its rebuild installs one.
+	building []*rebuild
+	unready  int
+	// staged and settled count the writes staged and those whose then has
+	// run, across all partitions. Both advance in commit order, so once
+	// settled reaches a value staged had, every write staged until then is
+	// settled (a rebuild waits for that: rebuild.go).
+	staged, settled uint64
+	// wake, if not nil, is closed (and cleared) when settled advances: a
+	// rebuild waiting for a mark sleeps on it.
+	wake chan struct{}
+
+	// What the rebuild at start did (status), once it is done.
 	rebuildKeys uint64
 	rebuildTook time.Duration
 	// mismatches counts the partitions verify found differing from the store.
@@ -68,8 +83,34 @@ type partTree struct {
 // upkeep must not have: the negative control of the tree tests.
 var testEarlyApply atomic.Bool
 
+// newTrees returns the trees of a node with partitions partitions, every
+// one ready and empty (rebuilding marks them all for a rebuild).
 func newTrees(partitions int) *trees {
-	return &trees{parts: make([]*partTree, partitions)}
+	return &trees{parts: make([]*partTree, partitions), building: make([]*rebuild, partitions)}
+}
+
+// ready reports whether partition p's tree is ready: rebuilt since the node
+// started (and the trees are on).
+func (t *trees) ready(p int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.off && t.building[p] == nil
+}
+
+// notReady returns how many partitions have no tree ready yet.
+func (t *trees) notReady() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.unready
+}
+
+// settle counts one staged write's then as run. The caller holds t.mu.
+func (t *trees) settle() {
+	t.settled++
+	if t.wake != nil {
+		close(t.wake)
+		t.wake = nil
+	}
 }
 
 // part returns partition p's entry, making it if it has none. The caller
@@ -95,12 +136,39 @@ func (t *trees) stage(p int, key []byte, old, next dvv.Set) func(committed bool)
 	if t.off {
 		return nil
 	}
-	delta := merkle.Hash(key, old) ^ merkle.Hash(key, next)
+	hNext := merkle.Hash(key, next)
+	delta := merkle.Hash(key, old) ^ hNext
 	t.mu.Lock()
+	t.staged++
+	if rb := t.building[p]; rb != nil {
+		rb.pending++
+		t.mu.Unlock()
+		return func(committed bool) {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			t.settle()
+			if t.building[p] == rb {
+				rb.pending--
+				if committed {
+					rb.apply(key, delta, hNext)
+				}
+				return
+			}
+			// The rebuild installed its tree meanwhile, with this write
+			// still pending (rebuild.install).
+			pt := t.parts[p]
+			pt.pending--
+			if committed {
+				pt.tree.Apply(key, delta)
+				pt.seq++
+			}
+		}
+	}
 	pt := t.part(p)
 	if testEarlyApply.Load() {
 		pt.tree.Apply(key, delta)
 		pt.seq++
+		t.settle()
 		t.mu.Unlock()
 		return nil
 	}
@@ -109,6 +177,7 @@ func (t *trees) stage(p int, key []byte, old, next dvv.Set) func(committed bool)
 	return func(committed bool) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
+		t.settle()
 		pt.pending--
 		if committed {
 			pt.tree.Apply(key, delta)
@@ -192,47 +261,6 @@ func scanPartition(st store.Engine, p, leaves int) (*sizedTree, error) {
 	return out, err
 }
 
-// rebuildTrees builds the live trees from the store. It runs in New, before
-// the node serves, so nothing writes meanwhile: the node's exchanges (and
-// its status) see complete trees from the start. While it scans, every
-// partition counts as rebuilding (Server.rebuilding, status). It logs how
-// long it took and the keys per second. (A rebuild while serving,
-// throttled, after an unclean stop, is for later: it needs the exchange to
-// wait for it.)
-func (s *Server) rebuildTrees() error {
-	if s.cfg.NoTrees {
-		s.trees = newTrees(s.ring.Load().Partitions())
-		s.trees.off = true
-		s.log.Info("hash trees off: no upkeep, no verify, no anti-entropy")
-		return nil
-	}
-	began := s.clock.Now()
-	r := s.ring.Load()
-	s.rebuilding.Store(uint64(r.Partitions())) // the scan covers every partition
-	fresh, keys, undecodable, err := scanTrees(s.st, r)
-	s.rebuilding.Store(0)
-	if err != nil {
-		return err
-	}
-	took := s.clock.Now().Sub(began)
-	t := newTrees(len(fresh))
-	for p, ft := range fresh {
-		if ft != nil {
-			t.parts[p] = &partTree{tree: ft.tree}
-			t.count++
-		}
-	}
-	t.rebuildKeys, t.rebuildTook = uint64(keys), took
-	s.trees = t
-	rate := "n/a"
-	if took > 0 {
-		rate = fmt.Sprintf("%.0f", float64(keys)/took.Seconds())
-	}
-	s.log.Info("hash trees rebuilt", "partitions", t.count, "keys", keys, "undecodable", undecodable,
-		"took", took, "keys_per_s", rate)
-	return nil
-}
-
 // seq returns partition p's tree version (partTree.seq; 0 for a partition
 // that holds nothing here yet).
 func (t *trees) seq(p int) uint64 {
@@ -300,7 +328,7 @@ func (s *Server) verifyTrees() (differ []int, busy int, err error) {
 	marks := make([]mark, len(t.parts))
 	t.mu.Lock()
 	for p, pt := range t.parts {
-		marks[p] = mark{stable: true}
+		marks[p] = mark{stable: t.building[p] == nil}
 		if pt != nil {
 			marks[p] = mark{seq: pt.seq, stable: pt.pending == 0}
 		}
@@ -323,8 +351,8 @@ func (s *Server) verifyTrees() (differ []int, busy int, err error) {
 		if pt != nil {
 			live, seq, pending = pt.tree, pt.seq, pt.pending
 		}
-		if !marks[p].stable || pending != 0 || seq != marks[p].seq {
-			busy++
+		if !marks[p].stable || pending != 0 || seq != marks[p].seq || t.building[p] != nil {
+			busy++ // raced, or still rebuilding since the node started
 			continue
 		}
 		rebuilt := fresh[p]

@@ -3,11 +3,13 @@ package storaged
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/store"
+	"github.com/shoalkv/shoal/wire/clock"
 	"github.com/shoalkv/shoal/wire/dvv"
 )
 
@@ -39,11 +41,58 @@ func BenchmarkTreeUpkeep(b *testing.B) {
 //	go test ./storaged -run '^$' -bench TreeRebuild
 func BenchmarkTreeRebuild(b *testing.B) {
 	const keys = 20_000
-	st, err := store.Open(b.TempDir(), store.Options{NoSync: true})
+	st := benchStore(b, keys, store.Options{NoSync: true})
+	r, err := ring.New(ring.DefaultPartitions, []ring.Node{{ID: "n1", Addr: "127.0.0.1:1"}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
+	for b.Loop() {
+		if _, n, _, err := scanTrees(st, r); err != nil || n != keys {
+			b.Fatalf("scan: %d keys, %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(keys*b.N)/b.Elapsed().Seconds(), "keys/s")
+}
+
+// BenchmarkTreeRebuildChunked is the rebuild each start runs while the
+// node serves (rebuild.go), unthrottled, over a bbolt store of 20,000
+// objects of 100 bytes laid out in the ring's partitions: with 4096
+// partitions (about 5 objects each: the cost per partition shows) and 16
+// (1,250 each: the cost per key), reported in keys/s. Run:
+//
+//	go test ./storaged -run '^$' -bench TreeRebuildChunked
+func BenchmarkTreeRebuildChunked(b *testing.B) {
+	const keys = 20_000
+	for _, parts := range []int{ring.DefaultPartitions, 16} {
+		b.Run(fmt.Sprintf("partitions=%d", parts), func(b *testing.B) {
+			r, err := ring.New(parts, []ring.Node{{ID: "n1", Addr: "127.0.0.1:1"}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			st := benchStore(b, keys, store.Options{NoSync: true, Partition: r.PartitionOf, Partitions: parts})
+			s := &Server{st: st, cfg: Config{TreeRebuildRate: -1}, clock: clock.Or(nil), log: slog.New(slog.DiscardHandler)}
+			for b.Loop() {
+				s.trees = newTrees(parts)
+				s.trees.rebuildAll()
+				s.rebuildTrees(context.Background())
+				if n := s.trees.status().rebuildKeys; n != keys || s.trees.notReady() != 0 {
+					b.Fatalf("rebuild: %d keys, %d partitions not ready", n, s.trees.notReady())
+				}
+			}
+			b.ReportMetric(float64(keys*b.N)/b.Elapsed().Seconds(), "keys/s")
+		})
+	}
+}
+
+// benchStore opens a bbolt store with opts in a temporary directory, closed
+// when the benchmark ends, holding keys objects of 100 bytes.
+func benchStore(b *testing.B, keys int, opts store.Options) *store.Store {
+	b.Helper()
+	st, err := store.Open(b.TempDir(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
 	a := dvv.Actor{Node: "n1", Epoch: 7}
 	obj, _ := dvv.Set{}.Update(a, nil, make([]byte, 100), false)
 	enc, err := dvv.EncodeSet(obj)
@@ -64,14 +113,5 @@ func BenchmarkTreeRebuild(b *testing.B) {
 		})
 	}
 	wg.Wait()
-	r, err := ring.New(ring.DefaultPartitions, []ring.Node{{ID: "n1", Addr: "127.0.0.1:1"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		if _, n, _, err := scanTrees(st, r); err != nil || n != keys {
-			b.Fatalf("scan: %d keys, %v", n, err)
-		}
-	}
-	b.ReportMetric(float64(keys*b.N)/b.Elapsed().Seconds(), "keys/s")
+	return st
 }

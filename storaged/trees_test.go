@@ -126,7 +126,7 @@ func TestTreesIgnoreFailedCommits(t *testing.T) {
 					if cfg.ID != "n1" {
 						return
 					}
-					st, err := disk.Open(memstore.Options{Logger: testLogger()})
+					st, err := disk.Open(memOptions(cfg, memstore.Options{Logger: testLogger()}))
 					if err != nil {
 						t.Fatal(err)
 					}

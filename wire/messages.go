@@ -165,10 +165,10 @@ type StatusOK struct {
 	// none yet), and AEFailed the exchanges that failed or were skipped
 	// because their peer had failed earlier in the cycle or repair.
 	AEPartitions, AEKeysRepaired, AELastCycleMS, AEFailed uint64
-	// TreesRebuilding counts the partitions whose hash tree a rebuild is
-	// building now (their exchanges wait for it). The rebuild at start
-	// covers every partition and ends before the node serves, so a node
-	// that answers reports 0 until trees are rebuilt while serving.
+	// TreesRebuilding counts the partitions whose hash tree the rebuild at
+	// start, which runs while the node serves, has not installed yet
+	// (their exchanges wait for it); TreeKeys and TreeRebuildMS are set
+	// when it ends.
 	TreesRebuilding uint64
 	// Repair is the node's latest on-demand repair, running or done (ID 0:
 	// none since start).

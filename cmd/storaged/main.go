@@ -60,6 +60,7 @@ func run(args []string) error {
 		aeEvery   = fs.Duration("anti-entropy-interval", 0, "length of an anti-entropy cycle, which compares every partition with its other replicas (skipping the pairs that cannot differ: a difference is found within one or two cycles) and repairs what differs (0: the default, 30s; negative: off)")
 		trees     = fs.Bool("trees", true, "keep per-partition hash trees, which anti-entropy compares; --trees=false runs without them: no tree upkeep on writes, no rebuild at start, no anti-entropy (exchanges with this node fail), replicas converge only by hints and read repair (for measuring what the trees cost)")
 		aeRate    = fs.Int64("anti-entropy-rate", 0, "anti-entropy throttle in bytes per second of hashes and objects moved (0: the default, 8 MiB/s)")
+		rebuild   = fs.Int64("tree-rebuild-rate", 0, "throttle of the hash tree rebuild each start runs while the node serves, in keys per second (0: the default, 200,000; negative: unthrottled); a partition's exchanges wait for its tree")
 		memTotal  = fs.Int64("memory-total", 0, "most bytes held for all peers at once: frames being received, requests, unwritten answers (default 192 MiB); a peer over its share is slowed, then cut off")
 		memConn   = fs.Int64("memory-per-conn", 0, "one connection's share of --memory-total (default 32 MiB)")
 		maxConns  = fs.Int("max-conns", 0, "most connections accepted in total (default 4096)")
@@ -107,6 +108,7 @@ func run(args []string) error {
 	cfg.HintMaxBytes, cfg.HintMaxKeys, cfg.HintWindow, cfg.HintRetainBytes = *hintBytes, *hintKeys, *hintWin, *hintKeep
 	cfg.HintRate, cfg.HintInterval = *hintRate, *hintEvery
 	cfg.AntiEntropyInterval, cfg.AntiEntropyRate, cfg.NoTrees = *aeEvery, *aeRate, !*trees
+	cfg.TreeRebuildRate = *rebuild
 	cfg.Peers.MemoryTotal, cfg.Peers.MemoryPerConn = *memTotal, *memConn
 	cfg.Peers.MaxConns, cfg.Peers.MaxConnsPerSource, cfg.Peers.HandshakeRate = *maxConns, *perSource, *hsRate
 	cfg.Peers.HelloTimeout, cfg.Peers.FrameTimeout = *helloTO, *frameTO
