@@ -156,14 +156,15 @@ type Config struct {
 	// exchanges with it.
 	NoTrees bool
 	// TreeVerifyInterval is the pause between background checks of the
-	// live hash trees against trees rebuilt by a scan of the store
+	// live hash trees against trees rebuilt by a scan of the store, one
+	// partition at a time in short snapshots at TreeRebuildRate
 	// (default DefaultTreeVerifyInterval, 6h; negative: never). A tree
 	// found differing is replaced by the rebuilt one and counted
 	// (wire.StatusOK.TreeMismatches).
 	TreeVerifyInterval time.Duration
 	// TreeRebuildRate throttles the rebuild of the hash trees that each
-	// start runs while the node serves, in keys per second (default
-	// DefaultTreeRebuildRate; negative: unthrottled). A partition's
+	// start runs while the node serves, and each verify's scan, in keys
+	// per second (default DefaultTreeRebuildRate; negative: unthrottled). A partition's
 	// exchanges wait for its tree: the node's own cycles skip it and its
 	// peers' are refused (wire.ErrBusy) until then; wire.StatusOK's
 	// TreesRebuilding counts the partitions not ready yet.

@@ -124,7 +124,7 @@ func badRequest[T any](ok *T, err error) (any, error) {
 
 // exchangeKeys answers one page of key hashes of some leaves, from one scan
 // of the partition starting at the request's cursor. An object that does
-// not decode is left out, as the trees leave it out (scanTrees).
+// not decode is left out, as the trees leave it out (rebuild.go).
 func (s *Server) exchangeKeys(p wire.Peer, body []byte) (any, error) {
 	var req wire.ExchangeKeys
 	if _, err := exchangeRequest(s, p, body, &req, func(q *wire.ExchangeKeys) uint32 { return q.Partition }); err != nil {

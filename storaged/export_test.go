@@ -1,6 +1,8 @@
 package storaged
 
 import (
+	"context"
+
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/antientropy"
 	"github.com/shoalkv/shoal/wire/dvv"
@@ -15,9 +17,11 @@ func SetHintAppliedHook(f func()) (restore func()) {
 }
 
 // VerifyTrees runs the hash tree verify now (verifyTrees): the partitions
-// whose live tree differed from a rebuild (now replaced), and how many it
-// skipped because a write raced the scan.
-func (s *Server) VerifyTrees() (differ []int, busy int, err error) { return s.verifyTrees() }
+// whose live tree differed from one built afresh (now replaced), and how
+// many it skipped because their rebuild at start is not done.
+func (s *Server) VerifyTrees() (differ []int, busy int, err error) {
+	return s.verifyTrees(context.Background())
+}
 
 // SetTreesEarlyApply makes every node apply a write's tree delta before its
 // batch commits (the bug the upkeep avoids), and returns a function that

@@ -79,7 +79,7 @@ type rebuild struct {
 	// nil otherwise.
 	recent map[string]uint64
 	// pending counts the writes staged into this rebuild whose then has
-	// not run: the partition's pending count once installed.
+	// not run: a partition installed with some gets a tree for them.
 	pending int
 }
 
@@ -211,7 +211,8 @@ func (s *Server) rebuildTrees(ctx context.Context) {
 }
 
 // chunkKey is one key a rebuild chunk scanned, with the hash of its value
-// (0: it does not decode, and is left out as scanTrees leaves it out).
+// (0: it does not decode, and is left out: a write sees it as absent, or
+// refuses to write over it).
 type chunkKey struct {
 	key  string
 	hash uint64
@@ -227,23 +228,35 @@ func (s *Server) rebuildPartition(ctx context.Context, p int) (int, error) {
 	if rb == nil {
 		return 0, nil
 	}
+	err := s.buildPartition(ctx, p, rb, func() { t.install(p, rb) })
+	t.mu.Lock()
+	keys := rb.keys
+	t.mu.Unlock()
+	return keys, err
+}
+
+// buildPartition builds partition p's tree into rb chunk by chunk, and
+// calls done, holding the trees' mutex, once the last chunk is in. The
+// writes that settle meanwhile must reach rb.apply: rb is the partition's
+// rebuild (trees.building) or the verify's check (trees.check). A
+// partition that turns out to hold more objects than its tree's size
+// suits is started again at a larger one.
+func (s *Server) buildPartition(ctx context.Context, p int, rb *rebuild, done func()) error {
 	size := merkle.MinLeaves
 	for {
-		again, err := s.rebuildFrom(ctx, p, rb, size)
+		again, err := s.buildFrom(ctx, p, rb, size, done)
 		if err != nil || again == 0 {
-			t.mu.Lock()
-			keys := rb.keys
-			t.mu.Unlock()
-			return keys, err
+			return err
 		}
 		size = again
 	}
 }
 
-// rebuildFrom builds p's tree from the start at size leaves, chunk by
-// chunk, and installs it; if the partition turns out to hold more objects
-// than size suits, it stops and returns the size to start again at.
-func (s *Server) rebuildFrom(ctx context.Context, p int, rb *rebuild, size int) (again int, err error) {
+// buildFrom builds p's tree from the start at size leaves, chunk by chunk,
+// and calls done once it is complete; if the partition turns out to hold
+// more objects than size suits, it stops and returns the size to start
+// again at.
+func (s *Server) buildFrom(ctx context.Context, p int, rb *rebuild, size int, done func()) (again int, err error) {
 	t := s.trees
 	tree, err := merkle.New(size)
 	if err != nil {
@@ -263,24 +276,21 @@ func (s *Server) rebuildFrom(ctx context.Context, p int, rb *rebuild, size int) 
 		t.mu.Unlock()
 		// 2. The snapshot.
 		chunk, more, err := s.scanChunk(p, from)
-		if err != nil {
-			t.mu.Lock()
-			rb.recent = nil
-			t.mu.Unlock()
-			return 0, err
-		}
-		if hook := testHookRebuildChunk.Load(); hook != nil {
-			keys := make([]string, len(chunk))
-			for i, c := range chunk {
-				keys[i] = c.key
+		if err == nil {
+			if hook := testHookRebuildChunk.Load(); hook != nil {
+				keys := make([]string, len(chunk))
+				for i, c := range chunk {
+					keys[i] = c.key
+				}
+				(*hook)(p, keys)
 			}
-			(*hook)(p, keys)
+			// 3. Every write staged by now settles.
+			t.mu.Lock()
+			mark := t.staged
+			t.mu.Unlock()
+			err = t.waitSettled(ctx, mark)
 		}
-		// 3. Every write staged by now settles.
-		t.mu.Lock()
-		mark := t.staged
-		t.mu.Unlock()
-		if err := t.waitSettled(ctx, mark); err != nil {
+		if err != nil {
 			t.mu.Lock()
 			rb.recent = nil
 			t.mu.Unlock()
@@ -290,7 +300,7 @@ func (s *Server) rebuildFrom(ctx context.Context, p int, rb *rebuild, size int) 
 		t.mu.Lock()
 		again = rb.add(chunk, more)
 		if again == 0 && rb.complete {
-			t.install(p, rb)
+			done()
 		}
 		t.mu.Unlock()
 		if again != 0 || !more {
@@ -371,17 +381,10 @@ func (rb *rebuild) add(chunk []chunkKey, more bool) (again int) {
 }
 
 // install makes rb's complete tree partition p's live one, folded to the
-// size its objects call for, with the writes still pending in it. A
+// size its objects call for. A
 // partition that holds nothing gets no tree. The caller holds t.mu.
 func (t *trees) install(p int, rb *rebuild) {
-	tree := rb.tree
-	if want := merkle.LeavesFor(rb.keys); want < tree.Size() {
-		folded, err := tree.Fold(want)
-		if err != nil {
-			panic(fmt.Sprintf("storaged: fold a tree of %d leaves to %d: %v", tree.Size(), want, err)) // both valid sizes
-		}
-		tree = folded
-	}
+	tree := fitted(rb)
 	t.building[p] = nil
 	t.unready--
 	if rb.keys == 0 && rb.pending == 0 && tree.Equal(emptyTree()) {
@@ -390,7 +393,21 @@ func (t *trees) install(p int, rb *rebuild) {
 	if t.parts[p] == nil {
 		t.count++
 	}
-	t.parts[p] = &partTree{tree: tree, pending: rb.pending}
+	t.parts[p] = &partTree{tree: tree}
+}
+
+// fitted returns rb's complete tree folded to the size its objects call
+// for (merkle.LeavesFor), or itself if it has that size.
+func fitted(rb *rebuild) *merkle.Tree {
+	tree := rb.tree
+	if want := merkle.LeavesFor(rb.keys); want < tree.Size() {
+		folded, err := tree.Fold(want)
+		if err != nil {
+			panic(fmt.Sprintf("storaged: fold a tree of %d leaves to %d: %v", tree.Size(), want, err)) // both valid sizes
+		}
+		tree = folded
+	}
+	return tree
 }
 
 // waitTrees waits until every partition's tree is ready, or ctx ends.

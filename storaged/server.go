@@ -50,7 +50,7 @@ type Server struct {
 	rebuildStop context.CancelFunc
 	rebuildDone chan struct{}
 	verifyMu    sync.Mutex
-	verifyStop  chan struct{}
+	verifyStop  context.CancelFunc
 	verifyDone  chan struct{}
 
 	// The anti-entropy goroutine (exchange_run.go), started by Run and

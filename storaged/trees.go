@@ -1,16 +1,14 @@
 package storaged
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/merkle"
-	"github.com/shoalkv/shoal/storaged/replica"
-	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire/dvv"
 )
 
@@ -33,10 +31,11 @@ import (
 // store refuses every call until it is reopened, and a reopened node
 // rebuilds its trees).
 //
-// Each partition also counts its staged writes whose fate is not known yet
-// (pending) and the deltas applied (seq), so that verify can tell a
-// partition that no write touched during its scan (compared exactly) from
-// one that a write raced (skipped, checked at the next verify).
+// Each partition also counts the changes to its tree (seq), by which
+// anti-entropy tells a tree that has not changed since it last agreed with
+// a peer. The trees count the writes staged and settled across all
+// partitions, which the rebuild at start and the verify wait on to be
+// exact while writes go on (rebuild.go).
 //
 // A node run without trees (Config.NoTrees) has trees that are off: stage
 // hashes nothing and returns nil, and no tree is ever made.
@@ -61,6 +60,10 @@ type trees struct {
 	// wake, if not nil, is closed (and cleared) when settled advances: a
 	// rebuild waiting for a mark sleeps on it.
 	wake chan struct{}
+	// check, if not nil, is the verify's fresh build of partition checkP
+	// (verifyPartition): the writes to it that settle reach it too.
+	check  *rebuild
+	checkP int
 
 	// What the rebuild at start did (status), once it is done.
 	rebuildKeys uint64
@@ -69,14 +72,13 @@ type trees struct {
 	mismatches uint64
 }
 
-// partTree is one partition's live tree and the counters verify reads.
+// partTree is one partition's live tree.
 type partTree struct {
 	tree *merkle.Tree
 	// seq counts the changes to tree since it was made: deltas applied, and
-	// a replacement by verify. Verify and anti-entropy (antientropy.Skips)
-	// tell by it whether the tree changed.
-	seq     uint64
-	pending int // writes staged whose then has not run yet
+	// a replacement by verify. Anti-entropy (antientropy.Skips) tells by it
+	// whether the tree changed.
+	seq uint64
 }
 
 // testEarlyApply makes stage apply a delta before its batch commits, the bug
@@ -157,10 +159,10 @@ func (t *trees) stage(p int, key []byte, old, next dvv.Set) func(committed bool)
 			// The rebuild installed its tree meanwhile, with this write
 			// still pending (rebuild.install).
 			pt := t.parts[p]
-			pt.pending--
 			if committed {
 				pt.tree.Apply(key, delta)
 				pt.seq++
+				t.checked(p, key, delta, hNext)
 			}
 		}
 	}
@@ -172,17 +174,24 @@ func (t *trees) stage(p int, key []byte, old, next dvv.Set) func(committed bool)
 		t.mu.Unlock()
 		return nil
 	}
-	pt.pending++
 	t.mu.Unlock()
 	return func(committed bool) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.settle()
-		pt.pending--
 		if committed {
 			pt.tree.Apply(key, delta)
 			pt.seq++
+			t.checked(p, key, delta, hNext)
 		}
+	}
+}
+
+// checked passes a write of partition p that settled committed to the
+// verify building p afresh, if one is. The caller holds t.mu.
+func (t *trees) checked(p int, key []byte, delta, hNext uint64) {
+	if t.check != nil && t.checkP == p {
+		t.check.apply(key, delta, hNext)
 	}
 }
 
@@ -193,72 +202,6 @@ func emptyTree() *merkle.Tree {
 		panic(fmt.Sprintf("storaged: tree of %d leaves: %v", merkle.MinLeaves, err)) // a constant valid size
 	}
 	return tr
-}
-
-// sizedTree is a partition's tree built from the store, with the number
-// of objects hashed into it.
-type sizedTree struct {
-	tree *merkle.Tree
-	keys int
-}
-
-// scanTrees hashes every object of the Objects bucket of st into fresh trees,
-// one per partition of r that holds any, each sized by its objects
-// (merkle.LeavesFor), and returns them with the number of keys hashed. One
-// scan of the bucket hashes every partition into a tree of the smallest
-// size and counts its objects; a partition that holds more than that size
-// is meant for is hashed again, by a scan of its range, into a tree of its
-// size. The scans are separate snapshots: callers that write meanwhile
-// check for writes over the whole call (verifyTrees). A record that fails
-// its checksum is skipped by the scan and one that does not decode is
-// skipped here: a write sees both as it sees an absent key (or refuses to
-// write), so the live trees leave them out too.
-func scanTrees(st store.Engine, r *ring.Ring) (fresh []*sizedTree, keys, undecodable int, err error) {
-	fresh = make([]*sizedTree, r.Partitions())
-	err = st.ForEach(store.Objects, func(key, value []byte) error {
-		obj, err := replica.ObjectOf(value)
-		if err != nil {
-			undecodable++
-			return nil
-		}
-		p := r.PartitionOf(key)
-		if fresh[p] == nil {
-			fresh[p] = &sizedTree{tree: emptyTree()}
-		}
-		fresh[p].tree.Apply(key, merkle.Hash(key, obj))
-		fresh[p].keys++
-		keys++
-		return nil
-	})
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	for p, ft := range fresh {
-		if ft == nil || merkle.LeavesFor(ft.keys) == ft.tree.Size() {
-			continue
-		}
-		if fresh[p], err = scanPartition(st, p, merkle.LeavesFor(ft.keys)); err != nil {
-			return nil, 0, 0, err
-		}
-	}
-	return fresh, keys, undecodable, nil
-}
-
-// scanPartition hashes partition p's objects into a tree of size leaves.
-func scanPartition(st store.Engine, p, leaves int) (*sizedTree, error) {
-	tr, err := merkle.New(leaves)
-	if err != nil {
-		return nil, err
-	}
-	out := &sizedTree{tree: tr}
-	err = st.ScanPartition(p, nil, func(key, value []byte) bool {
-		if obj, err := replica.ObjectOf(value); err == nil {
-			out.tree.Apply(key, merkle.Hash(key, obj))
-			out.keys++
-		}
-		return true
-	})
-	return out, err
 }
 
 // seq returns partition p's tree version (partTree.seq; 0 for a partition
@@ -304,81 +247,86 @@ func (t *trees) status() treeStatus {
 	}
 }
 
-// verifyTrees rebuilds fresh trees from the store and compares them with the
-// live ones. It returns the partitions whose live tree differed (ascending),
-// after replacing each of them with its rebuilt tree and counting it in
-// mismatches, and how many partitions it could not check because a write to
-// them was in flight or applied during the scan (they are checked next time).
-// A live tree whose size is no longer its partition's (merkle.LeavesFor) is
-// compared with the rebuilt one folded to the smaller of the two sizes and,
-// equal, replaced by the rebuilt one: that is a resize, not a mismatch.
-//
-// The comparison is exact for the partitions it checks: a partition with no
-// write pending when its counters are read, before the scans' snapshots are
-// taken, and the same counters after the scans, had every write those
-// snapshots hold applied to its tree and nothing applied since. The scan
-// reads the whole Objects bucket, unthrottled: a periodic run on a large
-// node wants the partition ranges and the throttle of the exchange.
-func (s *Server) verifyTrees() (differ []int, busy int, err error) {
+// verifyTrees checks every partition's live tree against one built afresh
+// from the store, one partition at a time, by the chunked scan the rebuild
+// at start uses (rebuild.go: short snapshots, throttled to
+// TreeRebuildRate, exact while writes go on: it waits for the writes in
+// flight rather than skipping their partition). It returns the partitions
+// whose live tree differed (ascending), after replacing each with the tree
+// built and counting it in mismatches, and how many partitions it did not
+// check because their rebuild at start has not installed a tree yet. A
+// live tree whose size is no longer its partition's (merkle.LeavesFor) is
+// compared with the built one folded to the smaller of the two sizes and,
+// equal, replaced by it: that is a resize, not a mismatch.
+func (s *Server) verifyTrees(ctx context.Context) (differ []int, busy int, err error) {
 	t := s.trees
-	type mark struct {
-		seq    uint64
-		stable bool
-	}
-	marks := make([]mark, len(t.parts))
-	t.mu.Lock()
-	for p, pt := range t.parts {
-		marks[p] = mark{stable: t.building[p] == nil}
-		if pt != nil {
-			marks[p] = mark{seq: pt.seq, stable: pt.pending == 0}
-		}
-	}
-	t.mu.Unlock()
-	fresh, _, _, err := scanTrees(s.st, s.ring.Load())
-	if err != nil {
-		return nil, 0, err
-	}
-	if len(fresh) != len(t.parts) {
-		return nil, 0, fmt.Errorf("storaged: verify trees: the ring has %d partitions, the trees %d", len(fresh), len(t.parts))
-	}
-	empty := &sizedTree{tree: emptyTree()}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for p, pt := range t.parts {
-		live := empty.tree
-		var seq uint64
-		pending := 0
-		if pt != nil {
-			live, seq, pending = pt.tree, pt.seq, pt.pending
-		}
-		if !marks[p].stable || pending != 0 || seq != marks[p].seq || t.building[p] != nil {
-			busy++ // raced, or still rebuilding since the node started
+	for p := range t.parts {
+		if !t.ready(p) {
+			busy++
 			continue
 		}
-		rebuilt := fresh[p]
-		if rebuilt == nil {
-			rebuilt = &sizedTree{tree: emptyTree()} // never share empty
-		}
-		same, err := equalFolded(live, rebuilt.tree)
+		d, err := s.verifyPartition(ctx, p)
 		if err != nil {
-			return nil, 0, err
+			return differ, busy, err
 		}
-		if same && live.Size() == rebuilt.tree.Size() {
-			continue
-		}
-		if !same {
+		if d {
 			differ = append(differ, p)
 		}
-		replaced := t.part(p)
-		replaced.tree = rebuilt.tree
-		replaced.seq++ // a new tree: anti-entropy's facts about the old one (antientropy.Skips) no longer hold
 	}
 	if len(differ) > 0 {
+		t.mu.Lock()
 		t.mismatches += uint64(len(differ))
+		t.mu.Unlock()
 		s.log.Error("hash trees differed from the store and were replaced by rebuilt ones",
 			"partitions", len(differ), "first", differ[0])
 	}
 	return differ, busy, nil
+}
+
+// verifyPartition builds partition p's tree afresh (the trees' check slot,
+// which the writes that settle meanwhile also reach) and compares it with
+// the live one (trees.compare); it reports whether they differed.
+func (s *Server) verifyPartition(ctx context.Context, p int) (differed bool, err error) {
+	t := s.trees
+	rb := &rebuild{}
+	t.mu.Lock()
+	t.check, t.checkP = rb, p
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.check = nil
+		t.mu.Unlock()
+	}()
+	err = s.buildPartition(ctx, p, rb, func() { differed = t.compare(p, rb) })
+	return differed, err
+}
+
+// compare compares partition p's live tree with rb's complete one, built
+// afresh, and replaces the live tree by it if they differ or only their
+// sizes do; it reports whether they differed. The caller holds t.mu.
+func (t *trees) compare(p int, rb *rebuild) (differed bool) {
+	fresh := fitted(rb)
+	live := t.parts[p]
+	var tree *merkle.Tree
+	if live != nil {
+		tree = live.tree
+	} else {
+		if rb.keys == 0 && fresh.Equal(emptyTree()) {
+			return false // nothing here, nothing built
+		}
+		tree = emptyTree()
+	}
+	same, err := equalFolded(tree, fresh)
+	if err != nil {
+		panic(fmt.Sprintf("storaged: compare trees of %d and %d leaves: %v", tree.Size(), fresh.Size(), err)) // both valid sizes
+	}
+	if same && tree.Size() == fresh.Size() {
+		return false
+	}
+	replaced := t.part(p)
+	replaced.tree = fresh
+	replaced.seq++ // a new tree: anti-entropy's facts about the old one (antientropy.Skips) no longer hold
+	return !same
 }
 
 // equalFolded reports whether a and b are equal once the larger is folded
@@ -399,7 +347,7 @@ func equalFolded(a, b *merkle.Tree) (bool, error) {
 
 // startVerify starts the background verify, every TreeVerifyInterval on the
 // node's clock, unless it is off or the node has no trees; stopVerify
-// (Close) stops it.
+// (Close) stops it, a verify in progress included.
 func (s *Server) startVerify() error {
 	s.verifyMu.Lock()
 	defer s.verifyMu.Unlock()
@@ -409,21 +357,24 @@ func (s *Server) startVerify() error {
 	if s.verifyDone != nil || s.cfg.TreeVerifyInterval < 0 || s.trees.off {
 		return nil
 	}
-	stop, done := make(chan struct{}), make(chan struct{})
-	s.verifyStop, s.verifyDone = stop, done
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.verifyStop, s.verifyDone = cancel, done
 	go func() {
 		defer close(done)
 		tk := s.clock.NewTicker(s.cfg.TreeVerifyInterval)
 		defer tk.Stop()
 		for {
 			select {
-			case <-stop:
+			case <-ctx.Done():
 				return
 			case <-tk.C():
-				if _, busy, err := s.verifyTrees(); err != nil {
-					s.log.Warn("hash tree verify failed", "err", err)
+				if _, busy, err := s.verifyTrees(ctx); err != nil {
+					if ctx.Err() == nil {
+						s.log.Warn("hash tree verify failed", "err", err)
+					}
 				} else if busy > 0 {
-					s.log.Debug("hash tree verify skipped partitions written meanwhile", "partitions", busy)
+					s.log.Debug("hash tree verify skipped partitions still rebuilding since the start", "partitions", busy)
 				}
 			}
 		}
@@ -438,7 +389,7 @@ func (s *Server) stopVerify() {
 	s.verifyStop = nil
 	s.verifyMu.Unlock()
 	if stop != nil {
-		close(stop)
+		stop()
 		<-done
 	}
 }

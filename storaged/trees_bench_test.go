@@ -35,25 +35,6 @@ func BenchmarkTreeUpkeep(b *testing.B) {
 	}
 }
 
-// BenchmarkTreeRebuild is the rebuild at start over a bbolt store of 20,000
-// objects of 100 bytes, reported in keys/s. Run:
-//
-//	go test ./storaged -run '^$' -bench TreeRebuild
-func BenchmarkTreeRebuild(b *testing.B) {
-	const keys = 20_000
-	st := benchStore(b, keys, store.Options{NoSync: true})
-	r, err := ring.New(ring.DefaultPartitions, []ring.Node{{ID: "n1", Addr: "127.0.0.1:1"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		if _, n, _, err := scanTrees(st, r); err != nil || n != keys {
-			b.Fatalf("scan: %d keys, %v", n, err)
-		}
-	}
-	b.ReportMetric(float64(keys*b.N)/b.Elapsed().Seconds(), "keys/s")
-}
-
 // BenchmarkTreeRebuildChunked is the rebuild each start runs while the
 // node serves (rebuild.go), unthrottled, over a bbolt store of 20,000
 // objects of 100 bytes laid out in the ring's partitions: with 4096

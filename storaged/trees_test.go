@@ -214,27 +214,51 @@ func TestTreeVerifyRunsOnSchedule(t *testing.T) {
 	}
 }
 
-// TestTreeVerifySkipsRacedPartitions: a partition with a write staged and
-// not yet settled is skipped (busy), never reported as differing; once the
-// write settles it is checked again. The
-// committed write's delta is then in the tree with no object in the store
-// (the test's write never reached one), which verify reports.
-func TestTreeVerifySkipsRacedPartitions(t *testing.T) {
+// TestTreeVerifyWaitsForWritesInFlight: a verify meets a write staged
+// and not yet settled: it waits for it rather than skip or misjudge its
+// partition, and reports nothing for a write that did not commit. A write
+// whose then says committed while the store never got it (an upkeep bug:
+// a delta with no stored write) is found, by the verify it raced or the
+// next, exactly once, and repaired.
+func TestTreeVerifyWaitsForWritesInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newTestCluster(t, 1, nil)
 		srv := c.start("n1")
 		c.coordinate("n1", "", "k", "v", nil)
+		type result struct {
+			differ []int
+			busy   int
+			err    error
+		}
+		var found []int
 		for _, committed := range []bool{false, true} {
 			then := srv.StageTreeWrite([]byte("k2"), object("n9", 1, "x"))
-			differ, busy, err := srv.VerifyTrees()
-			if err != nil || len(differ) != 0 || busy != 1 {
-				t.Fatalf("verify with a write in flight: %v differ, %d busy, err %v; want none, 1, nil", differ, busy, err)
+			out := make(chan result, 1)
+			go func() {
+				differ, busy, err := srv.VerifyTrees()
+				out <- result{differ, busy, err}
+			}()
+			synctest.Wait()
+			select {
+			case r := <-out:
+				t.Fatalf("verify returned %+v with a write in flight; want it to wait", r)
+			default:
 			}
 			then(committed)
+			r := <-out
+			if r.err != nil || r.busy != 0 || (!committed && len(r.differ) != 0) {
+				t.Fatalf("verify after a write settled (committed %v): %+v; want no error, none busy%s", committed, r,
+					map[bool]string{false: ", none differing", true: ""}[committed])
+			}
+			found = append(found, r.differ...)
 		}
 		differ, busy, err := srv.VerifyTrees()
-		if want := []int{srv.PartitionOf([]byte("k2"))}; err != nil || busy != 0 || !slices.Equal(differ, want) {
-			t.Fatalf("verify after a delta with no stored write: %v differ, %d busy, err %v; want %v, 0, nil", differ, busy, err, want)
+		if err != nil || busy != 0 {
+			t.Fatalf("verify: %v differ, %d busy, err %v", differ, busy, err)
+		}
+		found = append(found, differ...)
+		if want := []int{srv.PartitionOf([]byte("k2"))}; !slices.Equal(found, want) {
+			t.Fatalf("verifies found %v for a delta with no stored write; want %v, once", found, want)
 		}
 		c.checkTrees("n1")
 	})
