@@ -71,8 +71,8 @@ func (l Leaf) TLS() (tls.Certificate, error) { return tls.X509KeyPair(l.CertPEM,
 // are added as SANs for tools that check them; Shoal itself identifies peers
 // by the identity URI.
 func (ca *CA) Issue(role Role, id string, hosts []string, now time.Time) (Leaf, error) {
-	if role != RoleNode && role != RoleClient {
-		return Leaf{}, errors.New("pki: issue: role must be node or client")
+	if role != RoleNode && !role.Client() {
+		return Leaf{}, errors.New("pki: issue: role must be node, client or admin")
 	}
 	if id == "" {
 		return Leaf{}, errors.New("pki: issue: empty id")

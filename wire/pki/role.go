@@ -15,7 +15,14 @@ const (
 	RoleNone   Role = 0
 	RoleNode   Role = 1 // a storage daemon
 	RoleClient Role = 2 // a service's driver, the CLI, the benchmark
+	// RoleAdmin is an operator's client: whatever a client may do, and
+	// the changes to the cluster itself (membership) that a client may
+	// not. Like a client it cannot serve.
+	RoleAdmin Role = 3
 )
+
+// Client reports whether r is a client's role: RoleClient or RoleAdmin.
+func (r Role) Client() bool { return r == RoleClient || r == RoleAdmin }
 
 func (r Role) String() string {
 	switch r {
@@ -23,6 +30,8 @@ func (r Role) String() string {
 		return "node"
 	case RoleClient:
 		return "client"
+	case RoleAdmin:
+		return "admin"
 	}
 	return "none"
 }
@@ -53,6 +62,8 @@ func Identity(cert *x509.Certificate) (Role, string, error) {
 			role = RoleNode
 		case "client":
 			role = RoleClient
+		case "admin":
+			role = RoleAdmin
 		default:
 			return RoleNone, "", fmt.Errorf("%w: unknown role %q", ErrNoIdentity, u.Host)
 		}
