@@ -318,6 +318,26 @@ func waitUntil(when time.Time) {
 	synctest.Wait()
 }
 
+// deliverySlack is how much virtual time after its pass a delivery of
+// several windows of hints may take: the store's group commit waits for
+// company (store.Options.GroupWait) in virtual time too.
+const deliverySlack = 10 * time.Millisecond
+
+// holdsSoonAfter checks that cond does not hold 1ns before the virtual
+// instant when and holds within slack after it; what() describes the state
+// for a failure.
+func (c *testCluster) holdsSoonAfter(when time.Time, slack time.Duration, what func() string, cond func() bool) {
+	c.t.Helper()
+	waitUntil(when.Add(-time.Nanosecond))
+	if cond() {
+		c.t.Fatalf("already at %s, before %s: %s", c.at(time.Now()), c.at(when), what())
+	}
+	waitUntil(when.Add(slack))
+	if !cond() {
+		c.t.Fatalf("not at %s, %v after %s: %s", c.at(time.Now()), slack, c.at(when), what())
+	}
+}
+
 // holdsFrom checks that cond holds from the virtual instant when on, and
 // not an instant before: it waits until 1ns before when and checks that cond
 // does not hold, then until when and checks that it does; what() describes

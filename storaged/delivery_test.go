@@ -419,3 +419,49 @@ func TestHintKeptCountsTowardCaps(t *testing.T) {
 		}
 	})
 }
+
+// TestHintDeliverySharesCommits: a fallback delivering 256 hints keeps a
+// window of them in flight, so its deletes, and the owner's merges, share
+// group commits: fewer commits than records on both sides. The control
+// delivers one record at a time and takes a commit per record on each
+// side, which the same measure tells apart.
+func TestHintDeliverySharesCommits(t *testing.T) {
+	for _, window := range []int{0, 1} {
+		t.Run(fmt.Sprintf("window=%d", window), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				if window > 0 {
+					defer storaged.SetDeliveryWindow(window)()
+				}
+				const hints = 256
+				c := newTestCluster(t, 2, nil)
+				c.start("n1")
+				for i := range hints {
+					k := fmt.Sprintf("share-%03d", i)
+					c.must("n1", &wire.Replicate{Key: []byte(k), Object: object("n9", uint64(i+1), "v"), HintFor: "n2"}, &wire.Ack{})
+				}
+				c.start("n2")
+				before1, before2 := c.status("n1").Commits, c.status("n2").Commits
+				deadline := time.Now().Add(time.Minute)
+				for c.status("n1").Hints > 0 {
+					if time.Now().After(deadline) {
+						t.Fatalf("hints not delivered within a minute: %+v", c.status("n1"))
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				synctest.Wait()
+				deletes, merges := c.status("n1").Commits-before1, c.status("n2").Commits-before2
+				t.Logf("window %d: %d hints delivered in %d commits here and %d on the owner", window, hints, deletes, merges)
+				if window == 1 {
+					if deletes < hints || merges < hints {
+						t.Fatalf("one record at a time took %d and %d commits for %d records; the control expects one each", deletes, merges, hints)
+					}
+					return
+				}
+				if deletes > hints/2 || merges > hints/2 {
+					t.Fatalf("delivering %d hints took %d commits here and %d on the owner; want at most %d each (shared group commits)",
+						hints, deletes, merges, hints/2)
+				}
+			})
+		})
+	}
+}

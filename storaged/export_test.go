@@ -104,3 +104,11 @@ func SetRebuildChunk(n int) (restore func()) {
 	rebuildChunk = n
 	return func() { rebuildChunk = old }
 }
+
+// SetDeliveryWindow makes hint delivery keep n records in flight per
+// owner, and returns a function that restores the default.
+func SetDeliveryWindow(n int) (restore func()) {
+	old := deliveryWindow
+	deliveryWindow = n
+	return func() { deliveryWindow = old }
+}

@@ -155,7 +155,7 @@ func TestHintDelivery(t *testing.T) {
 		c.start("n2")
 		started := time.Now()
 		delivered := failed.Add(hint.Backoff(2))
-		c.holdsFrom(delivered, func() string { return fmt.Sprintf("n1 status %+v", c.status("n1")) }, func() bool {
+		c.holdsSoonAfter(delivered, deliverySlack, func() string { return fmt.Sprintf("n1 status %+v", c.status("n1")) }, func() bool {
 			st := c.status("n1")
 			return st.Hints == 0 && len(st.HintOwners) == 0 && st.HintsDelivered == keys
 		})
