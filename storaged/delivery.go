@@ -12,6 +12,7 @@ import (
 
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/hint"
+	"github.com/shoalkv/shoal/storaged/replica"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/clock"
@@ -24,8 +25,11 @@ import (
 // handoff that takes its full timeout) delays only its own records. A worker
 // sweeps the hints bucket, HintInterval or its backoff apart, in batches
 // copied out of short read transactions, and sends its owner's records as
-// Handoff requests, one at a time, under a byte-rate throttle shared by all
-// workers. The owner merges and fsyncs before it acks; only then does the
+// Handoff requests, deliveryWindow at a time, under a byte-rate throttle
+// shared by all workers. A record whose owner has left the ring, or no
+// longer replicates its key, follows the ring instead: it goes to the
+// key's current primaries, this node merging it into its own objects if
+// it is one (targets). The owner merges and fsyncs before it acks; only then does the
 // record leave the backlog, and only if it is byte for byte what was sent (a
 // write that merged into it meanwhile keeps it for the next sweep): it is
 // deleted, or, if this node coordinated writes in it, retained for its
@@ -146,15 +150,33 @@ func (d *deliverer) run(ctx context.Context) {
 	}
 }
 
-// deliverable reports whether owner may be sent hints: a member of the ring
-// other than this node. Records for others are kept: a ring change may bring
-// the owner back, and anti-entropy covers the rest.
-func (d *deliverer) deliverable(owner ring.NodeID) bool {
-	if owner == d.s.cfg.ID {
-		return false
+// deliverable reports whether owner's records can be delivered: always.
+// A record goes to its owner while the owner replicates its key, and
+// otherwise follows the ring to the key's current primaries (targets).
+func (d *deliverer) deliverable(ring.NodeID) bool { return true }
+
+// targets returns where a record of owner's for key goes under the
+// current ring: to the owner while it is a member other than this node and
+// among the key's N primaries; otherwise (it left the ring, or no longer
+// replicates the key, or it is this node) to the key's primaries, this
+// node among them merging the record into its own objects (self). It
+// reports whether the record was redirected.
+func (d *deliverer) targets(owner ring.NodeID, key []byte) (peers []ring.Node, self, redirected bool) {
+	s := d.s
+	primaries, _ := s.ring.Load().Preference(key, s.cfg.N)
+	for _, n := range primaries {
+		if n.ID == owner && owner != s.cfg.ID {
+			return []ring.Node{n}, false, false
+		}
 	}
-	_, ok := d.s.ring.Load().Node(owner)
-	return ok
+	for _, n := range primaries {
+		if n.ID == s.cfg.ID {
+			self = true
+		} else {
+			peers = append(peers, n)
+		}
+	}
+	return peers, self, true
 }
 
 // run sweeps until the owner has no pending record, is no longer
@@ -178,7 +200,6 @@ func (w *worker) sweep(ctx context.Context) {
 	var seen sweepNotes // the records left in place
 	complete := false
 	defer func() { h.endSweep(w.owner, seen, complete) }()
-	node, _ := w.d.s.ring.Load().Node(w.owner)
 	deliver := true
 	var from []byte
 	for ctx.Err() == nil {
@@ -190,7 +211,7 @@ func (w *worker) sweep(ctx context.Context) {
 			return
 		}
 		if deliver {
-			deliver = w.deliverAll(ctx, node, batch, &seen)
+			deliver = w.deliverAll(ctx, batch, &seen)
 		}
 		if next == nil {
 			complete = ctx.Err() == nil
@@ -304,13 +325,13 @@ type delivered struct {
 // concerns the owner rather than one record (it cannot be reached, is
 // shutting down, or failed to store), backs the owner off and reports
 // false.
-func (w *worker) deliverAll(ctx context.Context, node ring.Node, recs []pending, seen *sweepNotes) bool {
+func (w *worker) deliverAll(ctx context.Context, recs []pending, seen *sweepNotes) bool {
 	for start := 0; start < len(recs); start += deliveryWindow {
 		win := recs[start:min(start+deliveryWindow, len(recs))]
 		outs := make([]delivered, len(win))
 		var wg sync.WaitGroup
 		for i, p := range win {
-			wg.Go(func() { outs[i] = w.deliver(ctx, node, p) })
+			wg.Go(func() { outs[i] = w.deliver(ctx, p) })
 		}
 		wg.Wait()
 		var ownerErr error
@@ -366,7 +387,7 @@ func (w *worker) deliverAll(ctx context.Context, node ring.Node, recs []pending,
 // deletes it, or, when the record has an actor of its own (this node
 // coordinated writes in it), retains it (retire). Several run at once
 // (deliverAll); it touches no worker state.
-func (w *worker) deliver(ctx context.Context, node ring.Node, p pending) delivered {
+func (w *worker) deliver(ctx context.Context, p pending) delivered {
 	d := w.d
 	d.tmu.Lock()
 	wait := d.throttle.Reserve(d.s.clock.Now(), len(p.value))
@@ -374,13 +395,23 @@ func (w *worker) deliver(ctx context.Context, node ring.Node, p pending) deliver
 	if err := sleep(ctx, d.s.clock, wait); err != nil {
 		return delivered{err: err}
 	}
-	cctx, cancel := context.WithTimeout(ctx, handoffTimeout)
-	err := d.s.ep.Call(cctx, node.Addr, string(node.ID), &wire.Handoff{Key: p.key, Object: p.rec.Object}, &wire.Ack{})
-	cancel()
-	if err != nil {
-		return delivered{err: err}
+	peers, self, redirected := d.targets(w.owner, p.key)
+	for _, n := range peers {
+		cctx, cancel := context.WithTimeout(ctx, handoffTimeout)
+		err := d.s.ep.Call(cctx, n.Addr, string(n.ID), &wire.Handoff{Key: p.key, Object: p.rec.Object}, &wire.Ack{})
+		cancel()
+		if err != nil {
+			return delivered{err: err}
+		}
 	}
-	if p.rec.Epoch != 0 && d.s.cfg.HintRetainBytes > 0 {
+	if self {
+		if _, err := d.s.merge(ctx, p.key, p.rec.Object, replica.FromNode); err != nil {
+			return delivered{err: fmt.Errorf("storaged: merge a hint of %s's into this node's own copy: %w", w.owner, err)}
+		}
+	}
+	// A redirected record's owner no longer holds the key: keeping its
+	// actor for that owner's next outage (retire) would serve nothing.
+	if p.rec.Epoch != 0 && d.s.cfg.HintRetainBytes > 0 && !redirected {
 		removed, err := w.retire(ctx, p)
 		return delivered{removed: removed, retired: removed, err: err}
 	}

@@ -13,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
@@ -464,4 +465,78 @@ func TestHintDeliverySharesCommits(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestHintsFollowTheRing: hints a fallback holds for a node that has left
+// the ring (the cluster restarted without it) are delivered to each key's
+// current primaries, the fallback itself among them merging into its own
+// objects, and then deleted. The control is the same check made while the
+// owner is still a member but down: the other primaries lack the keys and
+// the hints stay pending.
+func TestHintsFollowTheRing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var cluster []ring.Node // the ring the nodes start with (nil: all four)
+		c := newTestCluster(t, 4, func(cfg *storaged.Config) {
+			if cluster != nil {
+				cfg.InitialCluster = cluster
+			}
+		})
+		for _, id := range []string{"n1", "n2", "n3"} {
+			c.start(id)
+		}
+		// Keys n4 replicates in the four-node ring: their hints wait for it
+		// while it is a member.
+		four, err := ring.New(ring.DefaultPartitions, c.members)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const keys = 40
+		objs := make(map[string]dvv.Set, keys)
+		for i := 0; len(objs) < keys; i++ {
+			k := fmt.Sprintf("left-%03d", i)
+			primaries, _ := four.Preference([]byte(k), 3)
+			if !slices.ContainsFunc(primaries, func(n ring.Node) bool { return n.ID == "n4" }) {
+				continue
+			}
+			objs[k] = object("n9", uint64(i+1), "v"+k)
+			c.must("n1", &wire.Replicate{Key: []byte(k), Object: objs[k], HintFor: "n4"}, &wire.Ack{})
+		}
+		held := func(id string) int {
+			n := 0
+			for k, obj := range objs {
+				if g := c.get(id, k); g.Found && g.Object.Equal(obj) {
+					n++
+				}
+			}
+			return n
+		}
+		waitUntil(c.pass("n1", 3))
+		if st := c.status("n1"); st.Hints != keys || held("n2") != 0 {
+			t.Fatalf("control: with n4 a member but down, n1 holds %d hints and n2 %d of the keys; want %d and 0", st.Hints, held("n2"), keys)
+		}
+
+		cluster = c.members[:3] // n4 has left
+		for _, id := range []string{"n1", "n2", "n3"} {
+			c.stop(id)
+		}
+		for _, id := range []string{"n2", "n3", "n1"} {
+			c.start(id)
+		}
+		deadline := time.Now().Add(time.Minute)
+		for c.status("n1").Hints > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("hints for a departed owner not delivered within a minute: %+v", c.status("n1"))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		synctest.Wait()
+		for _, id := range []string{"n1", "n2", "n3"} {
+			if n := held(id); n != keys {
+				t.Errorf("%s holds %d of the %d keys whose hints followed the ring; want all", id, n, keys)
+			}
+		}
+		if st := c.status("n1"); st.HintsRetained != 0 || len(st.HintOwners) != 0 {
+			t.Errorf("after delivery n1 keeps %d retained records and owners %v; want none", st.HintsRetained, st.HintOwners)
+		}
+	})
 }
