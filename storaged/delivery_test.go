@@ -442,14 +442,7 @@ func TestHintDeliverySharesCommits(t *testing.T) {
 				}
 				c.start("n2")
 				before1, before2 := c.status("n1").Commits, c.status("n2").Commits
-				deadline := time.Now().Add(time.Minute)
-				for c.status("n1").Hints > 0 {
-					if time.Now().After(deadline) {
-						t.Fatalf("hints not delivered within a minute: %+v", c.status("n1"))
-					}
-					time.Sleep(100 * time.Millisecond)
-				}
-				synctest.Wait()
+				c.drained("n1", time.Minute)
 				deletes, merges := c.status("n1").Commits-before1, c.status("n2").Commits-before2
 				t.Logf("window %d: %d hints delivered in %d commits here and %d on the owner", window, hints, deletes, merges)
 				if window == 1 {
@@ -522,14 +515,7 @@ func TestHintsFollowTheRing(t *testing.T) {
 		for _, id := range []string{"n2", "n3", "n1"} {
 			c.start(id)
 		}
-		deadline := time.Now().Add(time.Minute)
-		for c.status("n1").Hints > 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("hints for a departed owner not delivered within a minute: %+v", c.status("n1"))
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		synctest.Wait()
+		c.drained("n1", time.Minute)
 		for _, id := range []string{"n1", "n2", "n3"} {
 			if n := held(id); n != keys {
 				t.Errorf("%s holds %d of the %d keys whose hints followed the ring; want all", id, n, keys)
@@ -539,4 +525,18 @@ func TestHintsFollowTheRing(t *testing.T) {
 			t.Errorf("after delivery n1 keeps %d retained records and owners %v; want none", st.HintsRetained, st.HintOwners)
 		}
 	})
+}
+
+// drained waits, in virtual time, until member id holds no pending hint,
+// failing the test after within, and lets the bubble settle.
+func (c *testCluster) drained(id string, within time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
+	for c.status(id).Hints > 0 {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s's hints not delivered within %v: %+v", id, within, c.status(id))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	synctest.Wait()
 }
