@@ -36,6 +36,7 @@ type Node struct {
 	aware   awareness
 	queue   queue
 	events  []Event
+	urgent  bool // a refutation waits to be gossiped at once
 
 	nextProbe, nextGossip time.Time
 }
@@ -46,6 +47,10 @@ type Event struct {
 	Incarnation uint64
 	From, To    State // From is zero for a member first heard of
 	At          time.Time
+	// By is the member whose word made the change: the suspecter of a
+	// suspicion (this node, when its own probe failed), the declarer of a
+	// death, the member itself for alive and left.
+	By ring.NodeID
 }
 
 // Errors of New.
@@ -106,7 +111,7 @@ func (n *Node) Add(now time.Time, ids ...ring.NodeID) {
 		if id == n.self || id == "" || n.members[id] != nil {
 			continue
 		}
-		n.learn(now, Update{Node: id, State: Alive})
+		n.learn(now, Update{Node: id, State: Alive, From: id})
 	}
 }
 
@@ -120,7 +125,7 @@ func (n *Node) learn(now time.Time, u Update) {
 	if m.probeable() {
 		n.enlist(u.Node)
 	}
-	n.events = append(n.events, Event{Node: u.Node, Incarnation: u.Incarnation, To: u.State, At: now})
+	n.events = append(n.events, Event{Node: u.Node, Incarnation: u.Incarnation, To: u.State, At: now, By: u.From})
 }
 
 // Members returns every member this node knows, itself included, sorted by
@@ -245,7 +250,7 @@ func (n *Node) tickSuspicions(now time.Time) {
 	f := n.aware.factor()
 	for _, id := range n.sortedIDs(func(m *member) bool { return m.susp != nil && !now.Before(m.susp.deadline(f)) }) {
 		m := n.members[id]
-		n.set(now, m, m.inc, Dead)
+		n.set(now, m, m.inc, Dead, n.self)
 		n.queue.push(Update{Node: id, Incarnation: m.inc, State: Dead, From: n.self})
 	}
 }
@@ -257,6 +262,12 @@ func (n *Node) tickGossip(now time.Time, out []Out) []Out {
 		return out
 	}
 	n.nextGossip = now.Add(n.cfg.GossipInterval)
+	return n.gossip(out)
+}
+
+// gossip sends the pending updates to up to GossipNodes random members not
+// dead.
+func (n *Node) gossip(out []Out) []Out {
 	if n.queue.empty() {
 		return out
 	}
@@ -286,8 +297,9 @@ func (n *Node) piggyback(to ring.NodeID) []Update {
 	return n.queue.take(ups, n.cfg.MaxPiggyback-len(ups), retransmits(n.cfg.RetransmitMult, n.live()), to)
 }
 
-// set moves m to state s at incarnation inc, recording the event.
-func (n *Node) set(now time.Time, m *member, inc uint64, s State) {
+// set moves m to state s at incarnation inc on by's word, recording the
+// event.
+func (n *Node) set(now time.Time, m *member, inc uint64, s State, by ring.NodeID) {
 	prev := m.state
 	wasProbeable := m.probeable()
 	m.inc = inc
@@ -298,7 +310,7 @@ func (n *Node) set(now time.Time, m *member, inc uint64, s State) {
 		return
 	}
 	m.state, m.since = s, now
-	n.events = append(n.events, Event{Node: m.id, Incarnation: inc, From: prev, To: s, At: now})
+	n.events = append(n.events, Event{Node: m.id, Incarnation: inc, From: prev, To: s, At: now, By: by})
 	if m.probeable() && !wasProbeable {
 		n.enlist(m.id)
 	}
@@ -311,7 +323,7 @@ func (n *Node) newSuspicion(from ring.NodeID, now time.Time) *suspicion {
 
 // suspect marks m suspect at incarnation inc on from's word.
 func (n *Node) suspect(now time.Time, m *member, inc uint64, from ring.NodeID) {
-	n.set(now, m, inc, Suspect)
+	n.set(now, m, inc, Suspect, from)
 	m.susp = n.newSuspicion(from, now)
 	n.queue.push(Update{Node: m.id, Incarnation: inc, State: Suspect, From: from})
 }

@@ -24,6 +24,19 @@ func (n *Node) Receive(now time.Time, from ring.NodeID, msg Msg) []Out {
 	if n.members[from] == nil {
 		n.Add(now, from)
 	}
+	out := n.answer(now, from, msg)
+	if n.urgent {
+		// This node just refuted a suspicion of itself: spread the news now
+		// rather than at the next gossip tick (the suspicion's timeout is
+		// running everywhere).
+		n.urgent = false
+		out = n.gossip(out)
+	}
+	return out
+}
+
+// answer handles msg's kind, after its updates were merged.
+func (n *Node) answer(now time.Time, from ring.NodeID, msg Msg) []Out {
 	switch msg.Kind {
 	case KindPing:
 		if msg.Target != n.self {
@@ -74,7 +87,7 @@ func (n *Node) apply(now time.Time, u Update) {
 		n.suspect(now, m, u.Incarnation, u.From)
 		return
 	default:
-		n.set(now, m, u.Incarnation, u.State)
+		n.set(now, m, u.Incarnation, u.State, u.From)
 	}
 	n.queue.push(u)
 }
@@ -82,14 +95,21 @@ func (n *Node) apply(now time.Time, u Update) {
 // applySelf handles news of this node. A claim that it is suspect, dead or
 // left at its incarnation or above is refuted by raising the incarnation
 // past it (this node alone raises its own); so is a claim of an alive
-// incarnation above its own (a previous life's). Being suspected is
-// evidence of poor local health.
+// incarnation above its own (a previous life's). A claim below its
+// incarnation was refuted already, but its sender missed the refutation
+// (its spreading is bounded): the refutation is queued again, so the
+// answer carries it. Being suspected is evidence of poor local health.
 func (n *Node) applySelf(u Update) {
-	if n.left || u.Incarnation < n.inc || (u.State == Alive && u.Incarnation == n.inc) {
+	if n.left || (u.State == Alive && u.Incarnation <= n.inc) {
+		return
+	}
+	if u.Incarnation < n.inc {
+		n.queue.push(n.selfUpdate())
 		return
 	}
 	if u.State != Alive {
 		n.aware.apply(1)
+		n.urgent = true
 	}
 	n.inc = u.Incarnation + 1
 	n.queue.push(n.selfUpdate())
