@@ -278,8 +278,8 @@ type falsePositives struct {
 	// dead and suspect count the declarations each observer made or
 	// adopted, raised those it made itself (its own probe failed).
 	dead, suspect, raised map[ring.NodeID]int
-	deadTotal     int
-	suspectTotal  int
+	deadTotal             int
+	suspectTotal          int
 }
 
 func (s *sim) falsePositives() falsePositives {
