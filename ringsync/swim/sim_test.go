@@ -95,6 +95,7 @@ type obs struct {
 }
 
 type sim struct {
+	t     testing.TB
 	c     simCfg
 	now   time.Time
 	rng   *rand.Rand // the network's
@@ -103,11 +104,13 @@ type sim struct {
 	q     evHeap
 	seq   int
 	log   []obs
-	sent  int
+	// sent and updates count the messages sent and the updates they
+	// carried.
+	sent, updates int
 }
 
 func newSim(t testing.TB, c simCfg) *sim {
-	s := &sim{c: c, now: t0, rng: rand.New(rand.NewPCG(c.seed, 1)), byID: make(map[ring.NodeID]*simNode)}
+	s := &sim{t: t, c: c, now: t0, rng: rand.New(rand.NewPCG(c.seed, 1)), byID: make(map[ring.NodeID]*simNode)}
 	var ids []ring.NodeID
 	for i := range c.n {
 		ids = append(ids, ring.NodeID(fmt.Sprintf("n%d", i)))
@@ -147,8 +150,13 @@ func (s *sim) schedule(sn *simNode) {
 }
 
 func (s *sim) send(from *simNode, outs []Out) {
+	limit := s.c.cfg.withDefaults().MaxPiggyback
 	for _, o := range outs {
 		s.sent++
+		s.updates += len(o.Msg.Updates)
+		if len(o.Msg.Updates) > limit || s.byID[o.To] == nil || o.To == from.id {
+			s.t.Fatalf("%s sent a bad message to %s: %d updates (limit %d)", from.id, o.To, len(o.Msg.Updates), limit)
+		}
 		if s.rng.Float64() < s.c.loss {
 			continue
 		}
