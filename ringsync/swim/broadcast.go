@@ -33,9 +33,14 @@ func retransmits(mult, n int) int {
 
 // push queues u, replacing any update about the same member.
 func (q *queue) push(u Update) {
-	q.items = slices.DeleteFunc(q.items, func(p *pending) bool { return p.u.Node == u.Node })
+	q.drop(u.Node)
 	q.items = append(q.items, &pending{u: u, order: q.next})
 	q.next++
+}
+
+// drop removes any update about id.
+func (q *queue) drop(id ring.NodeID) {
+	q.items = slices.DeleteFunc(q.items, func(p *pending) bool { return p.u.Node == id })
 }
 
 func (q *queue) empty() bool { return len(q.items) == 0 }

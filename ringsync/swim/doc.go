@@ -23,23 +23,33 @@
 //   - A suspicion ends in a dead declaration unless the suspect refutes it
 //     by raising its own incarnation (only a node raises its own). Its
 //     timeout starts at the maximum and shrinks towards the minimum as other
-//     members independently confirm it (suspicion.go).
+//     members independently confirm it (suspicion.go). A refutation is
+//     gossiped at once, and re-sent to any member that still holds the
+//     refuted suspicion (the news of it may have missed that member).
 //   - Every message carries up to MaxPiggyback member updates (alive,
 //     suspect, dead, left with incarnations), each sent a bounded number of
 //     times (broadcast.go); a gossip tick sends them to a few members too.
 //     Updates merge by a total order, so any order of arrival gives the
 //     same result (member.go).
-//   - A ping to a suspect carries the suspicion first, so the suspect learns
-//     of it at once and refutes (the buddy system).
+//   - A message to a member held suspect, dead or left carries that news
+//     first, so the suspect learns of it at once and refutes (the buddy
+//     system), and a member declared dead that is in fact running (a healed
+//     partition, a restart) refutes too.
 //   - A node that misses acks and nacks, or hears itself suspected, raises
 //     its local-health score, which stretches its probe period, probe
-//     timeout and suspicion timeouts; prompt acks lower it (awareness.go).
-//     A node starved of CPU then probes slowly and waits long rather than
-//     declaring healthy members dead.
-//   - A node that leaves says so ([Node.Leave]): left is final and distinct
-//     from dead.
+//     timeout and (unlike memberlist) its suspicion timeouts; prompt acks
+//     lower it (awareness.go). A probe period that ended before the node
+//     even ran to send its ping-reqs counts against the node, not the
+//     target. A node starved of CPU then probes slowly and waits long
+//     rather than suspecting members that answered in time.
+//   - A node that leaves says so ([Node.Leave]): left is distinct from dead
+//     (nothing went wrong) and final for that incarnation; a node that
+//     comes back raises its incarnation past it.
 //
 // Membership itself (who belongs to the cluster) is not decided here: the
-// shell adds the members it knows of ([Node.Add]) from the cluster state;
-// swim only says which of them are reachable.
+// shell adds the members it knows of ([Node.Add]) from the cluster state
+// and drops those removed for good ([Node.Forget]); swim only says which of
+// them are reachable. A restarted node may start at incarnation 0: the
+// first member to answer it tells it of any suspicion or death of its
+// previous life, and it refutes.
 package swim

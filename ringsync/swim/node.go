@@ -128,6 +128,20 @@ func (n *Node) learn(now time.Time, u Update) {
 	n.events = append(n.events, Event{Node: u.Node, Incarnation: u.Incarnation, To: u.State, At: now, By: u.From})
 }
 
+// Forget drops id from this node's view (the cluster removed it for good):
+// it is no longer probed, and news of it is learned afresh. Forgetting
+// self, or an unknown id, does nothing.
+func (n *Node) Forget(id ring.NodeID) {
+	if n.members[id] == nil {
+		return
+	}
+	delete(n.members, id)
+	if n.probe != nil && n.probe.target == id {
+		n.probe = nil
+	}
+	n.queue.drop(id)
+}
+
 // Members returns every member this node knows, itself included, sorted by
 // id. The slice is the caller's.
 func (n *Node) Members() []Member {
@@ -282,12 +296,12 @@ func (n *Node) gossip(out []Out) []Out {
 }
 
 // piggyback returns the updates for a message to to: first, if to is
-// suspect or dead here, that news (the buddy system: a suspect learns of it
-// at once and refutes; a dead member that is in fact running learns it must
-// refute), then the queue's most urgent.
+// suspect, dead or left here, that news (the buddy system: a suspect learns
+// of it at once and refutes; a member declared dead or left that is in fact
+// running learns it must refute), then the queue's most urgent.
 func (n *Node) piggyback(to ring.NodeID) []Update {
 	ups := make([]Update, 0, n.cfg.MaxPiggyback)
-	if m := n.members[to]; m != nil && (m.state == Suspect || m.state == Dead) {
+	if m := n.members[to]; m != nil && m.state != Alive {
 		from := n.self
 		if m.susp != nil {
 			from = m.susp.first

@@ -6,6 +6,10 @@ import (
 	"github.com/shoalkv/shoal/ringsync/ring"
 )
 
+// maxRelays bounds the ping-reqs served at once (each lives one probe
+// timeout), so a flood of them cannot grow this node's state without bound.
+const maxRelays = 256
+
 // Receive handles msg from member from at now and returns the messages to
 // send in answer. It merges the piggybacked updates first (at most
 // MaxPiggyback of them; invalid ones are dropped), so an answer carries
@@ -44,7 +48,7 @@ func (n *Node) answer(now time.Time, from ring.NodeID, msg Msg) []Out {
 		}
 		return []Out{{To: from, Msg: Msg{Kind: KindAck, Seq: msg.Seq, Updates: n.piggyback(from)}}}
 	case KindPingReq:
-		if msg.Target == n.self || msg.Target == from || msg.Target == "" || len(msg.Target) > ring.MaxIDLen {
+		if msg.Target == n.self || msg.Target == from || msg.Target == "" || len(msg.Target) > ring.MaxIDLen || len(n.relays) >= maxRelays {
 			return nil
 		}
 		seq := n.nextSeq()

@@ -536,3 +536,48 @@ func TestCrashedNodeDiesLeftNodeLeaves(t *testing.T) {
 		}
 	}
 }
+
+func TestRejoinAfterLeaveRefutesLeft(t *testing.T) {
+	// b left, then came back as a fresh Node at incarnation 0: the first
+	// answer it gets tells it it left, and it raises its incarnation past.
+	g := newGroup(t, Config{}, "a", "b")
+	a := g.nodes["a"]
+	a.Receive(t0, "b", Msg{Kind: KindGossip, Updates: []Update{{Node: "b", Incarnation: 3, State: Left, From: "b"}}})
+	b, _ := New(Config{}, "b", t0, rand.New(rand.NewPCG(1, 9)))
+	b.Add(t0, "a")
+	ack := a.Receive(t0, "b", Msg{Kind: KindPing, Seq: 1, Target: "a"})
+	if ack[0].Msg.Updates[0] != (Update{Node: "b", Incarnation: 3, State: Left, From: "a"}) {
+		t.Fatalf("ack to a left member does not say so first: %+v", ack[0].Msg.Updates)
+	}
+	b.Receive(t0, "a", ack[0].Msg)
+	if b.Incarnation() != 4 {
+		t.Fatalf("b at incarnation %d, want 4", b.Incarnation())
+	}
+	g.nodes["b"] = b
+	g.keep("b", b.Tick(t0.Add(time.Second)))
+	g.settle()
+	if s := g.state("a", "b"); s != Alive {
+		t.Fatalf("a holds the rejoined b %v", s)
+	}
+}
+
+func TestForget(t *testing.T) {
+	g := newGroup(t, Config{}, "a", "b", "c")
+	a := g.nodes["a"]
+	a.Forget("b")
+	a.Forget("a") // self: nothing
+	if _, ok := a.Member("b"); ok {
+		t.Fatal("b still known")
+	}
+	if ms := a.Members(); len(ms) != 2 || ms[0].ID != "a" || ms[1].ID != "c" {
+		t.Fatalf("members %+v", ms)
+	}
+	for i := range 20 {
+		g.at(time.Duration(i) * DefaultProbeInterval)
+		for _, s := range g.take(0, "a", "") {
+			if s.To == "b" {
+				t.Fatalf("a sent a forgotten member a %v", s.Msg.Kind)
+			}
+		}
+	}
+}
