@@ -212,13 +212,15 @@ func (n *Node) Leave(now time.Time) []Out {
 	n.queue.push(n.selfUpdate())
 	var out []Out
 	for _, id := range n.sortedIDs((*member).probeable) {
-		out = append(out, Out{To: id, Msg: Msg{Kind: KindGossip, Updates: n.piggyback(id)}})
+		out = append(out, Out{To: id, Msg: Msg{Kind: KindGossip, Updates: []Update{n.selfUpdate()}}})
 	}
 	return out
 }
 
-// Deadline returns when Tick next has something to do (the shell may call
-// it earlier, or later at the price of slower detection).
+// Deadline returns when Tick next has something to do, or the zero time
+// when nothing ever will (a node that left, with nothing left to pass on).
+// The shell may call Tick earlier, or later at the price of slower
+// detection.
 func (n *Node) Deadline() time.Time {
 	var d time.Time
 	at := func(t time.Time) {

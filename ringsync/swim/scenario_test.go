@@ -1,6 +1,7 @@
 package swim
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -485,6 +486,11 @@ func TestLeftIsNotDead(t *testing.T) {
 	if len(out) != 2 || b.Incarnation() != 1 {
 		t.Fatalf("leave sent %d messages at incarnation %d", len(out), b.Incarnation())
 	}
+	for _, o := range out {
+		if o.Msg.Updates[0] != (Update{Node: "b", Incarnation: 1, State: Left, From: "b"}) {
+			t.Fatalf("leave message %+v", o)
+		}
+	}
 	g.keep("b", out)
 	g.settle()
 	for _, id := range []ring.NodeID{"a", "c"} {
@@ -579,5 +585,25 @@ func TestForget(t *testing.T) {
 				t.Fatalf("a sent a forgotten member a %v", s.Msg.Kind)
 			}
 		}
+	}
+}
+
+func TestLeaveReachesEveryMember(t *testing.T) {
+	// The leave goes to every member directly, however many: it does not
+	// depend on the piggyback's retransmit limit.
+	var ids []ring.NodeID
+	for i := range 30 {
+		ids = append(ids, ring.NodeID(fmt.Sprintf("m%02d", i)))
+	}
+	g := newGroup(t, Config{}, ids...)
+	g.keep("m00", g.nodes["m00"].Leave(t0))
+	var told []ring.NodeID
+	for _, s := range g.take(0, "m00", "") {
+		if slices.Contains(s.Msg.Updates, Update{Node: "m00", Incarnation: 1, State: Left, From: "m00"}) {
+			told = append(told, s.To)
+		}
+	}
+	if len(told) != len(ids)-1 {
+		t.Fatalf("leave told %d of %d members", len(told), len(ids)-1)
 	}
 }
