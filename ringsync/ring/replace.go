@@ -35,9 +35,8 @@ func (r *Ring) Replace(old NodeID, n Node) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]NodeID, len(r.owners))
+	ids := r.ownerIDs()
 	for p, o := range r.owners {
-		ids[p] = r.nodes[o].ID
 		if int(o) == x {
 			ids[p] = n.ID
 		}
@@ -67,10 +66,7 @@ func (r *Ring) Toward(target *Ring, ps []int) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]NodeID, len(r.owners))
-	for p, o := range r.owners {
-		ids[p] = r.nodes[o].ID
-	}
+	ids := r.ownerIDs()
 	for _, p := range ps {
 		if p < 0 || p >= len(ids) {
 			return nil, fmt.Errorf("%w: %d not in [0, %d)", ErrPartition, p, len(ids))
@@ -90,6 +86,15 @@ func (r *Ring) Toward(target *Ring, ps []int) (*Ring, error) {
 		nodes = slices.Insert(nodes, i, n)
 	}
 	return fromOwners(version, nodes, ids), nil
+}
+
+// ownerIDs returns each partition's owner id.
+func (r *Ring) ownerIDs() []NodeID {
+	ids := make([]NodeID, len(r.owners))
+	for p, o := range r.owners {
+		ids[p] = r.nodes[o].ID
+	}
+	return ids
 }
 
 // fromOwners builds a ring from sorted, unique nodes and each partition's
