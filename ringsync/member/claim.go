@@ -65,6 +65,13 @@ func (c Claim) Entry(id ring.NodeID) (Entry, bool) {
 	return c.Members[i], true
 }
 
+// HasTransfer reports whether the plan includes the transfer of partition p
+// to node to.
+func (c Claim) HasTransfer(p int, to ring.NodeID) bool {
+	_, ok := slices.BinarySearchFunc(c.Transfers, Transfer{Partition: p, To: to}, cmpTransfer)
+	return ok
+}
+
 // cmpTransfer orders transfers by partition, then receiver.
 func cmpTransfer(a, b Transfer) int {
 	return cmp.Or(cmp.Compare(a.Partition, b.Partition), strings.Compare(string(a.To), string(b.To)))

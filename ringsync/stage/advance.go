@@ -15,7 +15,8 @@ import (
 //     taken only if every node it brings into any partition's replica set
 //     has reported that replica's transfer done (Record.Received for the
 //     plan), so ownership never runs ahead of the data (Dynamo §4.9;
-//     riak_core hands off before it changes owner). It flips everything at
+//     riak_core hands off before it changes owner), and it takes no replica
+//     out of a set that the target keeps it in. It flips everything at
 //     once if it can, else partition by partition in increasing order;
 //   - ends the plan when the ring reaches the target ownership;
 //   - makes a joining member valid once it owns a partition and every
@@ -90,11 +91,31 @@ func orSelf(target, r *ring.Ring) *ring.Ring {
 // x has reported it received.
 func done(s *member.State, q int, x ring.NodeID) bool {
 	c := s.Claim()
-	if _, ok := slices.BinarySearchFunc(c.Transfers, member.Transfer{Partition: q, To: x}, cmpTransfer); !ok {
+	if !c.HasTransfer(q, x) {
 		return false
 	}
 	rec, ok := s.Record(x)
 	return ok && rec.Done(c.Plan, q)
+}
+
+// safeStep reports whether partition q's replica set may change from from
+// to into on the way to target: everyone it gains has received q, and it
+// keeps every replica that is in the target set (a replica dropped on the
+// way would miss writes and come back stale). Steps that keep both rules
+// end on the target once every transfer is done, since then every node
+// still to enter is a transfer's receiver.
+func safeStep(s *member.State, q int, from, into, target []ring.NodeID) bool {
+	for _, x := range gained(from, into) {
+		if !done(s, q, x) {
+			return false
+		}
+	}
+	for _, x := range from {
+		if slices.Contains(target, x) && !slices.Contains(into, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // allDone reports whether every transfer to x is done.
@@ -117,13 +138,9 @@ func flippable(s *member.State, n int) []int {
 			pending = append(pending, p)
 		}
 	}
+	targetNodes := len(c.Target.Nodes())
 	safe := func(q int, from, into []ring.NodeID) bool {
-		for _, x := range gained(from, into) {
-			if !done(s, q, x) {
-				return false
-			}
-		}
-		return true
+		return safeStep(s, q, from, into, to.replicas(q, n, targetNodes))
 	}
 	all := true
 	for q := range cur {

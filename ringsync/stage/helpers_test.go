@@ -102,18 +102,26 @@ func commit(tb testing.TB, s *member.State, o Options) *member.State {
 	return check[*member.State](tb)(Commit(s, Request{Base: p.Base, Hash: p.Hash, By: by}, o))
 }
 
-// unsafeFlip reports a partition and node that the step from a to b brings
-// into a replica set without a done transfer: ownership ahead of the data.
+// unsafeFlip reports a partition and node that the step from before to
+// after brings into a replica set without a done transfer (ownership ahead
+// of the data), or takes out of one that the target keeps it in.
 func unsafeFlip(before, after *member.State, n int) error {
 	plan := before.Claim()
 	if plan.Target == nil {
 		return nil
 	}
-	from, to := ownersOf(before.Ring()), ownersOf(after.Ring())
+	from, to, target := ownersOf(before.Ring()), ownersOf(after.Ring()), ownersOf(plan.Target)
 	for q := range from {
-		for _, x := range gained(from.replicas(q, n, len(before.Ring().Nodes())), to.replicas(q, n, len(after.Ring().Nodes()))) {
+		old, nu := from.replicas(q, n, len(before.Ring().Nodes())), to.replicas(q, n, len(after.Ring().Nodes()))
+		for _, x := range gained(old, nu) {
 			if !done(before, q, x) {
 				return fmt.Errorf("partition %d gained replica %q before its transfer was done", q, x)
+			}
+		}
+		keep := target.replicas(q, n, len(plan.Target.Nodes()))
+		for _, x := range old {
+			if slices.Contains(keep, x) && !slices.Contains(nu, x) {
+				return fmt.Errorf("partition %d lost replica %q, which the target keeps", q, x)
 			}
 		}
 	}

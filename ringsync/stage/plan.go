@@ -2,7 +2,6 @@ package stage
 
 import (
 	"bytes"
-	"cmp"
 	"crypto/sha256"
 	"fmt"
 	"slices"
@@ -272,9 +271,4 @@ func hashOf(p *Plan) Hash {
 		must(e.EncodeString(string(t.To)))
 	}
 	return sha256.Sum256(buf.Bytes())
-}
-
-// cmpTransfer orders transfers by partition, then receiver.
-func cmpTransfer(a, b member.Transfer) int {
-	return cmp.Or(cmp.Compare(a.Partition, b.Partition), strings.Compare(string(a.To), string(b.To)))
 }
