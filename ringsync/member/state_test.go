@@ -178,3 +178,38 @@ func TestNewAndStagedRejects(t *testing.T) {
 		t.Errorf("staging changed the receiver or did not bump the revision")
 	}
 }
+
+func TestMembersJoinsEntriesAndRecords(t *testing.T) {
+	s := must(t)(New("c", mustRing(t, 16, 2)))
+	s = must(t)(s.WithRecord(Record{ID: "n1", Addr: "moved:1", Seq: 1}))
+	s = must(t)(s.WithRecord(Record{ID: "n5", Addr: "new:5", Seq: 1}))
+	got := s.Members()
+	want := []struct {
+		id     ring.NodeID
+		addr   string
+		status Status
+		rec    bool
+	}{{"n0", "127.0.0.1:7000", Valid, false}, {"n1", "moved:1", Valid, true}, {"n5", "new:5", None, true}}
+	if len(got) != len(want) {
+		t.Fatalf("%d members, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.ID != w.id || g.Addr != w.addr || g.Status != w.status || g.HasRecord != w.rec {
+			t.Errorf("member %d: %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+func TestDigestTellsStatesApart(t *testing.T) {
+	s := must(t)(New("c", mustRing(t, 16, 2)))
+	a := must(t)(s.WithRecord(Record{ID: "n1", Addr: "h:1", Seq: 1}))
+	b := must(t)(s.WithRecord(Record{ID: "n1", Addr: "h:1", Seq: 2}))
+	if s.Digest() == a.Digest() || a.Digest() == b.Digest() {
+		t.Fatal("different states, same digest")
+	}
+	m := must(t)(Merge(a, b))
+	if m.Digest() != b.Digest() || m.Digest().Version != 1 {
+		t.Fatal("merge of a into b differs from b")
+	}
+}
