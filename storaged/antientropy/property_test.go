@@ -99,6 +99,8 @@ func decodeAs(like any, in []byte) any {
 		m = new(wire.ExchangeLeavesOK)
 	case *wire.ExchangeKeysOK:
 		m = new(wire.ExchangeKeysOK)
+	case *wire.ExchangeClocksOK:
+		m = new(wire.ExchangeClocksOK)
 	}
 	if wire.Decode(in, m) != nil {
 		return nil
