@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/antientropy"
@@ -187,9 +188,16 @@ func (s *Server) exchangeClocks(p wire.Peer, body []byte) (any, error) {
 				vv = obj.VV
 			}
 		}
+		if testClocksEmpty.Load() {
+			vv = nil // the negative control's mutant: every key as if not held
+		}
 		if cp.Add(vv) {
 			break
 		}
 	}
 	return cp.OK(), nil
 }
+
+// testClocksEmpty, set by tests, makes exchangeClocks answer the empty clock
+// for every key: the mutant the tests of the clock round must catch.
+var testClocksEmpty atomic.Bool
