@@ -33,10 +33,12 @@ import (
 //
 // An exchange drives the pure state machine of storaged/antientropy against
 // a snapshot of the partition's tree: its requests go to the peer with the
-// node's certificate, its scans read the partition from the store, and its
-// repairs merge both ways: Fetch gets the peer's object (wire.Get) and
-// merges it here, Push sends this node's object to the peer (wire.Handoff,
-// a merge there). An exchange that finds the roots equal records it (the
+// node's certificate, its scans read the partition from the store (key
+// hashes and clocks), and its repairs merge in the direction(s) the
+// exchange found (a key one side lacks goes to it; one both hold
+// differently as the two clocks say, antientropy.Direction): Fetch gets the
+// peer's object (wire.Get) and merges it here, Push sends this node's
+// object to the peer (wire.Handoff, a merge there). An exchange that finds the roots equal records it (the
 // snapshot's seq) for later cycles. Every byte moved, hashes and objects,
 // goes through one token bucket at AntiEntropyRate. A peer that cannot be
 // reached is skipped for the rest of the cycle. On-demand repairs
@@ -393,6 +395,8 @@ func (a *aeRun) send(ctx context.Context, x *antientropy.Exchange, peer ring.Nod
 		resp = &wire.ExchangeLeavesOK{}
 	case *wire.ExchangeKeys:
 		resp = &wire.ExchangeKeysOK{}
+	case *wire.ExchangeClocks:
+		resp = &wire.ExchangeClocksOK{}
 	default:
 		x.Fail(fmt.Errorf("storaged: exchange asked to send %T", req))
 		return
@@ -411,11 +415,11 @@ func (a *aeRun) send(ctx context.Context, x *antientropy.Exchange, peer ring.Nod
 	x.Answer(resp, size)
 }
 
-// scanLeaves is an exchange's Scan: this node's key hashes of the leaves
-// asked, from one scan of partition p. Objects that do not decode are left
-// out, as the trees leave them out.
-func (s *Server) scanLeaves(p int, sc *antientropy.Scan) ([]wire.KeyHash, error) {
-	var out []wire.KeyHash
+// scanLeaves is an exchange's Scan: this node's key hashes and clocks of the
+// leaves asked, from one scan of partition p. Objects that do not decode are
+// left out, as the trees leave them out.
+func (s *Server) scanLeaves(p int, sc *antientropy.Scan) ([]antientropy.LocalKey, error) {
+	var out []antientropy.LocalKey
 	err := s.st.ScanPartition(p, nil, func(key, value []byte) bool {
 		if !sc.Want(key) {
 			return true
@@ -424,7 +428,7 @@ func (s *Server) scanLeaves(p int, sc *antientropy.Scan) ([]wire.KeyHash, error)
 		if err != nil {
 			return true
 		}
-		out = append(out, wire.KeyHash{Key: append([]byte(nil), key...), Hash: merkle.Hash(key, obj)})
+		out = append(out, antientropy.LocalKey{Key: append([]byte(nil), key...), Hash: merkle.Hash(key, obj), VV: obj.VV})
 		return true
 	})
 	return out, err

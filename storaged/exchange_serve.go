@@ -2,20 +2,24 @@ package storaged
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/antientropy"
 	"github.com/shoalkv/shoal/storaged/merkle"
 	"github.com/shoalkv/shoal/storaged/replica"
+	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/dvv"
 )
 
 // The peer's side of an anti-entropy exchange (storaged/antientropy): the
-// three node-only requests, answered from the partition's live tree (read
-// under the trees' mutex, not copied) and from a scan of the partition in
-// the store. An ExchangeTop answered with equal roots is a fact for this
+// four node-only requests, answered from the partition's live tree (read
+// under the trees' mutex, not copied), from a scan of the partition in the
+// store, and from reads of the keys whose clocks are asked. An ExchangeTop answered with equal roots is a fact for this
 // node's own cycles: the peer compared the pair (antientropy.Skips). Only members may ask
 // (the wire layer has already refused client certificates), and only for a
 // partition this node replicates; ExchangeTop, which opens an exchange, must
@@ -151,3 +155,49 @@ func (s *Server) exchangeKeys(p wire.Peer, body []byte) (any, error) {
 	}
 	return pg.OK(full), nil
 }
+
+// exchangeClocks answers the version vectors of the keys asked, each of the
+// partition asked, in order, from one read of each; a key this node does not
+// hold, or holds in an object that does not decode (left out of the trees
+// too), has the empty clock. The answer ends early at
+// wire.ExchangeClocksBudget bytes of clocks.
+func (s *Server) exchangeClocks(p wire.Peer, body []byte) (any, error) {
+	var req wire.ExchangeClocks
+	r, err := exchangeRequest(s, p, body, &req, func(q *wire.ExchangeClocks) uint32 { return q.Partition })
+	if err != nil {
+		return nil, err
+	}
+	cp, err := antientropy.NewClockPage(&req)
+	if err != nil {
+		return nil, err
+	}
+	for i, key := range req.Keys {
+		if got := r.PartitionOf(key); got != int(req.Partition) {
+			return nil, fmt.Errorf("%w: clock of key %d asked in partition %d; it is of partition %d", wire.ErrBadRequest, i, req.Partition, got)
+		}
+	}
+	for _, key := range req.Keys {
+		var vv dvv.VV
+		b, err := s.st.Get(store.Objects, key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return nil, storeErr(err)
+		default:
+			if obj, err := replica.ObjectOf(b); err == nil {
+				vv = obj.VV
+			}
+		}
+		if testClocksEmpty.Load() {
+			vv = nil // the negative control's mutant: every key as if not held
+		}
+		if cp.Add(vv) {
+			break
+		}
+	}
+	return cp.OK(), nil
+}
+
+// testClocksEmpty, set by tests, makes exchangeClocks answer the empty clock
+// for every key: the mutant the tests of the clock round must catch.
+var testClocksEmpty atomic.Bool

@@ -77,6 +77,15 @@ func SetExchangeHook(f func(p int, peer ring.NodeID, st antientropy.Stats, fetch
 	return func() { testHookExchanged.Store(nil) }
 }
 
+// SetClocksAnswerEmpty makes every node answer an exchange's clock request
+// with empty clocks, as if it held none of the keys asked, and returns a
+// function that restores the right answers. It is the negative control of
+// the tests that count an exchange's moves.
+func SetClocksAnswerEmpty() (restore func()) {
+	testClocksEmpty.Store(true)
+	return func() { testClocksEmpty.Store(false) }
+}
+
 // TreesNotReady is the number of partitions whose tree the rebuild at
 // start has not installed yet.
 func (s *Server) TreesNotReady() int { return s.trees.notReady() }

@@ -61,6 +61,8 @@ func (s *Server) handle(ctx context.Context, p wire.Peer, t wire.Type, body []by
 		return s.exchangeLeaves(p, body)
 	case wire.TypeExchangeKeys:
 		return s.exchangeKeys(p, body)
+	case wire.TypeExchangeClocks:
+		return s.exchangeClocks(p, body)
 	case wire.TypeRing:
 		return &wire.RingOK{Ring: s.ring.Load()}, nil
 	case wire.TypeStatus:

@@ -8,7 +8,7 @@ import (
 
 // The anti-entropy exchange (Dynamo, SOSP 2007, §4.7): an initiator compares
 // its hash tree of one partition with a peer replica's and descends only where
-// hashes differ. Three requests, each answered by its OK:
+// hashes differ. Four requests, each answered by its OK:
 //
 //	ExchangeTop    → ExchangeTopOK    the peer's root and, unless the roots
 //	                                  match, every branch hash (folded to the
@@ -16,9 +16,11 @@ import (
 //	ExchangeLeaves → ExchangeLeavesOK the leaf hashes under some branches
 //	ExchangeKeys   → ExchangeKeysOK   (key, hash) of the keys in some leaves,
 //	                                  a page at a time
+//	ExchangeClocks → ExchangeClocksOK the version vectors of the keys both
+//	                                  sides hold differently (exchange_clocks.go)
 //
-// Repair then moves whole objects with the existing messages (a DVV merge
-// both ways, never an overwrite). Tree parts travel as merkle.Part encodings
+// Repair then moves whole objects with the existing messages, each in the
+// direction(s) the clocks call for (a DVV merge, never an overwrite). Tree parts travel as merkle.Part encodings
 // (storaged/merkle), opaque here and decoded, bounded, by the receiver.
 //
 // Rules for the node that answers (its shell, not this package): only node

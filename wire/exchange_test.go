@@ -10,6 +10,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/dvv"
 )
 
 // exchangeBody encodes fields as a msgpack array, bypassing the message
@@ -54,11 +55,16 @@ func keyHashes(n, keyLen int) msgpack.RawMessage {
 	return buf.Bytes()
 }
 
-// TestExchangeDecodeLimits: each bounded field of the exchange messages
-// decodes at its bound and is refused one past it with an error wrapping
-// wire.ErrTooLarge that names the count and the limit; a declared count far
-// beyond the bytes present is refused without allocating it.
+// TestExchangeDecodeLimits: each bounded field of the exchange messages, the
+// clock round's included, decodes at its bound and is refused one past it
+// with an error wrapping wire.ErrTooLarge that names the count and the
+// limit; a declared count far beyond the bytes present is refused without
+// allocating it.
 func TestExchangeDecodeLimits(t *testing.T) {
+	vvBytes, err := msgpack.Marshal(dvv.VV{{Actor: dvv.Actor{Node: "n1", Epoch: 9}, Counter: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name    string
 		at, ovr []byte
@@ -106,6 +112,27 @@ func TestExchangeDecodeLimits(t *testing.T) {
 			ovr:  exchangeBody(t, 256, 1, make([]byte, wire.MaxExchangePart+1)),
 			msg:  func() any { return new(wire.ExchangeTopOK) },
 			want: "1048577 bytes, limit 1048576",
+		},
+		{
+			name: "clocks key count",
+			at:   exchangeBody(t, 1, rawList(wire.MaxExchangeClocks, rawBin([]byte("k")))),
+			ovr:  exchangeBody(t, 1, rawList(wire.MaxExchangeClocks+1, rawBin([]byte("k")))),
+			msg:  func() any { return new(wire.ExchangeClocks) },
+			want: "4097 entries, limit 4096",
+		},
+		{
+			name: "clocks key length",
+			at:   exchangeBody(t, 1, rawList(1, rawBin(make([]byte, 32<<10-2)))),
+			ovr:  exchangeBody(t, 1, rawList(1, rawBin(make([]byte, 32<<10-1)))),
+			msg:  func() any { return new(wire.ExchangeClocks) },
+			want: "32767 bytes, limit 32766",
+		},
+		{
+			name: "clock count",
+			at:   exchangeBody(t, rawList(wire.MaxExchangeClocks, vvBytes)),
+			ovr:  exchangeBody(t, rawList(wire.MaxExchangeClocks+1, vvBytes)),
+			msg:  func() any { return new(wire.ExchangeClocksOK) },
+			want: "4097 entries, limit 4096",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -44,7 +44,7 @@ const maxHello = 4 << 10
 // the anti-entropy exchange.
 func nodeOnly(t Type) bool {
 	switch t {
-	case TypeHandoff, TypeExchangeTop, TypeExchangeLeaves, TypeExchangeKeys:
+	case TypeHandoff, TypeExchangeTop, TypeExchangeLeaves, TypeExchangeKeys, TypeExchangeClocks:
 		return true
 	}
 	return false
@@ -385,6 +385,10 @@ func TypeOf(msg any) Type {
 		return TypeRepairStatus
 	case *RepairOK:
 		return TypeRepairOK
+	case *ExchangeClocks:
+		return TypeExchangeClocks
+	case *ExchangeClocksOK:
+		return TypeExchangeClocksOK
 	}
 	return TypeInvalid
 }

@@ -34,7 +34,10 @@ const (
 	TypeRepair       Type = 21 // Repair → RepairOK: start a full anti-entropy pass now
 	TypeRepairStatus Type = 22 // RepairStatus → RepairOK: how a repair goes
 	TypeRepairOK     Type = 23 // response to Repair and RepairStatus
-	typeUpperBound   Type = 24 // first unassigned value
+
+	TypeExchangeClocks   Type = 24 // ExchangeClocks → ExchangeClocksOK: version vectors of some keys
+	TypeExchangeClocksOK Type = 25 // response to ExchangeClocks
+	typeUpperBound       Type = 26 // first unassigned value
 )
 
 var typeNames = [...]string{
@@ -64,6 +67,9 @@ var typeNames = [...]string{
 	TypeRepair:       "repair",
 	TypeRepairStatus: "repair-status",
 	TypeRepairOK:     "repair-ok",
+
+	TypeExchangeClocks:   "exchange-clocks",
+	TypeExchangeClocksOK: "exchange-clocks-ok",
 }
 
 // Known reports whether t is an assigned, valid message type.

@@ -106,7 +106,8 @@ func (x *Exchange) onPage(ok *wire.ExchangeKeysOK) error {
 }
 
 // compare merges the page in with the local keys (step 4): a key on one side
-// only, or with different hashes, is to repair.
+// only is to repair at once, towards the side that lacks it; one both sides
+// hold with different hashes waits for its clocks.
 func (x *Exchange) compare() error {
 	pg := x.page
 	x.page = nil
@@ -117,14 +118,11 @@ func (x *Exchange) compare() error {
 		}
 		switch {
 		case x.li < len(x.localKeys) && bytes.Equal(x.localKeys[x.li].Key, k.Key):
-			if x.localKeys[x.li].Hash != k.Hash {
-				x.repair(k.Key, true, true)
-				if x.out.Theirs == nil {
-					x.out.Theirs = make(map[string]uint64)
-				}
-				x.out.Theirs[string(k.Key)] = k.Hash
-			} else {
-				x.stats.Keys++
+			x.stats.Keys++
+			if l := x.localKeys[x.li]; l.Hash != k.Hash {
+				x.stats.KeysDiffer++
+				x.unclear = append(x.unclear, unclear{key: k.Key, theirs: k.Hash, vv: l.VV})
+				x.unclearBytes += len(k.Key)
 			}
 			x.li++
 		default:
@@ -142,9 +140,15 @@ func (x *Exchange) compare() error {
 	return nil
 }
 
+// repair hands out a key one side lacks.
 func (x *Exchange) repair(key []byte, fetch, push bool) {
 	x.stats.Keys++
 	x.stats.KeysDiffer++
+	x.move(key, fetch, push)
+}
+
+// move hands out key to fetch, to push, or both.
+func (x *Exchange) move(key []byte, fetch, push bool) {
 	if fetch {
 		x.stats.Fetch++
 		x.out.Fetch = append(x.out.Fetch, key)
@@ -155,9 +159,10 @@ func (x *Exchange) repair(key []byte, fetch, push bool) {
 	}
 }
 
-// Scan asks the shell for this node's key hashes (key, merkle.Hash(key,
-// object)) of every key of the partition whose leaf in a tree of Leaves
-// leaves is one of IDs (sorted strictly); Want filters a scan.
+// Scan asks the shell for this node's key hashes and clocks (key,
+// merkle.Hash(key, object), object's version vector) of every key of the
+// partition whose leaf in a tree of Leaves leaves is one of IDs (sorted
+// strictly); Want filters a scan.
 type Scan struct {
 	Leaves int
 	IDs    []int
@@ -177,9 +182,9 @@ func (s leafSet) has(leaf int) bool {
 }
 
 // sortLocal checks and sorts the shell's scan of s at size leaves.
-func (s leafSet) sortLocal(keys []wire.KeyHash, leaves int) ([]wire.KeyHash, error) {
+func (s leafSet) sortLocal(keys []LocalKey, leaves int) ([]LocalKey, error) {
 	keys = slices.Clone(keys)
-	slices.SortFunc(keys, func(a, b wire.KeyHash) int { return bytes.Compare(a.Key, b.Key) })
+	slices.SortFunc(keys, func(a, b LocalKey) int { return bytes.Compare(a.Key, b.Key) })
 	for i, k := range keys {
 		if len(k.Key) == 0 {
 			return nil, localf("an empty key")
@@ -189,6 +194,9 @@ func (s leafSet) sortLocal(keys []wire.KeyHash, leaves int) ([]wire.KeyHash, err
 		}
 		if i > 0 && bytes.Equal(keys[i-1].Key, k.Key) {
 			return nil, localf("key %q twice", k.Key)
+		}
+		if err := k.VV.Validate(); err != nil {
+			return nil, localf("key %q: %w", k.Key, err)
 		}
 	}
 	return keys, nil

@@ -19,6 +19,10 @@ type Config struct {
 	// MaxKeys is the most key hashes asked per page (default 1024; at most
 	// wire.MaxExchangeKeys); more come in later pages.
 	MaxKeys int
+	// MaxClocks is the most keys whose version vectors one ExchangeClocks
+	// asks (default 1024; at most wire.MaxExchangeClocks); more go in later
+	// requests.
+	MaxClocks int
 	// MaxKey is the longest key accepted from the peer (default
 	// wire.DefaultMaxKey; at most 32 KiB, the largest any node accepts).
 	MaxKey int
@@ -29,6 +33,7 @@ const (
 	DefaultMaxBranches = 128
 	DefaultMaxLeaves   = 128
 	DefaultMaxKeys     = 1024
+	DefaultMaxClocks   = 1024
 	maxKeyCeiling      = 32 << 10
 )
 
@@ -42,6 +47,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxKeys == 0 {
 		c.MaxKeys = DefaultMaxKeys
+	}
+	if c.MaxClocks == 0 {
+		c.MaxClocks = DefaultMaxClocks
 	}
 	if c.MaxKey == 0 {
 		c.MaxKey = wire.DefaultMaxKey
@@ -62,6 +70,7 @@ func (c Config) Validate() error {
 	check("max branches", c.MaxBranches, wire.MaxExchangeIDs)
 	check("max leaves", c.MaxLeaves, wire.MaxExchangeIDs)
 	check("max keys", c.MaxKeys, wire.MaxExchangeKeys)
+	check("max clocks", c.MaxClocks, wire.MaxExchangeClocks)
 	check("max key", c.MaxKey, maxKeyCeiling)
 	return errors.Join(errs...)
 }

@@ -13,23 +13,32 @@
 //  3. ExchangeKeys: (key, merkle.Hash) of every key in the differing
 //     leaves, at most Config.MaxLeaves leaves per request, in pages of at
 //     most Config.MaxKeys with a cursor. The initiator's own key hashes of
-//     the same leaves come from its shell (Ready.Scan, answered by Local),
-//     which scans its store.
-//  4. Keys that differ or that one side lacks come out as Ready.Fetch (get
-//     the peer's object and merge it here) and Ready.Push (send this node's
-//     object to the peer to merge there). Repair is a DVV merge both ways,
-//     never an overwrite; the shell does it.
-//  5. Done, with Stats: hashes compared at each level, keys repaired, round
-//     trips and metadata bytes.
+//     the same leaves, with its objects' version vectors, come from its
+//     shell (Ready.Scan, answered by Local), which scans its store.
+//  4. A key one side lacks goes to that side at once: Ready.Fetch (get the
+//     peer's object and merge it here) or Ready.Push (send this node's
+//     object to the peer to merge there). Hashes cannot tell which of two
+//     different objects is newer, so the keys both sides hold differently
+//     wait for ExchangeClocks: the peer's version vectors of them, at most
+//     Config.MaxClocks keys a request, sent once the key rounds are over
+//     (or a request's worth is waiting). Compared with this node's own
+//     (Direction), each such key is fetched only, pushed only, or both
+//     (concurrent or equal clocks): each differing object moves once, in
+//     the direction(s) needed. When no key is held differently on both
+//     sides, there is no clock round. Repair is a DVV merge, never an
+//     overwrite; the shell does it.
+//  5. Done, with Stats: hashes compared at each level, clocks compared,
+//     keys repaired, round trips and metadata bytes.
 //
 // Nothing here sends, scans, waits or reads a clock: the shell makes the
 // sends, feeds the decoded answers back (Answer, Fail), scans its store
 // (Local), repairs, and owns timeouts, throttling and the schedule. The
-// peer's side is pure too: AnswerTop, AnswerLeaves and Page build its answers
-// from its tree and a scan of its store.
+// peer's side is pure too: AnswerTop, AnswerLeaves, Page and ClockPage build
+// its answers from its tree, a scan of its store and reads of the keys
+// asked.
 //
 // What the shells must enforce, outside this package: only node
-// certificates of current members may ask (wire marks the three requests
+// certificates of current members may ask (wire marks the four requests
 // node-only); a node refuses an exchange of a partition it does not
 // replicate, from a different ring version, or while that partition's tree
 // is rebuilding; and the initiator compares against a snapshot of its tree

@@ -31,11 +31,18 @@ type Exchange struct {
 
 	// The key round in progress (round nil: none).
 	round     leafSet
-	scanning  bool           // Scan handed out, Local not in yet
-	localKeys []wire.KeyHash // sorted by key, from Local
-	li        int            // next local key to compare
+	scanning  bool       // Scan handed out, Local not in yet
+	localKeys []LocalKey // sorted by key, from Local
+	li        int        // next local key to compare
 	page      *wire.ExchangeKeysOK
 	cursor    []byte
+
+	// Keys both sides hold differently, waiting for the peer's clocks
+	// (unclearBytes: their key bytes), and those of the ExchangeClocks in
+	// flight.
+	unclear      []unclear
+	unclearBytes int
+	clocksAsked  []unclear
 
 	out   Ready
 	stats Stats
@@ -45,21 +52,23 @@ type Exchange struct {
 // Ready is what an Exchange wants done now.
 type Ready struct {
 	// Send is the request to make to the peer, nil when none is new: a
-	// *wire.ExchangeTop, *wire.ExchangeLeaves or *wire.ExchangeKeys. Its
-	// answer, decoded, goes to Answer. At most one is in flight.
+	// *wire.ExchangeTop, *wire.ExchangeLeaves, *wire.ExchangeKeys or
+	// *wire.ExchangeClocks. Its answer, decoded, goes to Answer. At most one
+	// is in flight.
 	Send any
-	// Scan, when not nil, asks for this node's key hashes of some leaves;
-	// the result goes to Local.
+	// Scan, when not nil, asks for this node's key hashes and clocks of
+	// some leaves; the result goes to Local.
 	Scan *Scan
 	// Fetch are keys to get from the peer and merge here; Push keys to send
-	// to the peer to merge there. A key that differs is in both: fetch and
-	// merge first, then push the merge, so both end with the union. The
-	// slices belong to the caller.
+	// to the peer to merge there. A key only the peer holds is fetched, one
+	// only this node holds pushed; a key both hold differently moves as its
+	// clocks say (Direction), and one in both lists is fetched and merged
+	// first, then the merge pushed, so both end with the union. The slices
+	// belong to the caller.
 	Fetch, Push [][]byte
-	// Theirs holds, for each key in both Fetch and Push (the two sides
-	// hold different objects), the peer's hash of its object
-	// (merkle.Hash): once the fetched object is merged here, a push is
-	// needed only if this side's object no longer hashes to it.
+	// Theirs holds, for each key in both Fetch and Push, the peer's hash of
+	// its object (merkle.Hash): once the fetched object is merged here, a
+	// push is needed only if this side's object no longer hashes to it.
 	Theirs map[string]uint64
 	// Done is set once the exchange ended, with Err nil when it ran to the
 	// end. After a failure, the repairs already handed out are still sound
@@ -81,6 +90,7 @@ type Stats struct {
 	Branches, BranchesDiffer int
 	Leaves, LeavesDiffer     int
 	Keys, KeysDiffer         int // KeysDiffer: keys to repair (Fetch ∪ Push)
+	Clocks                   int // keys both sides held differently, whose clocks were compared
 	Fetch, Push              int
 	BytesSent, BytesReceived int64 // bodies plus frame headers
 }
@@ -146,6 +156,12 @@ func (x *Exchange) Answer(msg any, size int) {
 		if err == nil {
 			err = x.onPage(ok)
 		}
+	case *wire.ExchangeClocks:
+		ok, isOK := msg.(*wire.ExchangeClocksOK)
+		err = wrongType(isOK, msg, r)
+		if err == nil {
+			err = x.onClocks(ok)
+		}
 	}
 	x.after(err)
 }
@@ -163,11 +179,12 @@ func (x *Exchange) Fail(err error) {
 	x.finish(fmt.Errorf("%w: %s: %w", ErrPeer, wire.TypeOf(req), err))
 }
 
-// Local feeds in the result of Ready.Scan: this node's key hashes of the
-// leaves asked, in any order (the exchange sorts them; it takes keys over).
+// Local feeds in the result of Ready.Scan: this node's key hashes and clocks
+// of the leaves asked, in any order (the exchange sorts them; it takes keys
+// and clocks over).
 // A key twice or outside the leaves ends the exchange with an error
 // wrapping ErrLocal. It panics if no Scan is outstanding.
-func (x *Exchange) Local(keys []wire.KeyHash) {
+func (x *Exchange) Local(keys []LocalKey) {
 	if !x.scanning {
 		panic("antientropy: Local with no scan outstanding")
 	}
@@ -218,8 +235,9 @@ func (x *Exchange) send(req any) {
 	x.inflight, x.out.Send = req, req
 }
 
-// advance makes the next request once nothing is in flight: the next page
-// or key round, then the next branches, else the end.
+// advance makes the next request once nothing is in flight: the clocks of a
+// full request's worth of waiting keys, the next page or key round, the next
+// branches, the clocks of the keys still waiting, else the end.
 func (x *Exchange) advance() {
 	if x.out.Done || x.inflight != nil || x.scanning {
 		return
@@ -227,6 +245,8 @@ func (x *Exchange) advance() {
 	switch {
 	case x.round != nil && x.page != nil:
 		return // waiting for Local to compare the page
+	case x.clocksDue():
+		x.sendClocks()
 	case x.round != nil:
 		x.send(&wire.ExchangeKeys{Partition: x.part, Leaves: uint32(x.size), LeafIDs: ids32(x.round),
 			After: x.cursor, Max: uint32(x.cfg.MaxKeys)})
@@ -242,6 +262,8 @@ func (x *Exchange) advance() {
 		n := min(len(x.branches), x.cfg.MaxBranches)
 		x.asked, x.branches = x.branches[:n:n], x.branches[n:]
 		x.send(&wire.ExchangeLeaves{Partition: x.part, Leaves: uint32(x.size), Branches: ids32(x.asked)})
+	case len(x.unclear) > 0:
+		x.sendClocks()
 	default:
 		x.finish(nil)
 	}

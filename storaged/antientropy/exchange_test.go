@@ -8,6 +8,7 @@ import (
 
 	"github.com/shoalkv/shoal/storaged/merkle"
 	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/dvv"
 )
 
 // TestIdentical: equal trees end after the top, one small round trip,
@@ -27,8 +28,9 @@ func TestIdentical(t *testing.T) {
 	}
 }
 
-// TestOneLeaf: k keys differing in one leaf cost three round trips and
-// repair exactly those keys, both ways.
+// TestOneLeaf: k keys differing in one leaf cost four round trips (the
+// fourth for their clocks, which are equal, empty, here) and repair exactly
+// those keys, both ways.
 func TestOneLeaf(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	local := keySet(rng, 4000)
@@ -48,8 +50,8 @@ func TestOneLeaf(t *testing.T) {
 	}
 	checkRepairs(t, o, f, p)
 	s := o.stats
-	if s.RoundTrips != 3 || s.BranchesDiffer != 1 || s.LeavesDiffer != 1 || s.KeysDiffer != 4 {
-		t.Fatalf("stats %+v, want 3 round trips, 1 branch, 1 leaf, 4 keys", s)
+	if s.RoundTrips != 4 || s.BranchesDiffer != 1 || s.LeavesDiffer != 1 || s.KeysDiffer != 4 || s.Clocks != 4 {
+		t.Fatalf("stats %+v, want 4 round trips, 1 branch, 1 leaf, 4 keys, 4 clocks", s)
 	}
 	// Each key both sides hold differently comes with the peer's hash.
 	if len(o.theirs) != 4 {
@@ -85,7 +87,7 @@ func TestManyBranchesOneSide(t *testing.T) {
 		checkRepairs(t, o, f, p)
 		c := cfg.WithDefaults()
 		minRounds := 1 + (o.stats.BranchesDiffer+c.MaxBranches-1)/c.MaxBranches +
-			(o.stats.LeavesDiffer+c.MaxLeaves-1)/c.MaxLeaves
+			(o.stats.LeavesDiffer+c.MaxLeaves-1)/c.MaxLeaves + (o.stats.Clocks+c.MaxClocks-1)/c.MaxClocks
 		if o.stats.BranchesDiffer <= 4 || o.stats.RoundTrips < minRounds {
 			t.Fatalf("%+v: stats %+v, want more than 4 differing branches and at least %d round trips",
 				cfg, o.stats, minRounds)
@@ -141,12 +143,7 @@ func TestBadAnswers(t *testing.T) {
 		must(t, err)
 		return b
 	}
-	for _, tc := range []struct {
-		name   string
-		tamper func(int, any, any) any
-		is     error
-		says   string
-	}{
+	for _, tc := range []tampered{
 		{"control", nil, nil, ""},
 		{"wrong type", at(1, func(any) any { return &wire.Ack{} }), ErrMalformed, "answer *wire.Ack to exchange-top"},
 		{"bad size", at(1, func(a any) any { a.(*wire.ExchangeTopOK).Leaves = 300; return a }), ErrMalformed, "300 leaves"},
@@ -208,15 +205,19 @@ func TestBadAnswers(t *testing.T) {
 	}
 }
 
-// TestBadLocal: a local scan with a key twice or outside the leaves asked
-// fails the exchange with ErrLocal.
+// TestBadLocal: a local scan with a key twice, outside the leaves asked or
+// with an invalid clock fails the exchange with ErrLocal; the control, the
+// right scan, does not.
 func TestBadLocal(t *testing.T) {
 	tr, _ := merkle.New(256)
 	tr.Apply([]byte("a"), 1)
-	for name, extra := range map[string][]wire.KeyHash{
-		"twice":   {{Key: []byte("a"), Hash: 1}, {Key: []byte("a"), Hash: 1}},
-		"outside": {{Key: []byte("a"), Hash: 1}, {Key: []byte("b"), Hash: 1}},
-		"empty":   {{Key: nil, Hash: 1}},
+	zero := dvv.VV{{Actor: dvv.Actor{Node: "n1", Epoch: 1}, Counter: 0}}
+	for name, extra := range map[string][]LocalKey{
+		"control":   {{Key: []byte("a"), Hash: 1}},
+		"twice":     {{Key: []byte("a"), Hash: 1}, {Key: []byte("a"), Hash: 1}},
+		"outside":   {{Key: []byte("a"), Hash: 1}, {Key: []byte("b"), Hash: 1}},
+		"empty":     {{Key: nil, Hash: 1}},
+		"bad clock": {{Key: []byte("a"), Hash: 1, VV: zero}},
 	} {
 		x, err := New(Config{}, 1, 1, tr)
 		must(t, err)
@@ -228,8 +229,20 @@ func TestBadLocal(t *testing.T) {
 		if rd.Scan == nil || merkle.LeafOf([]byte("b"), 256) == merkle.LeafOf([]byte("a"), 256) {
 			t.Fatalf("%s: no scan asked (%+v) or test keys share a leaf", name, rd)
 		}
+		send := rd.Send
 		x.Local(extra)
-		if rd = x.Ready(); !rd.Done || !errors.Is(rd.Err, ErrLocal) {
+		rd = x.Ready()
+		if name == "control" {
+			if rd.Done {
+				t.Fatalf("control: %+v, want the exchange to go on", rd)
+			}
+			x.Answer(peer.answer(t, send), 10)
+			if rd = x.Ready(); !rd.Done || rd.Err != nil || len(rd.Push) != 1 {
+				t.Fatalf("control: %+v, want the exchange to end, pushing a", rd)
+			}
+			continue
+		}
+		if !rd.Done || !errors.Is(rd.Err, ErrLocal) {
 			t.Fatalf("%s: %+v, want ErrLocal", name, rd)
 		}
 	}
@@ -239,8 +252,8 @@ func TestBadLocal(t *testing.T) {
 // reported.
 func TestConfig(t *testing.T) {
 	must(t, Config{}.Validate())
-	err := Config{MaxBranches: -1, MaxLeaves: 2000, MaxKeys: 5000, MaxKey: 1 << 20}.Validate()
-	for _, s := range []string{"max branches -1", "max leaves 2000", "max keys 5000", "max key 1048576"} {
+	err := Config{MaxBranches: -1, MaxLeaves: 2000, MaxKeys: 5000, MaxClocks: 5000, MaxKey: 1 << 20}.Validate()
+	for _, s := range []string{"max branches -1", "max leaves 2000", "max keys 5000", "max clocks 5000", "max key 1048576"} {
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), s) {
 			t.Errorf("err = %v, want it to say %q", err, s)
 		}

@@ -8,13 +8,16 @@ import (
 
 	"github.com/shoalkv/shoal/storaged/merkle"
 	"github.com/shoalkv/shoal/wire"
+	"github.com/shoalkv/shoal/wire/dvv"
 )
 
 // replica is one side of a test exchange: its keys with their hashes, and
-// the tree they build.
+// the tree they build; clocks, if set, holds its objects' version vectors
+// (a key without one has the empty clock).
 type replica struct {
-	keys map[string]uint64
-	tree *merkle.Tree
+	keys   map[string]uint64
+	clocks map[string]dvv.VV
+	tree   *merkle.Tree
 }
 
 func newReplica(t testing.TB, leaves int, keys map[string]uint64) *replica {
@@ -61,17 +64,30 @@ func (r *replica) answer(t testing.TB, req any) any {
 			}
 		}
 		return pg.OK(false)
+	case *wire.ExchangeClocks:
+		cp, err := NewClockPage(q)
+		must(t, err)
+		for _, k := range q.Keys {
+			var vv dvv.VV
+			if _, held := r.keys[string(k)]; held {
+				vv = r.clocks[string(k)]
+			}
+			if cp.Add(vv) {
+				break
+			}
+		}
+		return cp.OK()
 	}
 	t.Fatalf("peer asked %T", req)
 	return nil
 }
 
 // scan plays the local shell's store scan.
-func (r *replica) scan(s *Scan) []wire.KeyHash {
-	var out []wire.KeyHash
+func (r *replica) scan(s *Scan) []LocalKey {
+	var out []LocalKey
 	for _, k := range r.sorted() {
 		if s.Want([]byte(k)) {
-			out = append(out, wire.KeyHash{Key: []byte(k), Hash: r.keys[k]})
+			out = append(out, LocalKey{Key: []byte(k), Hash: r.keys[k], VV: r.clocks[k]})
 		}
 	}
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] }) // Local takes any order
@@ -136,9 +152,10 @@ func run(t testing.TB, cfg Config, local, peer *replica, tamper func(n int, req,
 				x.Fail(e)
 				continue
 			}
+			// An answer tampered past what its type encodes (an invalid
+			// clock) goes in as it is: what a buggy decoder would pass on.
 			body, err := wire.Encode(ans)
-			must(t, err)
-			if typ := wire.TypeOf(ans); typ >= wire.TypeExchangeTop && typ <= wire.TypeExchangeKeysOK {
+			if _, ok := exchangeTypes[wire.TypeOf(ans)]; ok && err == nil {
 				ans = roundTrip(t, ans)
 			}
 			x.Answer(ans, len(body))
@@ -148,31 +165,40 @@ func run(t testing.TB, cfg Config, local, peer *replica, tamper func(n int, req,
 	return o
 }
 
+// tampered is a case of a test of bad answers: the exchange whose answers
+// tamper changes must fail with an error wrapping is that says says (is
+// nil: the control, which must repair what differs).
+type tampered struct {
+	name   string
+	tamper func(n int, req, ans any) any
+	is     error
+	says   string
+}
+
 // roundTrip encodes and decodes msg as a new value of its type.
 func roundTrip(t testing.TB, msg any) any {
 	t.Helper()
 	body, err := wire.Encode(msg)
 	must(t, err)
-	typ := wire.TypeOf(msg)
-	var out any
-	switch typ {
-	case wire.TypeExchangeTop:
-		out = new(wire.ExchangeTop)
-	case wire.TypeExchangeTopOK:
-		out = new(wire.ExchangeTopOK)
-	case wire.TypeExchangeLeaves:
-		out = new(wire.ExchangeLeaves)
-	case wire.TypeExchangeLeavesOK:
-		out = new(wire.ExchangeLeavesOK)
-	case wire.TypeExchangeKeys:
-		out = new(wire.ExchangeKeys)
-	case wire.TypeExchangeKeysOK:
-		out = new(wire.ExchangeKeysOK)
-	default:
+	mk, ok := exchangeTypes[wire.TypeOf(msg)]
+	if !ok {
 		t.Fatalf("round trip of %T", msg)
 	}
+	out := mk()
 	must(t, wire.Decode(body, out))
 	return out
+}
+
+// exchangeTypes makes a new value of each exchange message type.
+var exchangeTypes = map[wire.Type]func() any{
+	wire.TypeExchangeTop:      func() any { return new(wire.ExchangeTop) },
+	wire.TypeExchangeTopOK:    func() any { return new(wire.ExchangeTopOK) },
+	wire.TypeExchangeLeaves:   func() any { return new(wire.ExchangeLeaves) },
+	wire.TypeExchangeLeavesOK: func() any { return new(wire.ExchangeLeavesOK) },
+	wire.TypeExchangeKeys:     func() any { return new(wire.ExchangeKeys) },
+	wire.TypeExchangeKeysOK:   func() any { return new(wire.ExchangeKeysOK) },
+	wire.TypeExchangeClocks:   func() any { return new(wire.ExchangeClocks) },
+	wire.TypeExchangeClocksOK: func() any { return new(wire.ExchangeClocksOK) },
 }
 
 // keySet makes n keys "k000000".. with random nonzero hashes.

@@ -51,6 +51,7 @@ func FuzzAnswers(f *testing.F) {
 	f.Add(uint8(0), []byte{0x93, 0xcd, 0x01, 0x00, 0x01, 0xc0})
 	f.Add(uint8(1), []byte{0x91, 0xc4, 0x03, 1, 2, 8})
 	f.Add(uint8(2), []byte{0x92, 0x91, 0x92, 0xc4, 0x01, 'a', 0x01, 0xc3})
+	f.Add(uint8(3), []byte{0x91, 0x91, 0x90})
 	f.Fuzz(func(t *testing.T, step uint8, in []byte) {
 		rng := rand.New(rand.NewPCG(7, 7))
 		local := keySet(rng, 500)
@@ -99,6 +100,8 @@ func decodeAs(like any, in []byte) any {
 		m = new(wire.ExchangeLeavesOK)
 	case *wire.ExchangeKeysOK:
 		m = new(wire.ExchangeKeysOK)
+	case *wire.ExchangeClocksOK:
+		m = new(wire.ExchangeClocksOK)
 	}
 	if wire.Decode(in, m) != nil {
 		return nil
