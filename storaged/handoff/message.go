@@ -2,6 +2,7 @@ package handoff
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
@@ -46,24 +47,8 @@ func (id ID) String() string {
 // Compare orders ids by partition, then ring version, from and to: the
 // order the Manager breaks ties in and Status lists them in.
 func (id ID) Compare(o ID) int {
-	switch {
-	case id.Partition != o.Partition:
-		return cmp3(id.Partition < o.Partition)
-	case id.RingVersion != o.RingVersion:
-		return cmp3(id.RingVersion < o.RingVersion)
-	case id.From != o.From:
-		return cmp3(id.From < o.From)
-	case id.To != o.To:
-		return cmp3(id.To < o.To)
-	}
-	return 0
-}
-
-func cmp3(less bool) int {
-	if less {
-		return -1
-	}
-	return 1
+	return cmp.Or(cmp.Compare(id.Partition, o.Partition), cmp.Compare(id.RingVersion, o.RingVersion),
+		cmp.Compare(id.From, o.From), cmp.Compare(id.To, o.To))
 }
 
 // Object is one record of the range: its key (without the store's
@@ -78,7 +63,10 @@ func ObjectSize(key, value []byte) int { return len(key) + len(value) + objectOv
 
 // Open asks the sender (From) for the objects of Partition after After, in
 // batches. It opens session Session of the transfer (1 for the first of a
-// Transfer's life, one more for each reopen).
+// Transfer's life, one more for each reopen). A session lives on one
+// stream: the shell feeds a Transfer only the answers that come on the
+// stream of its current session, so sessions of an earlier process life,
+// numbered from 1 again, never meet it.
 type Open struct {
 	ID
 	Session uint64

@@ -15,7 +15,7 @@ func faultyWorld(seed uint64) *world {
 		BatchDeadline: time.Duration(1+rng.IntN(4)) * time.Second}
 	w := newWorld(seed, cfg, source(rng, 200+rng.IntN(800), 200))
 	w.faultsUntil = epoch.Add(time.Minute)
-	w.pCrashRx, w.pCrashTx, w.pCut, w.pExchangeFail = 0.01, 0.005, 0.005, 0.2
+	w.pCrashRx, w.pCrashTx, w.pCut, w.pExchangeFail, w.pMergeFail = 0.01, 0.005, 0.005, 0.2, 0.02
 	return w
 }
 
@@ -25,7 +25,7 @@ const propertySeeds = 200
 // source ends merged at least once, the transfer ends by itself once the
 // faults stop, and no stream re-sends more than one window of batches.
 func TestPropertyFaults(t *testing.T) {
-	crashes, cuts, resent := 0, 0, 0
+	crashes, cuts, resent, mergeFails := 0, 0, 0, 0
 	for seed := range uint64(propertySeeds) {
 		w := faultyWorld(seed)
 		if !w.run(30 * time.Minute) {
@@ -38,16 +38,19 @@ func TestPropertyFaults(t *testing.T) {
 			t.Fatalf("seed %d: a stream re-sent %d batches, window %d", seed, m, w.cfg.Window)
 		}
 		crashes += w.crashes
+		mergeFails += w.mergeFails
 		cuts += w.cuts + w.txDowns
 		for _, n := range w.resent {
 			resent += n
 		}
 	}
 	// The faults happened and cost re-sends, or the property says little.
-	if crashes < propertySeeds/2 || cuts < propertySeeds/4 || resent == 0 {
-		t.Fatalf("weak schedule: %d crashes, %d cuts, %d re-sent batches over %d seeds", crashes, cuts, resent, propertySeeds)
+	if crashes < propertySeeds/2 || cuts < propertySeeds/4 || mergeFails < propertySeeds/4 || resent == 0 {
+		t.Fatalf("weak schedule: %d crashes, %d cuts, %d failed merges, %d re-sent batches over %d seeds",
+			crashes, cuts, mergeFails, resent, propertySeeds)
 	}
-	t.Logf("%d seeds: %d receiver crashes, %d cuts or sender crashes, %d batches re-sent", propertySeeds, crashes, cuts, resent)
+	t.Logf("%d seeds: %d receiver crashes, %d cuts or sender crashes, %d failed merges, %d batches re-sent",
+		propertySeeds, crashes, cuts, mergeFails, resent)
 }
 
 // TestPropertyCatchesCursorBeforeMerge is the negative control of the

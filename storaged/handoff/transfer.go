@@ -81,7 +81,8 @@ type Ready struct {
 	// Done is set once the transfer ended, Err nil when the range is all
 	// here and the exchange ran: report the transfer done. Err wraps
 	// ErrRefused (a final refusal) or ErrStalled (gave up; the Manager
-	// retries later from the durable cursor).
+	// retries later from the durable cursor). A Merge handed out before
+	// may still commit (report it to Durable) or be dropped: both are safe.
 	Done bool
 	Err  error
 	// Stats count the transfer so far.
@@ -263,6 +264,31 @@ func (t *Transfer) Durable(now time.Time, session, seq uint64) {
 		return
 	}
 	t.pump()
+}
+
+// MergeFailed says the merge handed out (session, seq) did not commit
+// (a write error, a full disk): nothing of it is durable. The session
+// fails as a stalled one does, and the transfer reopens from the durable
+// cursor after its back-off, or gives up after Config.MaxFailures. It
+// panics unless that merge is out, or if err is nil.
+func (t *Transfer) MergeFailed(now time.Time, session, seq uint64, err error) {
+	m := t.merging
+	if err == nil || m == nil || m.Session != session || m.Seq != seq {
+		panic(fmt.Sprintf("handoff: MergeFailed(%d, %d, %v) with merge %+v out", session, seq, err, m))
+	}
+	t.merging = nil
+	if t.st == finished {
+		return
+	}
+	err = fmt.Errorf("handoff: merge of batch %d: %w", seq, err)
+	switch t.st {
+	case streaming:
+		t.failSession(now, err)
+	case waiting: // failed already: count this one too
+		t.failed(now, err)
+	default:
+		panic(fmt.Sprintf("handoff: merge out in state %d", t.st))
+	}
 }
 
 // Refused feeds in the sender's refusal of the session's Open: a final

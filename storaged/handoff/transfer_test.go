@@ -361,3 +361,40 @@ func mustPanic(t *testing.T, name string, f func()) {
 	}()
 	f()
 }
+
+// TestTransferMergeFailed: a merge that did not commit fails the session;
+// the transfer reopens from the durable cursor, so the batch comes again.
+func TestTransferMergeFailed(t *testing.T) {
+	tr := mustNew(t, Config{}, "")
+	tr.Ready()
+	tr.Batch(at(0), batch(1, 1, false, "a"))
+	commit(t, tr, at(0), 1, 1, "a")
+	tr.Batch(at(0), batch(1, 2, false, "b"))
+	tr.Batch(at(0), batch(1, 3, false, "c"))
+	if rd := tr.Ready(); rd.Merge == nil || rd.Merge.Seq != 2 {
+		t.Fatalf("%+v", rd)
+	}
+	tr.MergeFailed(at(time.Second), 1, 2, errCut)
+	rd := tr.Ready()
+	wantClosed(t, rd, at(2*time.Second))
+	if rd.Merge != nil || len(rd.Acks) != 0 {
+		t.Fatalf("%+v", rd)
+	}
+	tr.Tick(at(2 * time.Second))
+	wantOpen(t, tr.Ready(), 2, "a")
+
+	// A merge that fails after its session did counts too, and the
+	// transfer reopens after the longer back-off.
+	tr = mustNew(t, Config{}, "")
+	tr.Ready()
+	tr.Batch(at(0), batch(1, 1, false, "a"))
+	tr.Fail(at(0), 1, errCut)
+	tr.MergeFailed(at(0), 1, 1, errCut)
+	rd = tr.Ready()
+	if rd.Stats.Failures != 2 || !rd.Wake.Equal(at(2*time.Second)) {
+		t.Fatalf("%+v", rd)
+	}
+	tr.Tick(at(2 * time.Second))
+	wantOpen(t, tr.Ready(), 2, "")
+	mustPanic(t, "MergeFailed with no merge", func() { tr.MergeFailed(epoch, 2, 1, errCut) })
+}

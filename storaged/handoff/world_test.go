@@ -26,10 +26,12 @@ type world struct {
 	faultsUntil            time.Time
 	pCrashRx, pCrashTx     float64
 	pCut, pExchangeFail    float64
+	pMergeFail             float64 // per merge, while faults last
 	mutCursorEarly         bool // the shell stores the cursor when a merge is handed out, the objects at its commit
 	mutIgnoreCursor        bool // the shell restarts a transfer from the start, not its durable cursor
 	cutUntil, txDownUntil  time.Time
 	crashes, cuts, txDowns int
+	mergeFails             int
 
 	// The receiver and its store.
 	tr        *Transfer
@@ -329,6 +331,12 @@ func (w *world) read(s *Sender, r Read) *Batch {
 func (w *world) commit() {
 	m := w.merge
 	w.merge = nil
+	if w.now.Before(w.faultsUntil) && w.chance(w.pMergeFail) {
+		w.mergeFails++ // nothing of it is durable (but the mutant's early cursor)
+		w.tr.MergeFailed(w.now, m.Session, m.Seq, errors.New("disk full"))
+		w.drain()
+		return
+	}
 	for _, o := range m.Objects {
 		w.merged[string(o.Key)]++
 	}
