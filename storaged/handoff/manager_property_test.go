@@ -122,7 +122,9 @@ func TestCheckManagerCatches(t *testing.T) {
 		"leaked slot":  func(m *Manager) { m.running++ },
 		"idle slot":    func(m *Manager) { m.entries[0].st.Phase = Queued; m.running-- },
 		"over the cap": func(m *Manager) { m.entries[2].st.Phase = Running; m.running++ },
-		"twice":        func(m *Manager) { m.entries = append(m.entries, &entry{st: Status{ID: pid(3)}, notBefore: at(time.Hour)}) },
+		"twice": func(m *Manager) {
+			m.entries = append(m.entries, &entry{st: Status{ID: pid(3)}, notBefore: at(time.Hour)})
+		},
 	} {
 		m := mk()
 		break_(m)

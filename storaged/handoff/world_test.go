@@ -27,8 +27,8 @@ type world struct {
 	pCrashRx, pCrashTx     float64
 	pCut, pExchangeFail    float64
 	pMergeFail             float64 // per merge, while faults last
-	mutCursorEarly         bool // the shell stores the cursor when a merge is handed out, the objects at its commit
-	mutIgnoreCursor        bool // the shell restarts a transfer from the start, not its durable cursor
+	mutCursorEarly         bool    // the shell stores the cursor when a merge is handed out, the objects at its commit
+	mutIgnoreCursor        bool    // the shell restarts a transfer from the start, not its durable cursor
 	cutUntil, txDownUntil  time.Time
 	crashes, cuts, txDowns int
 	mergeFails             int
