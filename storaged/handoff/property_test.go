@@ -108,3 +108,19 @@ func TestPropertyCleanRun(t *testing.T) {
 		}
 	}
 }
+
+// TestPropertyCatchesEarlyAck is a further control of the re-send bound: a
+// shell that acks batches before they are durable lets the sender run more
+// than a window ahead of what a crash keeps.
+func TestPropertyCatchesEarlyAck(t *testing.T) {
+	for seed := range uint64(propertySeeds) {
+		w := faultyWorld(seed)
+		w.mutAckOnReceipt = true
+		w.run(30 * time.Minute)
+		if m := w.maxResent(); m > w.cfg.Window {
+			t.Logf("seed %d: the mutant re-sent %d batches on one stream, window %d", seed, m, w.cfg.Window)
+			return
+		}
+	}
+	t.Fatal("no seed caught the shell that acks before the merge is durable")
+}

@@ -21,6 +21,12 @@ type Sender struct {
 	reading  bool
 	maxObjs  int
 	maxBytes int
+	sent     SenderStats
+}
+
+// SenderStats count what a Sender sent, for status.
+type SenderStats struct {
+	Batches, Objects, Bytes int64 // Bytes as Batch.Bytes
 }
 
 // Read is the range a Sender wants read next: keys strictly after After
@@ -76,9 +82,16 @@ func (s *Sender) Seal(objects []Object, last []byte, done bool) *Batch {
 	s.seq++
 	s.pos = bytes.Clone(last)
 	s.done = done
-	return &Batch{Partition: s.open.Partition, Session: s.open.Session, Seq: s.seq,
+	b := &Batch{Partition: s.open.Partition, Session: s.open.Session, Seq: s.seq,
 		Objects: objects, Last: bytes.Clone(last), Done: done}
+	s.sent.Batches++
+	s.sent.Objects += int64(len(objects))
+	s.sent.Bytes += int64(b.Bytes())
+	return b
 }
+
+// Stats returns what the Sender sealed so far.
+func (s *Sender) Stats() SenderStats { return s.sent }
 
 // Ack takes the receiver's ack: batches up to a.Seq are durable there, and
 // as many more may be sent. An ack for another session, or for a batch not

@@ -85,6 +85,9 @@ func TestSenderWindow(t *testing.T) {
 	if err := s.Ack(&Ack{Partition: 7, Session: 1, Seq: 3}); err != nil || !s.Finished() {
 		t.Fatalf("cumulative ack: %v, finished %v", err, s.Finished())
 	}
+	if st := s.Stats(); st != (SenderStats{Batches: 3, Objects: 3, Bytes: 3 * 27}) {
+		t.Fatalf("stats %+v", st)
+	}
 }
 
 // The sender's batches pass the receiver's checks.

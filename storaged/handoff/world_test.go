@@ -29,6 +29,7 @@ type world struct {
 	pMergeFail             float64 // per merge, while faults last
 	mutCursorEarly         bool    // the shell stores the cursor when a merge is handed out, the objects at its commit
 	mutIgnoreCursor        bool    // the shell restarts a transfer from the start, not its durable cursor
+	mutAckOnReceipt        bool    // the shell acks a batch when it is handed out to merge, not once durable
 	cutUntil, txDownUntil  time.Time
 	crashes, cuts, txDowns int
 	mergeFails             int
@@ -205,6 +206,9 @@ func (w *world) drain() {
 		w.mergeAt = w.now.Add(time.Duration(w.rng.IntN(3)) * tick)
 		if w.mutCursorEarly {
 			w.cursor = rd.Merge.Cursor
+		}
+		if w.mutAckOnReceipt && rd.Merge.Session == w.rxSession {
+			w.post(w.rxStream, false, &Ack{Partition: w.id.Partition, Session: rd.Merge.Session, Seq: rd.Merge.Seq})
 		}
 	}
 	if rd.Exchange {
