@@ -53,36 +53,46 @@ func TestPropertyFaults(t *testing.T) {
 		propertySeeds, crashes, cuts, mergeFails, resent)
 }
 
+// mutantCaught runs the faulty worlds with mutate applied until caught
+// says one of them shows the mutant's bug, and fails the test if none does.
+func mutantCaught(t *testing.T, mutant string, mutate func(*world), caught func(*world) bool) {
+	t.Helper()
+	for seed := range uint64(propertySeeds) {
+		w := faultyWorld(seed)
+		mutate(w)
+		w.run(30 * time.Minute)
+		if caught(w) {
+			t.Logf("seed %d caught the shell that %s: %d objects lost, %d batches re-sent on one stream (window %d)",
+				seed, mutant, len(w.missing()), w.maxResent(), w.cfg.Window)
+			return
+		}
+	}
+	t.Fatalf("no seed caught the shell that %s", mutant)
+}
+
+func lostObjects(w *world) bool { return len(w.missing()) > 0 }
+
+func resentTooMuch(w *world) bool { return w.maxResent() > w.cfg.Window }
+
 // TestPropertyCatchesCursorBeforeMerge is the negative control of the
 // "every object merged" check: a shell that stores the cursor before the
 // batch's merge is durable loses the batch when it crashes in between.
 func TestPropertyCatchesCursorBeforeMerge(t *testing.T) {
-	for seed := range uint64(propertySeeds) {
-		w := faultyWorld(seed)
-		w.mutCursorEarly = true
-		w.run(30 * time.Minute)
-		if len(w.missing()) > 0 {
-			t.Logf("seed %d: the mutant lost %d objects", seed, len(w.missing()))
-			return
-		}
-	}
-	t.Fatal("no seed caught the shell that stores the cursor before the merge")
+	mutantCaught(t, "stores the cursor before the merge", func(w *world) { w.mutCursorEarly = true }, lostObjects)
 }
 
 // TestPropertyCatchesIgnoredCursor is the negative control of the re-send
 // bound: a shell that restarts a transfer from the start after a crash
 // re-sends more than a window.
 func TestPropertyCatchesIgnoredCursor(t *testing.T) {
-	for seed := range uint64(propertySeeds) {
-		w := faultyWorld(seed)
-		w.mutIgnoreCursor = true
-		w.run(30 * time.Minute)
-		if m := w.maxResent(); m > w.cfg.Window {
-			t.Logf("seed %d: the mutant re-sent %d batches on one stream, window %d", seed, m, w.cfg.Window)
-			return
-		}
-	}
-	t.Fatal("no seed caught the shell that ignores the durable cursor")
+	mutantCaught(t, "ignores the durable cursor", func(w *world) { w.mutIgnoreCursor = true }, resentTooMuch)
+}
+
+// TestPropertyCatchesEarlyAck is a further control of the re-send bound: a
+// shell that acks batches before they are durable lets the sender run more
+// than a window ahead of what a crash keeps.
+func TestPropertyCatchesEarlyAck(t *testing.T) {
+	mutantCaught(t, "acks before the merge is durable", func(w *world) { w.mutAckOnReceipt = true }, resentTooMuch)
 }
 
 // TestPropertyCleanRun: with no faults nothing is re-sent, every object is
@@ -107,20 +117,4 @@ func TestPropertyCleanRun(t *testing.T) {
 			t.Fatalf("seed %d: stats %+v, %d batches sent, %d objects", seed, last, w.sentTotal, len(w.src))
 		}
 	}
-}
-
-// TestPropertyCatchesEarlyAck is a further control of the re-send bound: a
-// shell that acks batches before they are durable lets the sender run more
-// than a window ahead of what a crash keeps.
-func TestPropertyCatchesEarlyAck(t *testing.T) {
-	for seed := range uint64(propertySeeds) {
-		w := faultyWorld(seed)
-		w.mutAckOnReceipt = true
-		w.run(30 * time.Minute)
-		if m := w.maxResent(); m > w.cfg.Window {
-			t.Logf("seed %d: the mutant re-sent %d batches on one stream, window %d", seed, m, w.cfg.Window)
-			return
-		}
-	}
-	t.Fatal("no seed caught the shell that acks before the merge is durable")
 }
