@@ -27,8 +27,8 @@
 // re-sent objects merge idempotently.
 //
 // A batch that does not come within Config.BatchDeadline of the previous one
-// (while the receiver is waiting for one), a broken stream or a retryable
-// refusal closes the session; the transfer waits hint.Backoff of its
+// (while the receiver is waiting for one), a broken stream, a merge that did
+// not commit or a retryable refusal closes the session; the transfer waits hint.Backoff of its
 // consecutive failures and reopens from the durable cursor. After
 // Config.MaxFailures consecutive failures without progress it gives up, and
 // its [Manager] frees its slot and schedules it again later, so no slot is
@@ -38,8 +38,8 @@
 // one anti-entropy exchange of the partition with the sender (to catch the
 // writes that raced the scan), and then ends: the shell reports the
 // transfer done (through gossip), the ring flips in a later version, and the
-// old owner drops its copy only once every member has seen the flip. Those
-// steps are outside this package.
+// old owner drops its copy only once every member has seen the flip
+// ([MayDrop]) and a grace has passed. Those steps are its shells'.
 //
 // What the shells must enforce: only node certificates of current members
 // may open a transfer; the sender refuses an Open from another ring version
