@@ -248,6 +248,9 @@ func (t *Transfer) Durable(now time.Time, session, seq uint64) {
 	if t.st == streaming && session == t.session {
 		t.out.Acks = append(t.out.Acks, Ack{Partition: t.id.Partition, Session: session, Seq: seq, Cursor: m.Cursor})
 		if !m.Done {
+			if !t.expecting() { // the sender owed nothing: its time starts now
+				t.heard = now
+			}
 			t.granted++
 		}
 	}

@@ -28,8 +28,8 @@ func TestTransferNormal(t *testing.T) {
 	if rd.Merge == nil || rd.Merge.Seq != 2 {
 		t.Fatalf("next merge %+v", rd.Merge)
 	}
-	if !rd.Wake.Equal(at(time.Second + DefaultBatchDeadline)) {
-		t.Fatalf("wake %v, want the deadline after the last batch", rd.Wake)
+	if !rd.Wake.Equal(at(2*time.Second + DefaultBatchDeadline)) { // the sender owed nothing until this ack
+		t.Fatalf("wake %v, want the deadline after the ack", rd.Wake)
 	}
 	tr.Durable(at(2*time.Second), 1, 2)
 	wantAcks(t, tr.Ready(), 1, 2)
@@ -397,4 +397,22 @@ func TestTransferMergeFailed(t *testing.T) {
 	tr.Tick(at(2 * time.Second))
 	wantOpen(t, tr.Ready(), 2, "")
 	mustPanic(t, "MergeFailed with no merge", func() { tr.MergeFailed(epoch, 2, 1, errCut) })
+}
+
+// TestTransferDeadlineAfterSlowMerges: while the window is used up the
+// sender owes nothing, so slow merges never count against its deadline;
+// the deadline runs from the ack that lets it send again.
+func TestTransferDeadlineAfterSlowMerges(t *testing.T) {
+	tr := mustNew(t, Config{Window: 1, BatchDeadline: 10 * time.Second}, "")
+	tr.Ready()
+	tr.Batch(at(time.Second), batch(1, 1, false, "a"))
+	rd := commit(t, tr, at(time.Minute), 1, 1, "a") // a minute to commit
+	wantAcks(t, rd, 1, 1)
+	if !rd.Wake.Equal(at(time.Minute + 10*time.Second)) {
+		t.Fatalf("wake %v, want 10 s after the ack", rd.Wake)
+	}
+	tr.Tick(at(time.Minute + 9*time.Second))
+	if rd := tr.Ready(); rd.Close {
+		t.Fatal("stalled before its deadline")
+	}
 }
