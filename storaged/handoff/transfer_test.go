@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/shoalkv/shoal/storaged/hint"
 )
 
 func TestTransferNormal(t *testing.T) {
@@ -414,5 +416,33 @@ func TestTransferDeadlineAfterSlowMerges(t *testing.T) {
 	tr.Tick(at(time.Minute + 9*time.Second))
 	if rd := tr.Ready(); rd.Close {
 		t.Fatal("stalled before its deadline")
+	}
+}
+
+// TestTransferCutTenSeconds: sender and receiver cut apart for 10 s
+// mid-transfer, silently (no transport error): the deadline notices, the
+// transfer reopens by itself after its back-off, and finishes with at most
+// one window re-sent.
+func TestTransferCutTenSeconds(t *testing.T) {
+	cfg := Config{MaxObjects: 10}
+	w := newWorld(1, cfg, source(newRand(1), 2000, 100))
+	w.restart()
+	for len(w.merged) < 1000 {
+		w.step()
+	}
+	stream, cutAt := w.rxStream, w.now
+	w.cutUntil = w.now.Add(10 * time.Second)
+	w.kill(w.rxStream)
+	for w.rxStream == stream || w.rxStream == 0 {
+		w.step()
+	}
+	if wait := w.now.Sub(cutAt); wait > DefaultBatchDeadline+hint.MaxBackoff {
+		t.Fatalf("reopened %v after the cut", wait)
+	}
+	for !w.done {
+		w.step()
+	}
+	if miss := w.missing(); len(miss) > 0 || w.maxResent() > DefaultWindow || w.resent[stream+1] == 0 {
+		t.Fatalf("%d lost, re-sent %v (want 1 to %d on stream %d)", len(miss), w.resent, DefaultWindow, stream+1)
 	}
 }
