@@ -67,6 +67,7 @@ type Manager struct {
 
 type entry struct {
 	st        Status
+	past      Stats // the ended runs'
 	notBefore time.Time
 }
 
@@ -81,7 +82,6 @@ type Status struct {
 	// Stats sum the runs so far: the ended ones and the running one's
 	// latest Progress.
 	Stats Stats
-	past  Stats // the ended runs'
 }
 
 // NewManager returns an empty Manager.
@@ -171,7 +171,7 @@ func (m *Manager) Wake() time.Time {
 // It is ignored for a transfer not running.
 func (m *Manager) Progress(id ID, s Stats) {
 	if e := m.find(id); e != nil && e.st.Phase == Running {
-		e.st.Stats = e.st.past.Add(s)
+		e.st.Stats = e.past.Add(s)
 	}
 }
 
@@ -186,8 +186,8 @@ func (m *Manager) Finish(now time.Time, id ID, s Stats, err error) {
 		return
 	}
 	m.running--
-	e.st.past = e.st.past.Add(s)
-	e.st.Stats = e.st.past
+	e.past = e.past.Add(s)
+	e.st.Stats = e.past
 	e.st.Err = err
 	switch {
 	case err == nil:
@@ -210,7 +210,6 @@ func (m *Manager) Status() []Status {
 	out := make([]Status, len(m.entries))
 	for i, e := range m.entries {
 		out[i] = e.st
-		out[i].past = Stats{}
 	}
 	slices.SortFunc(out, func(a, b Status) int { return a.ID.Compare(b.ID) })
 	return out
