@@ -174,6 +174,7 @@ func (t *Transfer) expecting() bool { return !t.doneRecv && t.received < t.grant
 // session, or one accepted already, is ignored (Stats.Ignored). A batch
 // that breaks the protocol (out of order, over the window or the limits,
 // keys not ascending after the position) closes the session as failed.
+// The Transfer keeps b and its slices: the caller must not change them.
 func (t *Transfer) Batch(now time.Time, b *Batch) {
 	if t.st != streaming || b.Session != t.session || b.Partition != t.id.Partition || b.Seq <= t.received {
 		t.stats.Ignored++
