@@ -49,6 +49,9 @@ var fuzzMessageTypes = map[wire.Type]func() any{
 
 	wire.TypeExchangeClocks:   func() any { return new(wire.ExchangeClocks) },
 	wire.TypeExchangeClocksOK: func() any { return new(wire.ExchangeClocksOK) },
+
+	wire.TypeGossip:   func() any { return new(wire.Gossip) },
+	wire.TypeGossipOK: func() any { return new(wire.GossipOK) },
 }
 
 // fuzzSamples returns a non-trivial value of every message type.
@@ -78,7 +81,8 @@ func fuzzSamples(t testing.TB) map[wire.Type]any {
 		wire.TypeRingOK:     &wire.RingOK{Ring: r},
 		wire.TypeStatus:     &wire.StatusReq{},
 		wire.TypeStatusOK: &wire.StatusOK{Node: "n1", Addr: "127.0.0.1:7001", Epoch: 1 << 60, RingVersion: 3,
-			Objects: 10, Hints: 2, UptimeMS: 12345, Commits: 99, Writes: 1 << 33, TreesRebuilding: 4, Repair: fuzzRepairProgress},
+			Objects: 10, Hints: 2, UptimeMS: 12345, Commits: 99, Writes: 1 << 33, TreesRebuilding: 4, Repair: fuzzRepairProgress,
+			Cluster: wire.GossipDigest{Version: 2, Hash: wire.GossipHash{7}}, ClusterMembers: 3, ClusterRecords: 2, GossipRounds: 40, GossipFailed: 1, GossipRefused: 1},
 		wire.TypeHandoff: &wire.Handoff{Key: []byte("k"), Object: s2},
 
 		wire.TypeExchangeTop:      &wire.ExchangeTop{Partition: 4095, RingVersion: 7, Leaves: 1 << 18, Root: 0xdeadbeef},
@@ -95,6 +99,9 @@ func fuzzSamples(t testing.TB) map[wire.Type]any {
 
 		wire.TypeExchangeClocks:   &wire.ExchangeClocks{Partition: 3, Keys: wire.ExchangeKeyList{[]byte("k1"), {0, 0xff}}},
 		wire.TypeExchangeClocksOK: &wire.ExchangeClocksOK{Clocks: wire.ExchangeVVs{obj.VV, nil, tomb.VV}},
+
+		wire.TypeGossip:   &wire.Gossip{Digest: wire.GossipDigest{Version: 3, Hash: wire.GossipHash{1, 2, 0xff}}},
+		wire.TypeGossipOK: &wire.GossipOK{Digest: wire.GossipDigest{Version: 1 << 40, Hash: wire.GossipHash{15: 9}}, State: wire.GossipState("\x94\xa1c")},
 	}
 }
 
@@ -108,7 +115,7 @@ var fuzzRepairProgress = wire.RepairProgress{
 	},
 }
 
-// TestTypeOfRoundTrip: every assigned type (1..25) has a struct that TypeOf
+// TestTypeOfRoundTrip: every assigned type (1..27) has a struct that TypeOf
 // maps back to it, unassigned values have none, and every struct survives
 // encode, frame, read, decode unchanged.
 func TestTypeOfRoundTrip(t *testing.T) {
@@ -134,8 +141,8 @@ func TestTypeOfRoundTrip(t *testing.T) {
 			t.Errorf("type %d has no name", i)
 		}
 	}
-	if known != 25 {
-		t.Errorf("%d known types, want 25", known)
+	if known != 27 {
+		t.Errorf("%d known types, want 27", known)
 	}
 	if wire.TypeInvalid.Known() {
 		t.Error("type 0 is known")

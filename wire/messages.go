@@ -178,6 +178,17 @@ type StatusOK struct {
 	// coordinated writes in them while no primary was live), and
 	// HintsRetainedBytes their encoded size. They are not in Hints.
 	HintsRetained, HintsRetainedBytes uint64
+	// Cluster is the digest of the cluster state this node keeps and
+	// gossips (ringsync/member), ClusterMembers the members its claim lists
+	// and ClusterRecords the nodes that announced a record. GossipRounds
+	// counts, since start, the gossip rounds this node began that ended,
+	// GossipFailed those that failed (the peer unreachable or refusing),
+	// and GossipRefused the states it refused to merge, sent or received:
+	// of another cluster id, or conflicting with its own (member.ErrCluster,
+	// member.ErrConflict); anything but 0 there wants an operator.
+	Cluster                                   GossipDigest
+	ClusterMembers, ClusterRecords            uint64
+	GossipRounds, GossipFailed, GossipRefused uint64
 }
 
 // HintOwner is the hint backlog this node holds for one other node.

@@ -72,6 +72,10 @@ type (
 		Repair          plainRepairProgress
 		// Issue 10's retained hint records.
 		HintsRetained, HintsRetainedBytes uint64
+		// Issue 11's cluster state and gossip figures.
+		Cluster                                   wire.GossipDigest
+		ClusterMembers, ClusterRecords            uint64
+		GossipRounds, GossipFailed, GossipRefused uint64
 	}
 	plainRepairProgress struct {
 		_msgpack                   struct{} `msgpack:",as_array"`
@@ -196,8 +200,10 @@ func TestTypedNodeIDGolden(t *testing.T) {
 					Failures: wire.RepairFailures{{Partition: 25, Peer: "n3", Error: "e"}},
 				},
 				HintsRetained: 26, HintsRetainedBytes: 27,
+				Cluster:        wire.GossipDigest{Version: 28, Hash: wire.GossipHash{29, 15: 30}},
+				ClusterMembers: 31, ClusterRecords: 32, GossipRounds: 33, GossipFailed: 34, GossipRefused: 35,
 			},
-			"dc0022" + "a26e31" + "ae3132372e302e302e313a37303031" +
+			"dc0028" + "a26e31" + "ae3132372e302e302e313a37303031" +
 				"cf1000000000000000" + "cf0000000000000003" + "cf000000000000000a" + "cf0000000000000003" +
 				"cf0000000000000000" + "cf0000000000000000" + "cf0000000000000000" +
 				"92" +
@@ -220,7 +226,11 @@ func TestTypedNodeIDGolden(t *testing.T) {
 				"cf0000000000000016" + "d30000000000000017" + "cf0000000000000018" +
 				"91" + "93" + "ce00000019" + "a26e33" + "a165" +
 				// issue 10's retained hint records and their bytes.
-				"cf000000000000001a" + "cf000000000000001b",
+				"cf000000000000001a" + "cf000000000000001b" +
+				// issue 11's cluster digest (ring version, 16-byte bin)
+				// and gossip counters, in their order.
+				"92" + "cf000000000000001c" + "c410" + "1d" + strings.Repeat("00", 14) + "1e" +
+				"cf000000000000001f" + "cf0000000000000020" + "cf0000000000000021" + "cf0000000000000022" + "cf0000000000000023",
 		},
 	} {
 		got, err := wire.Encode(tc.msg)

@@ -37,7 +37,11 @@ const (
 
 	TypeExchangeClocks   Type = 24 // ExchangeClocks → ExchangeClocksOK: version vectors of some keys
 	TypeExchangeClocksOK Type = 25 // response to ExchangeClocks
-	typeUpperBound       Type = 26 // first unassigned value
+
+	TypeGossip   Type = 26 // Gossip → GossipOK: cluster state digest, and the state on a mismatch
+	TypeGossipOK Type = 27 // response to Gossip
+
+	typeUpperBound Type = 28 // first unassigned value
 )
 
 var typeNames = [...]string{
@@ -70,6 +74,9 @@ var typeNames = [...]string{
 
 	TypeExchangeClocks:   "exchange-clocks",
 	TypeExchangeClocksOK: "exchange-clocks-ok",
+
+	TypeGossip:   "gossip",
+	TypeGossipOK: "gossip-ok",
 }
 
 // Known reports whether t is an assigned, valid message type.
