@@ -69,6 +69,12 @@ const (
 	DefaultAntiEntropyRate = 8 << 20
 )
 
+// DefaultGossipInterval is the pause between a node's gossip rounds (see
+// Config.GossipInterval): Dynamo's once a second (§4.8), which spreads a
+// change to n nodes in about log2(n) seconds for a digest of ~30 bytes per
+// round when nothing changed.
+const DefaultGossipInterval = time.Second
+
 // Config configures a Server. The zero value of each optional field means the
 // documented default.
 type Config struct {
@@ -192,6 +198,20 @@ type Config struct {
 	// AntiEntropyRate throttles anti-entropy, in bytes per second of hashes
 	// and objects moved either way (default DefaultAntiEntropyRate, 8 MiB/s).
 	AntiEntropyRate int64
+	// GossipInterval is the pause between this node's gossip rounds: each
+	// exchanges cluster state digests with one random other member (or
+	// seed), and the full states on a mismatch (default
+	// DefaultGossipInterval, 1s; negative: gossip off, the node still
+	// answers its peers' rounds).
+	GossipInterval time.Duration
+	// Join lists seeds, "host:port" addresses of running nodes of the
+	// cluster, used only to find a first peer to gossip with. A node
+	// started with seeds and no cluster state in its data directory never
+	// makes one from InitialCluster: it takes, whole, the first state a
+	// seed (or any peer) gives it, and until then has none. Without seeds
+	// a node with no state makes one from InitialCluster. See gossip.go
+	// for what keeps two groups started apart from merging.
+	Join []string
 	// Peers bound what clients and other nodes may cost this node: memory
 	// held for them, connections per source and in total, streams, the
 	// handshake rate, and deadlines for a hello and for a frame (the
@@ -221,6 +241,11 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("storaged: certificate: %w", err))
 	} else if role != pki.RoleNode || ring.NodeID(id) != c.ID {
 		errs = append(errs, fmt.Errorf("storaged: certificate is for %s %q, want node %q", role, id, c.ID))
+	}
+	for _, j := range c.Join {
+		if _, _, err := net.SplitHostPort(j); err != nil {
+			errs = append(errs, fmt.Errorf("storaged: join seed %q: %w", j, err))
+		}
 	}
 	if err := c.Limits.Validate(); err != nil {
 		errs = append(errs, err)
@@ -301,6 +326,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AntiEntropyRate == 0 {
 		c.AntiEntropyRate = DefaultAntiEntropyRate
+	}
+	if c.GossipInterval == 0 {
+		c.GossipInterval = DefaultGossipInterval
 	}
 	c.Clock = clock.Or(c.Clock)
 	if c.Rand == nil {

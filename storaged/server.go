@@ -63,6 +63,10 @@ type Server struct {
 	ae     aeCounters
 	aex    aeShared
 	rep    repairs
+
+	// The cluster state and the gossip loop (gossip.go), started by Run and
+	// stopped by Close.
+	gsp gossip
 }
 
 // New opens the data directory (taking its lock), builds the ring from the
@@ -117,6 +121,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("storaged: scan hints: %w", err)
 	}
 	s.ring.Store(r)
+	if err := s.loadState(r); err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.trees = newTrees(r.Partitions())
 	if cfg.NoTrees {
 		s.trees.off = true
@@ -149,8 +157,9 @@ func (s *Server) Addr() net.Addr { return s.ep.Addr() }
 
 // Run serves, rebuilds the hash trees from the store (throttled, while it
 // serves), delivers the hints this node holds to their owners, verifies
-// its hash trees every TreeVerifyInterval and runs anti-entropy every
-// AntiEntropyInterval, until ctx ends; then it shuts down gracefully (Close)
+// its hash trees every TreeVerifyInterval, runs anti-entropy every
+// AntiEntropyInterval and gossips the cluster state every GossipInterval
+// (gossip.go), until ctx ends; then it shuts down gracefully (Close)
 // and returns.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.startRebuild(); err != nil {
@@ -163,6 +172,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	if err := s.startAntiEntropy(); err != nil {
+		return err
+	}
+	if err := s.startGossip(); err != nil {
 		return err
 	}
 	err := s.ep.Serve(ctx)
@@ -186,6 +198,7 @@ func (s *Server) Close() error {
 	s.stopVerify()
 	s.stopRepairs()
 	s.stopAntiEntropy()
+	s.stopGossip()
 	err := s.ep.Close()
 	if serr := s.st.Close(); serr != nil && !errors.Is(serr, store.ErrClosed) {
 		err = errors.Join(err, serr)

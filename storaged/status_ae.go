@@ -8,7 +8,8 @@ import (
 
 // statusReport answers wire.Status: status (handler.go) with the
 // anti-entropy figures kept here, the partitions whose trees are
-// rebuilding and the latest on-demand repair.
+// rebuilding, the latest on-demand repair and the cluster state's figures
+// (gossip.go).
 func (s *Server) statusReport() (any, error) {
 	resp, err := s.status()
 	if err != nil {
@@ -20,5 +21,6 @@ func (s *Server) statusReport() (any, error) {
 	}
 	st.TreesRebuilding = uint64(s.trees.notReady())
 	st.Repair = s.latestRepair()
+	s.gossipStatus(st)
 	return st, nil
 }
