@@ -259,4 +259,3 @@ func TestGossipDisjointGroups(t *testing.T) {
 		})
 	}
 }
-
