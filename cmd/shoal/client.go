@@ -15,6 +15,7 @@ import (
 	"github.com/shoalkv/shoal/driver"
 	"github.com/shoalkv/shoal/ringsync/ring"
 	"github.com/shoalkv/shoal/storaged/localcluster"
+	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/pki"
 )
 
@@ -191,6 +192,7 @@ func runStatus(args []string) error {
 		printGuards(sts)
 		printTrees(sts)
 		printAntiEntropy(sts)
+		printGossip(sts)
 		if down > 0 {
 			return exitCode(1)
 		}
@@ -297,6 +299,36 @@ func printAntiEntropy(sts []driver.NodeStatus) {
 			header = true
 		}
 		fmt.Printf("  %-6s %s\n", s.Node.ID, repairLine(s.Info.Repair))
+	}
+}
+
+// printGossip shows the cluster state each node keeps and gossips: its
+// ring version and digest, the members its claim lists and the records
+// announced, the gossip rounds it ran, failed and the states it refused
+// (another cluster's, or one conflicting with its own: see its log), and
+// whether the nodes answering hold one state.
+func printGossip(sts []driver.NodeStatus) {
+	fmt.Printf("\n%-6s %-24s %7s %7s %7s %6s %s\n", "NODE", "CLUSTER STATE", "MEMBERS", "RECORDS", "ROUNDS", "FAILED", "REFUSED")
+	var first *wire.GossipDigest
+	same := true
+	for _, s := range sts {
+		if s.Err != nil {
+			continue
+		}
+		i := s.Info
+		state := "none yet (joining)"
+		if i.Cluster != (wire.GossipDigest{}) {
+			state = fmt.Sprintf("v%d %x", i.Cluster.Version, i.Cluster.Hash[:6])
+		}
+		fmt.Printf("%-6s %-24s %7d %7d %7d %6d %d\n", s.Node.ID, state, i.ClusterMembers, i.ClusterRecords,
+			i.GossipRounds, i.GossipFailed, i.GossipRefused)
+		if first == nil {
+			first = &i.Cluster
+		}
+		same = same && i.Cluster == *first
+	}
+	if first != nil && !same {
+		fmt.Println("the nodes hold different cluster states (gossip converges them within seconds unless one refuses)")
 	}
 }
 

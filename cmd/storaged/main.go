@@ -43,6 +43,8 @@ func run(args []string) error {
 		dataDir   = fs.String("data-dir", "", "directory for the bbolt data file and its lock (required)")
 		initial   = fs.String("initial-cluster", "", "every member as id=host:port, comma-separated; the same on every node (required)")
 		clusterID = fs.String("cluster-id", storaged.DefaultClusterID, "cluster id; nodes and clients of other clusters are refused")
+		join      = fs.StringSlice("join", nil, "seeds: host:port of running nodes, comma-separated, used only to find a first peer to gossip the cluster state with; with an empty data directory the node takes the seeds' cluster state whole instead of making one from --initial-cluster")
+		gossipInt = fs.Duration("gossip-interval", 0, "pause between gossip rounds, each exchanging cluster state digests (and the states on a mismatch) with a random member (0: the default, 1s; negative: off)")
 		parts     = fs.Int("partitions", ring.DefaultPartitions, "fixed partition count Q of the ring (a power of two; the same on every node)")
 		certsDir  = fs.String("certs-dir", "", "directory made by 'shoal certs': uses ca.crt, node-<id>.crt and node-<id>.key")
 		caFile    = fs.String("ca", "", "cluster CA certificate (PEM); overrides --certs-dir")
@@ -109,6 +111,7 @@ func run(args []string) error {
 	cfg.HintRate, cfg.HintInterval = *hintRate, *hintEvery
 	cfg.AntiEntropyInterval, cfg.AntiEntropyRate, cfg.NoTrees = *aeEvery, *aeRate, !*trees
 	cfg.TreeRebuildRate = *rebuild
+	cfg.Join, cfg.GossipInterval = *join, *gossipInt
 	cfg.Peers.MemoryTotal, cfg.Peers.MemoryPerConn = *memTotal, *memConn
 	cfg.Peers.MaxConns, cfg.Peers.MaxConnsPerSource, cfg.Peers.HandshakeRate = *maxConns, *perSource, *hsRate
 	cfg.Peers.HelloTimeout, cfg.Peers.FrameTimeout = *helloTO, *frameTO
