@@ -173,7 +173,7 @@ func (s *Server) withOwnRecord(st *member.State, restart bool) (*member.State, e
 	return st.WithRecord(rec)
 }
 
-// refused reports whether err is a merge that must never be applied, and
+// refusedMerge reports whether err is a merge that must never be applied, and
 // counts and logs it.
 func (s *Server) refusedMerge(err error, peer string) bool {
 	if !errors.Is(err, member.ErrCluster) && !errors.Is(err, member.ErrConflict) {

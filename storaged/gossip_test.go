@@ -259,3 +259,84 @@ func TestGossipDisjointGroups(t *testing.T) {
 		})
 	}
 }
+
+// TestGossipServe: n1 answers a node's digest-only Gossip with its state,
+// merges a state pushed to it that extends its own (the control), and
+// refuses, counting each, a client certificate, bytes that are no state, a
+// state whose claim conflicts with its own at ring version 1 and a state
+// of another cluster id, keeping its state through all of them.
+func TestGossipServe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gossipNodes{off: map[string]bool{"n1": true}}
+		c := newTestCluster(t, 2, g.tweak)
+		srv := c.start("n1")
+		n9 := c.nodeClient("n9", 1)
+		mine := srv.ClusterState()
+
+		var resp wire.GossipOK
+		if err := callOn(n9, c.addr("n1"), "n1", &wire.Gossip{}, &resp); err != nil {
+			t.Fatal(err)
+		}
+		got, err := member.Decode(resp.State)
+		if err != nil || got.Digest() != mine.Digest() {
+			t.Fatalf("a pull got %v (%v), want n1's state", got, err)
+		}
+		if err := c.call("n1", &wire.Gossip{}, &resp); !errors.Is(err, wire.ErrForbidden) {
+			t.Errorf("gossip from a client certificate: %v, want ErrForbidden", err)
+		}
+
+		r, err := ring.New(16, []ring.Node{{ID: "n8", Addr: "127.0.0.8:7070"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conflicting, err := member.New(testClusterID, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := member.New("other", mine.Ring())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name  string
+			state []byte
+			want  error
+		}{
+			{"not a state", []byte{0x01}, wire.ErrBadRequest},
+			{"a conflicting claim", encodeState(t, conflicting), wire.ErrMismatch},
+			{"another cluster", encodeState(t, other), wire.ErrMismatch},
+		} {
+			if err := callOn(n9, c.addr("n1"), "n1", &wire.Gossip{State: tc.state}, &resp); !errors.Is(err, tc.want) {
+				t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+			}
+		}
+		if st := c.status("n1"); st.GossipRefused != 2 || srv.ClusterState().Digest() != mine.Digest() {
+			t.Errorf("n1 counted %d refusals (want 2), state changed: %v", st.GossipRefused, srv.ClusterState().Digest() != mine.Digest())
+		}
+
+		more, err := mine.WithRecord(member.Record{ID: "n9", Addr: "127.0.0.9:7070", Epoch: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := more.Digest()
+		push := &wire.Gossip{Digest: wire.GossipDigest{Version: d.Version, Hash: d.Hash}, State: encodeState(t, more)}
+		if err := callOn(n9, c.addr("n1"), "n1", push, &resp); err != nil {
+			t.Fatal(err)
+		}
+		if resp.Digest != push.Digest || len(resp.State) != 0 {
+			t.Errorf("after merging, n1 answered %v and %d bytes of state, want the pushed digest and none", resp.Digest, len(resp.State))
+		}
+		if _, ok := srv.ClusterState().Record("n9"); !ok {
+			t.Error("n1 did not merge the record of n9")
+		}
+	})
+}
+
+func encodeState(t *testing.T, s *member.State) []byte {
+	t.Helper()
+	b, err := member.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
