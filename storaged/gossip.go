@@ -142,7 +142,7 @@ func (s *Server) adopt(ctx context.Context, st *member.State, restart bool) erro
 // store epoch and the ring version it serves as Seen; after a restart also
 // one more incarnation. Only this node writes its record; a record of it at
 // a higher store epoch than its own (written before it lost its data
-// directory) is left as it is, and logged.
+// directory) is left as it is, and logged at start.
 func (s *Server) withOwnRecord(st *member.State, restart bool) (*member.State, error) {
 	self, _ := s.cfg.self()
 	want := member.Record{ID: s.cfg.ID, Addr: self.Addr, Epoch: s.st.Epoch(), Seen: s.ring.Load().Version()}
@@ -154,8 +154,11 @@ func (s *Server) withOwnRecord(st *member.State, restart bool) (*member.State, e
 		// Store epochs are random: a wiped node's new one may be lower than
 		// its old one, and its records could never win. Reported, not fixed
 		// here (issue 11 item 8 gives a returning node a new identity).
-		s.log.Error("gossip: the cluster holds a record of this node at a higher store epoch; this node's record cannot replace it",
-			"held_epoch", fmt.Sprintf("%016x", old.Epoch), "epoch", fmt.Sprintf("%016x", want.Epoch))
+		// Logged once a start, not at every merge.
+		if restart {
+			s.log.Error("gossip: the cluster holds a record of this node at a higher store epoch; this node's record cannot replace it",
+				"held_epoch", fmt.Sprintf("%016x", old.Epoch), "epoch", fmt.Sprintf("%016x", want.Epoch))
+		}
 		return st, nil
 	case old.Epoch < want.Epoch:
 		return st.WithRecord(want)
