@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/shoalkv/shoal/ringsync/member"
 	"github.com/shoalkv/shoal/ringsync/ring"
@@ -260,6 +261,14 @@ func (s *Server) gossipPeers() []gossipPeer {
 	return out
 }
 
+// gossipRoundTimeout bounds one round (both its calls): a peer that does
+// not answer (cut off, or down with its connection not yet timed out)
+// costs this node at most that much of its gossip, and its next round picks
+// again.
+func gossipRoundTimeout(interval time.Duration) time.Duration {
+	return max(3*interval, time.Second)
+}
+
 // gossipRound runs one round with a peer picked by rnd: a digest, the
 // peer's state if it differs (merged here), and this node's merged state
 // pushed back if the peer still lacks some of it.
@@ -268,23 +277,26 @@ func (s *Server) gossipRound(ctx context.Context, rnd *rand.Rand) {
 	if len(peers) == 0 {
 		return
 	}
+	loop := ctx // ends when the node stops; ctx also when the round takes too long
+	ctx, cancel := context.WithTimeout(ctx, gossipRoundTimeout(s.cfg.GossipInterval))
+	defer cancel()
 	p := peers[rnd.IntN(len(peers))]
 	h := s.gsp.cur.Load()
 	req := &wire.Gossip{Digest: wireDigest(h)}
 	var resp wire.GossipOK
 	if err := s.ep.Call(ctx, p.addr, p.id, req, &resp); err != nil {
-		s.gossipFailed(ctx, p, err)
+		s.gossipFailed(loop, p, err)
 		return
 	}
 	if len(resp.State) > 0 {
 		in, err := member.Decode(resp.State)
 		if err != nil {
-			s.gossipFailed(ctx, p, err)
+			s.gossipFailed(loop, p, err)
 			return
 		}
 		if err := s.adopt(ctx, in, false); err != nil {
 			if !s.refusedMerge(err, p.addr) {
-				s.gossipFailed(ctx, p, err)
+				s.gossipFailed(loop, p, err)
 			}
 			return
 		}
@@ -292,7 +304,7 @@ func (s *Server) gossipRound(ctx context.Context, rnd *rand.Rand) {
 	if h = s.gsp.cur.Load(); h != nil && wireDigest(h) != resp.Digest {
 		req = &wire.Gossip{Digest: wireDigest(h), State: h.enc}
 		if err := s.ep.Call(ctx, p.addr, p.id, req, &resp); err != nil {
-			s.gossipFailed(ctx, p, err)
+			s.gossipFailed(loop, p, err)
 			return
 		}
 	}
@@ -300,9 +312,9 @@ func (s *Server) gossipRound(ctx context.Context, rnd *rand.Rand) {
 }
 
 // gossipFailed counts and logs a round that failed, unless the node is
-// stopping.
-func (s *Server) gossipFailed(ctx context.Context, p gossipPeer, err error) {
-	if ctx.Err() != nil {
+// stopping (loop ended).
+func (s *Server) gossipFailed(loop context.Context, p gossipPeer, err error) {
+	if loop.Err() != nil {
 		return
 	}
 	s.gsp.failed.Add(1)

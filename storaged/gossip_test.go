@@ -340,3 +340,42 @@ func encodeState(t *testing.T, s *member.State) []byte {
 	}
 	return b
 }
+
+// TestGossipAcrossACut: five nodes converge; n1, cut off from the others,
+// changes its record: its rounds fail (counted, each ended by the round
+// timeout, never hanging the loop) and the other four keep the state they
+// share. Once the cut heals, all five hold n1's new state within a second
+// (a round begun during the cut ends within its timeout) and ten intervals.
+func TestGossipAcrossACut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gossipNodes{}
+		c := newTestCluster(t, 5, g.tweak)
+		ids := []string{"n1", "n2", "n3", "n4", "n5"}
+		for _, id := range ids {
+			c.start(id)
+		}
+		waitUntil(time.Now().Add(10 * gossipInterval))
+		if d := c.digests(ids...); !allEqual(d) {
+			t.Fatalf("five nodes did not converge in 10 intervals: %v", d)
+		}
+		one, rest := []string{"127.0.0.1"}, []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"}
+		c.net.Cut(one, rest)
+		if err := c.running["n1"].srv.TouchRecord(); err != nil {
+			t.Fatal(err)
+		}
+		failedBefore := c.status("n1").GossipFailed
+		waitUntil(time.Now().Add(3 * time.Second))
+		d := c.digests(ids...)
+		if !allEqual(d[1:]) || d[0] == d[1] {
+			t.Fatalf("during the cut, digests %v: want n2..n5 equal, n1 apart", d)
+		}
+		if failed := c.status("n1").GossipFailed - failedBefore; failed < 2 {
+			t.Errorf("n1 failed %d rounds in 3s cut off, want at least 2 (one per round timeout)", failed)
+		}
+		c.net.Uncut(one, rest)
+		waitUntil(time.Now().Add(time.Second + 10*gossipInterval))
+		if d := c.digests(ids...); !allEqual(d) {
+			t.Fatalf("after the cut healed, digests %v", d)
+		}
+	})
+}
