@@ -72,6 +72,15 @@ type (
 		Repair          plainRepairProgress
 		// Issue 10's retained hint records.
 		HintsRetained, HintsRetainedBytes uint64
+		Swim                              []plainSwimMember
+		SwimHealth                        uint64
+	}
+	plainSwimMember struct {
+		_msgpack    struct{} `msgpack:",as_array"`
+		Node        string
+		State       string
+		Incarnation uint64
+		SinceMS     int64
 	}
 	plainRepairProgress struct {
 		_msgpack                   struct{} `msgpack:",as_array"`
@@ -197,7 +206,7 @@ func TestTypedNodeIDGolden(t *testing.T) {
 				},
 				HintsRetained: 26, HintsRetainedBytes: 27,
 			},
-			"dc0022" + "a26e31" + "ae3132372e302e302e313a37303031" +
+			"dc0024" + "a26e31" + "ae3132372e302e302e313a37303031" +
 				"cf1000000000000000" + "cf0000000000000003" + "cf000000000000000a" + "cf0000000000000003" +
 				"cf0000000000000000" + "cf0000000000000000" + "cf0000000000000000" +
 				"92" +
@@ -220,7 +229,9 @@ func TestTypedNodeIDGolden(t *testing.T) {
 				"cf0000000000000016" + "d30000000000000017" + "cf0000000000000018" +
 				"91" + "93" + "ce00000019" + "a26e33" + "a165" +
 				// issue 10's retained hint records and their bytes.
-				"cf000000000000001a" + "cf000000000000001b",
+				"cf000000000000001a" + "cf000000000000001b" +
+				// issue 11's failure-detector view (none: nil) and health.
+				"c0" + "cf0000000000000000",
 		},
 	} {
 		got, err := wire.Encode(tc.msg)

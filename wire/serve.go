@@ -40,11 +40,12 @@ const rejectLinger = time.Second
 // speaks the protocol, outside the memory budget.
 const maxHello = 4 << 10
 
-// nodeOnly lists requests that only node certificates may make: handoff and
-// the anti-entropy exchange.
+// nodeOnly lists requests that only node certificates may make: handoff,
+// the anti-entropy exchange and failure detection.
 func nodeOnly(t Type) bool {
 	switch t {
-	case TypeHandoff, TypeExchangeTop, TypeExchangeLeaves, TypeExchangeKeys, TypeExchangeClocks:
+	case TypeHandoff, TypeExchangeTop, TypeExchangeLeaves, TypeExchangeKeys, TypeExchangeClocks,
+		TypeSwim:
 		return true
 	}
 	return false
@@ -389,6 +390,8 @@ func TypeOf(msg any) Type {
 		return TypeExchangeClocks
 	case *ExchangeClocksOK:
 		return TypeExchangeClocksOK
+	case *Swim:
+		return TypeSwim
 	}
 	return TypeInvalid
 }

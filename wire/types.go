@@ -37,7 +37,9 @@ const (
 
 	TypeExchangeClocks   Type = 24 // ExchangeClocks → ExchangeClocksOK: version vectors of some keys
 	TypeExchangeClocksOK Type = 25 // response to ExchangeClocks
-	typeUpperBound       Type = 26 // first unassigned value
+
+	TypeSwim       Type = 28 // Swim → Ack: one failure-detector message, node to node
+	typeUpperBound Type = 29 // above every assigned value (some below may be unassigned)
 )
 
 var typeNames = [...]string{
@@ -70,10 +72,14 @@ var typeNames = [...]string{
 
 	TypeExchangeClocks:   "exchange-clocks",
 	TypeExchangeClocksOK: "exchange-clocks-ok",
+
+	TypeSwim: "swim",
 }
 
 // Known reports whether t is an assigned, valid message type.
-func (t Type) Known() bool { return t > TypeInvalid && t < typeUpperBound }
+func (t Type) Known() bool {
+	return t > TypeInvalid && t < typeUpperBound && int(t) < len(typeNames) && typeNames[t] != ""
+}
 
 func (t Type) String() string {
 	if int(t) < len(typeNames) && typeNames[t] != "" {
