@@ -16,6 +16,7 @@ import (
 
 	"github.com/shoalkv/shoal/internal/sim"
 	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/ringsync/swim"
 	"github.com/shoalkv/shoal/storaged"
 	"github.com/shoalkv/shoal/storaged/store/memstore"
 	"github.com/shoalkv/shoal/wire"
@@ -194,6 +195,9 @@ func (c *testCluster) start(id string) *storaged.Server {
 		TLS:            c.material(pki.RoleNode, id),
 		HintInterval:   hintInterval,
 		Logger:         testLogger().With("test", c.t.Name()),
+		// The failure detector is off unless a test turns it on (swim_test.go):
+		// the other tests reckon delivery instants from the backoff alone.
+		Swim: swim.Config{ProbeInterval: -1},
 	}
 	if c.tweak != nil {
 		c.tweak(&cfg)

@@ -71,6 +71,8 @@ func (s *Server) handle(ctx context.Context, p wire.Peer, t wire.Type, body []by
 		return s.startRepair(body)
 	case wire.TypeRepairStatus:
 		return s.repairStatus(body)
+	case wire.TypeSwim:
+		return s.swimReceive(p, body)
 	}
 	return nil, fmt.Errorf("%w: %s is not a request this node serves", wire.ErrUnknownType, t)
 }

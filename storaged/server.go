@@ -63,6 +63,9 @@ type Server struct {
 	ae     aeCounters
 	aex    aeShared
 	rep    repairs
+
+	// The failure detector (swim.go), started by Run and stopped by Close.
+	swim swimShell
 }
 
 // New opens the data directory (taking its lock), builds the ring from the
@@ -165,6 +168,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.startAntiEntropy(); err != nil {
 		return err
 	}
+	if err := s.startSwim(); err != nil {
+		return err
+	}
 	err := s.ep.Serve(ctx)
 	if cerr := s.Close(); err == nil {
 		err = cerr
@@ -186,6 +192,7 @@ func (s *Server) Close() error {
 	s.stopVerify()
 	s.stopRepairs()
 	s.stopAntiEntropy()
+	s.stopSwim() // before the endpoint closes: it sends its leave
 	err := s.ep.Close()
 	if serr := s.st.Close(); serr != nil && !errors.Is(serr, store.ErrClosed) {
 		err = errors.Join(err, serr)

@@ -20,5 +20,6 @@ func (s *Server) statusReport() (any, error) {
 	}
 	st.TreesRebuilding = uint64(s.trees.notReady())
 	st.Repair = s.latestRepair()
+	st.Swim, st.SwimHealth = s.swimStatus()
 	return st, nil
 }
