@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -191,6 +192,7 @@ func runStatus(args []string) error {
 		printGuards(sts)
 		printTrees(sts)
 		printAntiEntropy(sts)
+		printSwim(sts)
 		if down > 0 {
 			return exitCode(1)
 		}
@@ -297,6 +299,47 @@ func printAntiEntropy(sts []driver.NodeStatus) {
 			header = true
 		}
 		fmt.Printf("  %-6s %s\n", s.Node.ID, repairLine(s.Info.Repair))
+	}
+}
+
+// printSwim shows each node's failure detector view: the state of every
+// member it knows, with the member's incarnation, and its own local health
+// (1: healthy; higher: it finds itself slow, and probes and waits longer).
+func printSwim(sts []driver.NodeStatus) {
+	var ids []ring.NodeID
+	for _, s := range sts {
+		if s.Err == nil {
+			for _, m := range s.Info.Swim {
+				if !slices.Contains(ids, m.Node) {
+					ids = append(ids, m.Node)
+				}
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	slices.Sort(ids)
+	fmt.Printf("\nfailure detector, each node's view (state/incarnation):\n%-6s %6s", "NODE", "HEALTH")
+	for _, id := range ids {
+		fmt.Printf(" %-12s", id)
+	}
+	fmt.Println()
+	for _, s := range sts {
+		if s.Err != nil || len(s.Info.Swim) == 0 {
+			continue
+		}
+		fmt.Printf("%-6s %6d", s.Node.ID, s.Info.SwimHealth)
+		for _, id := range ids {
+			cell := "-"
+			for _, m := range s.Info.Swim {
+				if m.Node == id {
+					cell = fmt.Sprintf("%s/%d", m.State, m.Incarnation)
+				}
+			}
+			fmt.Printf(" %-12s", cell)
+		}
+		fmt.Println()
 	}
 }
 
