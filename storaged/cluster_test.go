@@ -16,6 +16,7 @@ import (
 
 	"github.com/shoalkv/shoal/internal/sim"
 	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/ringsync/swim"
 	"github.com/shoalkv/shoal/storaged"
 	"github.com/shoalkv/shoal/storaged/store/memstore"
 	"github.com/shoalkv/shoal/wire"
@@ -194,6 +195,12 @@ func (c *testCluster) start(id string) *storaged.Server {
 		TLS:            c.material(pki.RoleNode, id),
 		HintInterval:   hintInterval,
 		Logger:         testLogger().With("test", c.t.Name()),
+		// The failure detector and gossip are off unless a test turns them
+		// on (swim_test.go, gossip_test.go): the other tests reckon
+		// delivery instants from the backoff alone, and a gossip round's
+		// dial to a node that is down shares the connection delivery uses.
+		Swim:           swim.Config{ProbeInterval: -1},
+		GossipInterval: -1,
 	}
 	if c.tweak != nil {
 		c.tweak(&cfg)

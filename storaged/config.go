@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/ringsync/swim"
 	"github.com/shoalkv/shoal/storaged/store"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/clock"
@@ -219,6 +220,11 @@ type Config struct {
 	Peers wire.PeerLimits
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Swim tunes the failure detector the nodes run among themselves
+	// (ringsync/swim; its zero value means swim's defaults). A negative
+	// Swim.ProbeInterval turns the detector off: every member then counts
+	// as alive.
+	Swim swim.Config
 }
 
 // Validate reports every problem at once.
@@ -264,6 +270,11 @@ func (c Config) Validate() error {
 	} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("storaged: %s is negative (zero means the default)", f.name))
+		}
+	}
+	if c.Swim.ProbeInterval >= 0 {
+		if err := c.Swim.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("storaged: failure detector: %w", err))
 		}
 	}
 	return errors.Join(errs...)

@@ -180,10 +180,13 @@ func (d *deliverer) targets(owner ring.NodeID, key []byte) (peers []ring.Node, s
 }
 
 // run sweeps until the owner has no pending record, is no longer
-// deliverable, or ctx ends.
+// deliverable, or ctx ends. While the failure detector holds the owner
+// dead it waits rather than dialling (Server.alive).
 func (w *worker) run(ctx context.Context) {
 	for ctx.Err() == nil && w.d.s.hints.backlog(w.owner).Keys > 0 && w.d.deliverable(w.owner) {
-		w.sweep(ctx)
+		if w.d.s.alive(w.owner) {
+			w.sweep(ctx)
+		}
 		wait := max(w.d.s.cfg.HintInterval, w.retryAt.Sub(w.d.s.clock.Now()))
 		if sleep(ctx, w.d.s.clock, wait) != nil {
 			return

@@ -73,6 +73,8 @@ func (s *Server) handle(ctx context.Context, p wire.Peer, t wire.Type, body []by
 		return s.repairStatus(body)
 	case wire.TypeGossip:
 		return s.serveGossip(ctx, p, body)
+	case wire.TypeSwim:
+		return s.swimReceive(p, body)
 	}
 	return nil, fmt.Errorf("%w: %s is not a request this node serves", wire.ErrUnknownType, t)
 }

@@ -67,6 +67,8 @@ type Server struct {
 	// The cluster state and the gossip loop (gossip.go), started by Run and
 	// stopped by Close.
 	gsp gossip
+	// The failure detector (swim.go), started by Run and stopped by Close.
+	swim swimShell
 }
 
 // New opens the data directory (taking its lock), builds the ring from the
@@ -158,8 +160,9 @@ func (s *Server) Addr() net.Addr { return s.ep.Addr() }
 // Run serves, rebuilds the hash trees from the store (throttled, while it
 // serves), delivers the hints this node holds to their owners, verifies
 // its hash trees every TreeVerifyInterval, runs anti-entropy every
-// AntiEntropyInterval and gossips the cluster state every GossipInterval
-// (gossip.go), until ctx ends; then it shuts down gracefully (Close)
+// AntiEntropyInterval, gossips the cluster state every GossipInterval
+// (gossip.go) and runs the failure detector among the nodes (swim.go),
+// until ctx ends; then it shuts down gracefully (Close)
 // and returns.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.startRebuild(); err != nil {
@@ -175,6 +178,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	if err := s.startGossip(); err != nil {
+		return err
+	}
+	if err := s.startSwim(); err != nil {
 		return err
 	}
 	err := s.ep.Serve(ctx)
@@ -199,6 +205,7 @@ func (s *Server) Close() error {
 	s.stopRepairs()
 	s.stopAntiEntropy()
 	s.stopGossip()
+	s.stopSwim() // before the endpoint closes: it sends its leave
 	err := s.ep.Close()
 	if serr := s.st.Close(); serr != nil && !errors.Is(serr, store.ErrClosed) {
 		err = errors.Join(err, serr)

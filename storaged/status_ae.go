@@ -22,5 +22,6 @@ func (s *Server) statusReport() (any, error) {
 	st.TreesRebuilding = uint64(s.trees.notReady())
 	st.Repair = s.latestRepair()
 	s.gossipStatus(st)
+	st.Swim, st.SwimHealth = s.swimStatus()
 	return st, nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing/iotest"
 
 	"github.com/shoalkv/shoal/ringsync/ring"
+	"github.com/shoalkv/shoal/ringsync/swim"
 	"github.com/shoalkv/shoal/wire"
 	"github.com/shoalkv/shoal/wire/dvv"
 	"github.com/shoalkv/shoal/wire/mpcheck"
@@ -52,6 +53,7 @@ var fuzzMessageTypes = map[wire.Type]func() any{
 
 	wire.TypeGossip:   func() any { return new(wire.Gossip) },
 	wire.TypeGossipOK: func() any { return new(wire.GossipOK) },
+	wire.TypeSwim:     func() any { return new(wire.Swim) },
 }
 
 // fuzzSamples returns a non-trivial value of every message type.
@@ -82,7 +84,8 @@ func fuzzSamples(t testing.TB) map[wire.Type]any {
 		wire.TypeStatus:     &wire.StatusReq{},
 		wire.TypeStatusOK: &wire.StatusOK{Node: "n1", Addr: "127.0.0.1:7001", Epoch: 1 << 60, RingVersion: 3,
 			Objects: 10, Hints: 2, UptimeMS: 12345, Commits: 99, Writes: 1 << 33, TreesRebuilding: 4, Repair: fuzzRepairProgress,
-			Cluster: wire.GossipDigest{Version: 2, Hash: wire.GossipHash{7}}, ClusterMembers: 3, ClusterRecords: 2, GossipRounds: 40, GossipFailed: 1, GossipRefused: 1},
+			Cluster: wire.GossipDigest{Version: 2, Hash: wire.GossipHash{7}}, ClusterMembers: 3, ClusterRecords: 2, GossipRounds: 40, GossipFailed: 1, GossipRefused: 1,
+			Swim: []wire.SwimMember{{Node: "n1", State: "alive", Incarnation: 3}, {Node: "n2", State: "dead", Incarnation: 1, SinceMS: 946684800000}}, SwimHealth: 2},
 		wire.TypeHandoff: &wire.Handoff{Key: []byte("k"), Object: s2},
 
 		wire.TypeExchangeTop:      &wire.ExchangeTop{Partition: 4095, RingVersion: 7, Leaves: 1 << 18, Root: 0xdeadbeef},
@@ -102,6 +105,8 @@ func fuzzSamples(t testing.TB) map[wire.Type]any {
 
 		wire.TypeGossip:   &wire.Gossip{Digest: wire.GossipDigest{Version: 3, Hash: wire.GossipHash{1, 2, 0xff}}},
 		wire.TypeGossipOK: &wire.GossipOK{Digest: wire.GossipDigest{Version: 1 << 40, Hash: wire.GossipHash{15: 9}}, State: wire.GossipState("\x94\xa1c")},
+		wire.TypeSwim: &wire.Swim{Msg: swim.Msg{Kind: swim.KindPingReq, Seq: 1 << 40, Target: "n2", Updates: []swim.Update{
+			{Node: "n3", Incarnation: 7, State: swim.Suspect, From: "n1"}, {Node: "é", State: swim.Alive, From: "é"}}}},
 	}
 }
 
@@ -115,7 +120,7 @@ var fuzzRepairProgress = wire.RepairProgress{
 	},
 }
 
-// TestTypeOfRoundTrip: every assigned type (1..27) has a struct that TypeOf
+// TestTypeOfRoundTrip: every assigned type (1..28) has a struct that TypeOf
 // maps back to it, unassigned values have none, and every struct survives
 // encode, frame, read, decode unchanged.
 func TestTypeOfRoundTrip(t *testing.T) {
@@ -141,8 +146,8 @@ func TestTypeOfRoundTrip(t *testing.T) {
 			t.Errorf("type %d has no name", i)
 		}
 	}
-	if known != 27 {
-		t.Errorf("%d known types, want 27", known)
+	if known != 28 {
+		t.Errorf("%d known types, want 28", known)
 	}
 	if wire.TypeInvalid.Known() {
 		t.Error("type 0 is known")
@@ -375,6 +380,12 @@ func FuzzDecodeMessages(f *testing.F) {
 		// recursively would take the whole depth.
 		append([]byte{0x81, 0xa2, 'z', 'z'}, fuzzDeepArrays(100_000)...),
 		append([]byte{0x81, 0xa2, 'z', 'z'}, fuzzDeepArrays(13)...),
+		// Swim: a ping, an id in a str16 (refused), a claimed update count
+		// over the cap (refused before allocating), an update of 3 fields.
+		{0x94, 0x01, 0x05, 0xa2, 'n', '2', 0x90},
+		{0x94, 0x01, 0x05, 0xda, 0x00, 0x02, 'n', '2', 0x90},
+		{0x94, 0x05, 0x00, 0xa0, 0xdd, 0x00, 0x01, 0x00, 0x00},
+		{0x94, 0x05, 0x00, 0xa0, 0x91, 0x93, 0xa1, 'n', 0x01, 0x01},
 	} {
 		f.Add(b)
 	}

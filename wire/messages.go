@@ -189,6 +189,23 @@ type StatusOK struct {
 	Cluster                                   GossipDigest
 	ClusterMembers, ClusterRecords            uint64
 	GossipRounds, GossipFailed, GossipRefused uint64
+	// Swim is this node's failure detector's view of every member, itself
+	// included, sorted by node (empty: the detector is off), and SwimHealth
+	// its local-health multiplier (1: healthy; higher: it probes slower
+	// and waits longer, finding itself slow).
+	Swim       []SwimMember
+	SwimHealth uint64
+}
+
+// SwimMember is what a node's failure detector believes of one member.
+type SwimMember struct {
+	_msgpack    struct{} `msgpack:",as_array"`
+	Node        ring.NodeID
+	State       string // alive, suspect, dead or left
+	Incarnation uint64
+	// SinceMS is when the node last saw State change (unix milliseconds;
+	// 0 for itself).
+	SinceMS int64
 }
 
 // HintOwner is the hint backlog this node holds for one other node.

@@ -76,6 +76,15 @@ type (
 		Cluster                                   wire.GossipDigest
 		ClusterMembers, ClusterRecords            uint64
 		GossipRounds, GossipFailed, GossipRefused uint64
+		Swim                                      []plainSwimMember
+		SwimHealth                                uint64
+	}
+	plainSwimMember struct {
+		_msgpack    struct{} `msgpack:",as_array"`
+		Node        string
+		State       string
+		Incarnation uint64
+		SinceMS     int64
 	}
 	plainRepairProgress struct {
 		_msgpack                   struct{} `msgpack:",as_array"`
@@ -203,7 +212,7 @@ func TestTypedNodeIDGolden(t *testing.T) {
 				Cluster:        wire.GossipDigest{Version: 28, Hash: wire.GossipHash{29, 15: 30}},
 				ClusterMembers: 31, ClusterRecords: 32, GossipRounds: 33, GossipFailed: 34, GossipRefused: 35,
 			},
-			"dc0028" + "a26e31" + "ae3132372e302e302e313a37303031" +
+			"dc002a" + "a26e31" + "ae3132372e302e302e313a37303031" +
 				"cf1000000000000000" + "cf0000000000000003" + "cf000000000000000a" + "cf0000000000000003" +
 				"cf0000000000000000" + "cf0000000000000000" + "cf0000000000000000" +
 				"92" +
@@ -230,7 +239,9 @@ func TestTypedNodeIDGolden(t *testing.T) {
 				// issue 11's cluster digest (ring version, 16-byte bin)
 				// and gossip counters, in their order.
 				"92" + "cf000000000000001c" + "c410" + "1d" + strings.Repeat("00", 14) + "1e" +
-				"cf000000000000001f" + "cf0000000000000020" + "cf0000000000000021" + "cf0000000000000022" + "cf0000000000000023",
+				"cf000000000000001f" + "cf0000000000000020" + "cf0000000000000021" + "cf0000000000000022" + "cf0000000000000023" +
+				// issue 11's failure-detector view (none: nil) and health.
+				"c0" + "cf0000000000000000",
 		},
 	} {
 		got, err := wire.Encode(tc.msg)

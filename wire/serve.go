@@ -41,11 +41,11 @@ const rejectLinger = time.Second
 const maxHello = 4 << 10
 
 // nodeOnly lists requests that only node certificates may make: handoff,
-// the anti-entropy exchange and gossip.
+// the anti-entropy exchange, gossip and failure detection.
 func nodeOnly(t Type) bool {
 	switch t {
 	case TypeHandoff, TypeExchangeTop, TypeExchangeLeaves, TypeExchangeKeys, TypeExchangeClocks,
-		TypeGossip:
+		TypeGossip, TypeSwim:
 		return true
 	}
 	return false
@@ -394,6 +394,8 @@ func TypeOf(msg any) Type {
 		return TypeGossip
 	case *GossipOK:
 		return TypeGossipOK
+	case *Swim:
+		return TypeSwim
 	}
 	return TypeInvalid
 }

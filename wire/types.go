@@ -41,7 +41,9 @@ const (
 	TypeGossip   Type = 26 // Gossip → GossipOK: cluster state digest, and the state on a mismatch
 	TypeGossipOK Type = 27 // response to Gossip
 
-	typeUpperBound Type = 28 // first unassigned value
+	TypeSwim Type = 28 // Swim → Ack: one failure-detector message, node to node
+
+	typeUpperBound Type = 29 // above every assigned value (some below may be unassigned)
 )
 
 var typeNames = [...]string{
@@ -77,10 +79,13 @@ var typeNames = [...]string{
 
 	TypeGossip:   "gossip",
 	TypeGossipOK: "gossip-ok",
+	TypeSwim:     "swim",
 }
 
 // Known reports whether t is an assigned, valid message type.
-func (t Type) Known() bool { return t > TypeInvalid && t < typeUpperBound }
+func (t Type) Known() bool {
+	return t > TypeInvalid && t < typeUpperBound && int(t) < len(typeNames) && typeNames[t] != ""
+}
 
 func (t Type) String() string {
 	if int(t) < len(typeNames) && typeNames[t] != "" {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -193,6 +194,7 @@ func runStatus(args []string) error {
 		printTrees(sts)
 		printAntiEntropy(sts)
 		printGossip(sts)
+		printSwim(sts)
 		if down > 0 {
 			return exitCode(1)
 		}
@@ -329,6 +331,47 @@ func printGossip(sts []driver.NodeStatus) {
 	}
 	if first != nil && !same {
 		fmt.Println("the nodes hold different cluster states (gossip converges them within seconds unless one refuses)")
+	}
+}
+
+// printSwim shows each node's failure detector view: the state of every
+// member it knows, with the member's incarnation, and its own local health
+// (1: healthy; higher: it finds itself slow, and probes and waits longer).
+func printSwim(sts []driver.NodeStatus) {
+	var ids []ring.NodeID
+	for _, s := range sts {
+		if s.Err == nil {
+			for _, m := range s.Info.Swim {
+				if !slices.Contains(ids, m.Node) {
+					ids = append(ids, m.Node)
+				}
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	slices.Sort(ids)
+	fmt.Printf("\nfailure detector, each node's view (state/incarnation):\n%-6s %6s", "NODE", "HEALTH")
+	for _, id := range ids {
+		fmt.Printf(" %-12s", id)
+	}
+	fmt.Println()
+	for _, s := range sts {
+		if s.Err != nil || len(s.Info.Swim) == 0 {
+			continue
+		}
+		fmt.Printf("%-6s %6d", s.Node.ID, s.Info.SwimHealth)
+		for _, id := range ids {
+			cell := "-"
+			for _, m := range s.Info.Swim {
+				if m.Node == id {
+					cell = fmt.Sprintf("%s/%d", m.State, m.Incarnation)
+				}
+			}
+			fmt.Printf(" %-12s", cell)
+		}
+		fmt.Println()
 	}
 }
 
