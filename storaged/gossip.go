@@ -63,9 +63,13 @@ type held struct {
 
 // gossip is a node's cluster state and its gossip loop's counters.
 type gossip struct {
-	// mu serialises changes to the state and their persistence.
-	mu  sync.Mutex
-	cur atomic.Pointer[held] // nil: a node with seeds that has no state yet
+	// changing serialises changes to the state and their persistence: a
+	// channel of one slot rather than a mutex, because its holder waits
+	// for a durable write, and a waiter must be able to give up with its
+	// context (a request handler) and, in the simulator, must count as
+	// durably blocked so that virtual time can reach the write's end.
+	changing chan struct{}
+	cur      atomic.Pointer[held] // nil: a node with seeds that has no state yet
 
 	rounds, failed, refused atomic.Uint64
 
@@ -82,6 +86,7 @@ var ErrClusterState = errors.New("storaged: cluster state")
 // ring of InitialCluster) when there is none and no seeds, and writes this
 // node's record into it under a new incarnation (a restart).
 func (s *Server) loadState(r *ring.Ring) error {
+	s.gsp.changing = make(chan struct{}, 1)
 	var st *member.State
 	b, err := s.st.Get(store.Meta, clusterStateKey)
 	switch {
@@ -110,8 +115,12 @@ func (s *Server) loadState(r *ring.Ring) error {
 // with this node's record refreshed (with a new incarnation if restart),
 // and persists it if it changed. It reports a merge error unchanged.
 func (s *Server) adopt(ctx context.Context, st *member.State, restart bool) error {
-	s.gsp.mu.Lock()
-	defer s.gsp.mu.Unlock()
+	select {
+	case s.gsp.changing <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.gsp.changing }()
 	cur := s.gsp.cur.Load()
 	if cur != nil {
 		m, err := member.Merge(cur.state, st)
