@@ -387,7 +387,7 @@ func (t *trees) install(p int, rb *rebuild) {
 	tree := fitted(rb)
 	t.building[p] = nil
 	t.unready--
-	if rb.keys == 0 && rb.pending == 0 && tree.Equal(emptyTree()) {
+	if rb.keys == 0 && rb.pending == 0 && tree.Equal(t.emptyShared()) {
 		return
 	}
 	if t.parts[p] == nil {

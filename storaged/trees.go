@@ -44,7 +44,7 @@ type trees struct {
 	off   bool         // Config.NoTrees; set before the node serves, never changed
 	parts []*partTree  // by partition; nil: no object hashed yet (or not rebuilt yet)
 	count int          // parts that are not nil
-	empty *merkle.Tree // what read shows of a partition with no tree: never changed
+	empty *merkle.Tree // emptyShared: what read shows of a partition with no tree; never changed
 
 	// building holds, by partition, the rebuild of a partition whose tree
 	// is not ready yet (rebuild.go); nil once it is. unready counts them.
@@ -225,10 +225,17 @@ func (t *trees) read(p int, f func(tr *merkle.Tree, seq uint64)) {
 		f(pt.tree, pt.seq)
 		return
 	}
+	f(t.emptyShared(), 0)
+}
+
+// emptyShared returns the trees' one empty tree, never changed: what a
+// partition with no tree reads as, and what a built tree is compared with
+// to tell that there is nothing to keep. The caller holds t.mu.
+func (t *trees) emptyShared() *merkle.Tree {
 	if t.empty == nil {
 		t.empty = emptyTree()
 	}
-	f(t.empty, 0)
+	return t.empty
 }
 
 // treeStatus is what status reports of the trees.
@@ -311,10 +318,10 @@ func (t *trees) compare(p int, rb *rebuild) (differed bool) {
 	if live != nil {
 		tree = live.tree
 	} else {
-		if rb.keys == 0 && fresh.Equal(emptyTree()) {
+		tree = t.emptyShared()
+		if rb.keys == 0 && fresh.Equal(tree) {
 			return false // nothing here, nothing built
 		}
-		tree = emptyTree()
 	}
 	same, err := equalFolded(tree, fresh)
 	if err != nil {
